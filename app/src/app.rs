@@ -1,0 +1,81 @@
+//! The HTML shell and the routes.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::home::{HomePage, TrafficHubPage};
+use crate::identity::pages::{RealNamePage, UnbindPage};
+use crate::ui::ComingSoon;
+
+/// The document around every page; rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="zh-CN">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+                <meta name="format-detection" content="telephone=no"/>
+                <link rel="stylesheet" href="/vendor/weui.min.css"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: every route renders fully on the server (`SsrMode::Async`), so pages work without wasm.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Lets end-to-end tests wait until the page is interactive.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/dalian-traffic.css"/>
+        <Title text="大连智慧交通"/>
+        <Router>
+            <main class="app">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/realname") view=RealNamePage ssr=SsrMode::Async/>
+                    <Route path=path!("/realname/unbind") view=UnbindPage ssr=SsrMode::Async/>
+                    <Route path=path!("/traffic") view=TrafficHubPage ssr=SsrMode::Async/>
+                    <Route path=path!("/violations") view=|| view! { <ComingSoon title="交通违法处理"/> }/>
+                    <Route path=path!("/fines") view=|| view! { <ComingSoon title="交通罚款缴纳"/> }/>
+                    <Route path=path!("/vehicles") view=|| view! { <ComingSoon title="已绑定车辆信息"/> }/>
+                    <Route path=path!("/study") view=|| view! { <ComingSoon title="审验学习"/> }/>
+                    <Route path=path!("/guest-pay") view=|| view! { <ComingSoon title="缴纳罚款"/> }/>
+                    <Route path=path!("/card-apply") view=|| view! { <ComingSoon title="申办交通服务卡"/> }/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <div class="weui-msg">
+            <div class="weui-msg__text-area">
+                <h1 class="weui-msg__title">"页面不存在"</h1>
+            </div>
+            <div class="weui-msg__opr-area">
+                <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,164 @@
+//! Server functions for sign-in state and 实名认证: who is asking, parse, call the repository, map the error.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::identity::model::{RealNamePage, Viewer};
+
+/// Who is looking, for menus and branding.
+#[server(prefix = "/api", endpoint = "current_viewer")]
+pub async fn current_viewer() -> Result<Viewer, AppError> {
+    let (state, session) = crate::platform::http::caller().await?;
+    ssr::viewer(&state, session.as_ref()).await
+}
+
+/// The 实名认证 page: the caller's link (masked) and the message left by the last submission.
+#[server(prefix = "/api", endpoint = "realname_page")]
+pub async fn realname_page() -> Result<RealNamePage, AppError> {
+    use crate::identity::model::Flash;
+    use crate::platform::session;
+    let (state, session) = crate::platform::http::caller().await?;
+    let viewer = ssr::viewer(&state, session.as_ref()).await?;
+    let flash = match &session {
+        Some(session) => session::take_flash(&state.db, session).await?,
+        None => Flash::default(),
+    };
+    Ok(RealNamePage { viewer, flash })
+}
+
+/// The 实名认证 form: `op` is `send_code` (获取验证码) or `submit` (提交认证). The outcome is left as a flash
+/// and the browser is sent back to the page, which works the same with and without JavaScript.
+#[server(prefix = "/api", endpoint = "realname")]
+pub async fn realname_submit(
+    op: String,
+    name: String,
+    id_number: String,
+    card_no: String,
+    phone: String,
+    #[server(default)] code: String,
+) -> Result<(), AppError> {
+    use crate::domain::Mobile;
+    use crate::identity::model::Flash;
+    use crate::identity::repo::{self, RealNameError, REALNAME_PURPOSE};
+    use crate::platform::session;
+    use crate::platform::sms::{self, CodeError};
+
+    let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
+    let mut flash = Flash {
+        values: [("name", &name), ("id_number", &id_number), ("card_no", &card_no), ("phone", &phone)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+            .collect(),
+        ..Flash::default()
+    };
+    let limits = state.config.sms_limits;
+    if op == "send_code" {
+        match Mobile::parse(&phone) {
+            Err(e) => flash.field_errors.push(("phone".into(), e.to_string())),
+            Ok(mobile) => {
+                match sms::issue_code(&state.db, &state.signer, state.sms.as_ref(), limits, &mobile, REALNAME_PURPOSE)
+                    .await
+                {
+                    Ok(()) => {
+                        let minutes = (limits.code_ttl_secs + 59) / 60;
+                        flash.notice = Some(format!("验证码已发送至{}，{minutes}分钟内有效", mobile.masked()))
+                    }
+                    Err(CodeError::Database(e)) => return Err(e.into()),
+                    Err(e) => flash.error = Some(e.to_string()),
+                }
+            }
+        }
+    } else {
+        match ssr::parse_request(&name, &id_number, &card_no, &phone, &code) {
+            Err(field_errors) => flash.field_errors = field_errors,
+            Ok(request) => match repo::authenticate(&state.db, &state.signer, &session, account_id, &request).await {
+                Ok(()) => flash = Flash { notice: Some("实名认证成功".into()), ..Flash::default() },
+                Err(RealNameError::Database(e)) => return Err(e.into()),
+                Err(e) => flash.error = Some(e.to_string()),
+            },
+        }
+    }
+    session::set_flash(&state.db, &session, &flash).await?;
+    leptos_axum::redirect("/realname");
+    Ok(())
+}
+
+/// 解除绑定: removes the caller's real-name link so a new card can be linked.
+#[server(prefix = "/api", endpoint = "realname_unlink")]
+pub async fn realname_unlink() -> Result<(), AppError> {
+    use crate::identity::model::Flash;
+    use crate::platform::session;
+    let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
+    let notice = if crate::identity::repo::unlink(&state.db, &session, account_id).await? {
+        "已解除绑定，可使用新的交通服务卡重新实名认证"
+    } else {
+        "当前没有实名认证信息"
+    };
+    session::set_flash(&state.db, &session, &Flash { notice: Some(notice.into()), ..Flash::default() }).await?;
+    leptos_axum::redirect("/realname");
+    Ok(())
+}
+
+/// 退出登录: ends the session on the server and removes the cookie.
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::platform::{http, session};
+    let (state, session) = http::caller().await?;
+    if let Some(session) = session {
+        session::delete(&state.db, &session).await?;
+    }
+    http::set_response_cookie(&session::clear_cookie(state.config.secure_cookies()));
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::domain::{CardNo, DomainError, IdNumber, Mobile, PersonName, SmsCode};
+    use crate::error::AppError;
+    use crate::identity::model::{Channel, Viewer};
+    use crate::identity::repo::{self, RealNameRequest};
+    use crate::platform::session::Session;
+    use crate::platform::state::AppState;
+
+    pub async fn viewer(state: &AppState, session: Option<&Session>) -> Result<Viewer, AppError> {
+        let Some(session) = session else {
+            let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
+                .and_then(|p| {
+                    p.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from)
+                })
+                .unwrap_or_default();
+            return Ok(Viewer { channel: Channel::from_user_agent(&user_agent), signed_in: false, real_name: None });
+        };
+        let real_name = match session.account_id {
+            Some(account_id) => repo::link(&state.db, account_id).await?.map(|link| link.masked()),
+            None => None,
+        };
+        Ok(Viewer { channel: session.channel, signed_in: session.account_id.is_some(), real_name })
+    }
+
+    /// Parses every field, collecting one message per bad field so the user sees them all at once.
+    pub fn parse_request(
+        name: &str,
+        id_number: &str,
+        card_no: &str,
+        phone: &str,
+        code: &str,
+    ) -> Result<RealNameRequest, Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        fn field<T>(errors: &mut Vec<(String, String)>, key: &str, parsed: Result<T, DomainError>) -> Option<T> {
+            parsed.map_err(|e| errors.push((key.to_string(), e.to_string()))).ok()
+        }
+        let name = field(&mut errors, "name", PersonName::parse(name));
+        let id_number = field(&mut errors, "id_number", IdNumber::parse(id_number));
+        let card_no = field(&mut errors, "card_no", CardNo::parse(card_no));
+        let phone = field(&mut errors, "phone", Mobile::parse(phone));
+        let code = field(&mut errors, "code", SmsCode::parse(code));
+        match (name, id_number, card_no, phone, code) {
+            (Some(name), Some(id_number), Some(card_no), Some(phone), Some(code)) => {
+                Ok(RealNameRequest { name, id_number, card_no, phone, code })
+            }
+            _ => Err(errors),
+        }
+    }
+}

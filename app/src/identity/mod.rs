@@ -1,0 +1,7 @@
+//! Who the user is: platform sign-in, the session, and 实名认证 (linking the account to a card holder).
+
+pub mod api;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod repo;

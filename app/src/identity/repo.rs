@@ -1,0 +1,192 @@
+//! Storage for accounts and real-name links.
+
+use sqlx::Row;
+
+use crate::domain::{CardNo, IdNumber, Mobile, PersonName, SmsCode};
+use crate::identity::model::RealName;
+use crate::platform::audit::{self, Actor};
+use crate::platform::db::Db;
+use crate::platform::platform_identity::PlatformUser;
+use crate::platform::session::{CookieSigner, Session};
+use crate::platform::sms::{self, CodeError};
+use crate::platform::{now, shanghai_date};
+
+/// The verification-code purpose for 实名认证.
+pub const REALNAME_PURPOSE: &str = "realname";
+
+/// Finds or creates the account for a platform user and returns its id.
+pub async fn sign_in(db: &Db, user: &PlatformUser) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO accounts (channel, platform_uid, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (channel, platform_uid) DO NOTHING",
+    )
+    .bind(user.channel.code())
+    .bind(&user.uid)
+    .bind(now())
+    .execute(db.pool())
+    .await?;
+    let row = sqlx::query("SELECT id FROM accounts WHERE channel = $1 AND platform_uid = $2")
+        .bind(user.channel.code())
+        .bind(&user.uid)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(row.get(0))
+}
+
+/// The person an account is linked to, unmasked; only server code sees this.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub name: PersonName,
+    pub id_number: IdNumber,
+    pub card_no: CardNo,
+    pub phone: Mobile,
+    pub bound_at: i64,
+}
+
+impl Link {
+    /// The link as the screen shows it: every personal field masked.
+    pub fn masked(&self) -> RealName {
+        RealName {
+            name: self.name.masked(),
+            id_number: self.id_number.masked(),
+            card_no: self.card_no.masked(),
+            phone: self.phone.masked(),
+            bound_on: shanghai_date(self.bound_at),
+        }
+    }
+}
+
+/// The account's active real-name link.
+pub async fn link(db: &Db, account_id: i64) -> Result<Option<Link>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT name, id_number, card_no, phone, bound_at FROM realname_bindings \
+         WHERE account_id = $1 AND unbound_at IS NULL",
+    )
+    .bind(account_id)
+    .fetch_optional(db.pool())
+    .await?;
+    // Rows were parsed before they were stored; a row that no longer parses is treated as no link.
+    Ok(row.and_then(|row| {
+        Some(Link {
+            name: PersonName::parse(row.get::<&str, _>(0)).ok()?,
+            id_number: IdNumber::parse(row.get::<&str, _>(1)).ok()?,
+            card_no: CardNo::parse(row.get::<&str, _>(2)).ok()?,
+            phone: Mobile::parse(row.get::<&str, _>(3)).ok()?,
+            bound_at: row.get(4),
+        })
+    }))
+}
+
+/// A 实名认证 request, every field already parsed.
+#[derive(Debug, Clone)]
+pub struct RealNameRequest {
+    pub name: PersonName,
+    pub id_number: IdNumber,
+    pub card_no: CardNo,
+    pub phone: Mobile,
+    pub code: SmsCode,
+}
+
+/// Why 实名认证 was refused; each case has its own message.
+#[derive(Debug, thiserror::Error)]
+pub enum RealNameError {
+    #[error("您已完成实名认证，如需更换交通服务卡请先解除绑定")]
+    AlreadyLinked,
+    #[error(transparent)]
+    Code(CodeError),
+    #[error("未查询到该交通服务卡，请核对卡号")]
+    UnknownCard,
+    #[error("该交通服务卡已注销，不能用于实名认证")]
+    CardCancelled,
+    #[error("该交通服务卡不属于此身份证号的持有人")]
+    CardOfAnotherPerson,
+    #[error("姓名与身份证号登记信息不一致")]
+    NameMismatch,
+    #[error("手机号与办卡时预留的手机号不一致")]
+    PhoneMismatch,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Links the account to the card holder when the code and the card details all agree. A failure changes
+/// nothing but the code's attempt counter, which bounds guessing.
+pub async fn authenticate(
+    db: &Db,
+    signer: &CookieSigner,
+    session: &Session,
+    account_id: i64,
+    request: &RealNameRequest,
+) -> Result<(), RealNameError> {
+    let mut tx = db.begin_write().await?;
+    db.lock(&mut tx, &format!("account:{account_id}")).await?;
+    let linked = sqlx::query("SELECT 1 FROM realname_bindings WHERE account_id = $1 AND unbound_at IS NULL")
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if linked.is_some() {
+        return Err(RealNameError::AlreadyLinked);
+    }
+    let ticket = match sms::check_code(&mut tx, signer, &request.phone, REALNAME_PURPOSE, &request.code).await {
+        Ok(ticket) => ticket,
+        Err(CodeError::Database(e)) => return Err(e.into()),
+        Err(e) => {
+            tx.commit().await?;
+            return Err(RealNameError::Code(e));
+        }
+    };
+    let card = sqlx::query("SELECT id_number, name, phone, status FROM cards WHERE card_no = $1")
+        .bind(request.card_no.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let refusal = match &card {
+        None => Some(RealNameError::UnknownCard),
+        Some(card) if card.get::<&str, _>(3) != "active" => Some(RealNameError::CardCancelled),
+        Some(card) if card.get::<&str, _>(0) != request.id_number.as_str() => Some(RealNameError::CardOfAnotherPerson),
+        Some(card) if card.get::<&str, _>(1) != request.name.as_str() => Some(RealNameError::NameMismatch),
+        Some(card) if card.get::<&str, _>(2) != request.phone.as_str() => Some(RealNameError::PhoneMismatch),
+        Some(_) => None,
+    };
+    if let Some(refusal) = refusal {
+        ticket.count_failure(&mut tx).await?;
+        tx.commit().await?;
+        return Err(refusal);
+    }
+    ticket.spend(&mut tx).await?;
+    sqlx::query(
+        "INSERT INTO realname_bindings (account_id, id_number, name, card_no, phone, bound_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(account_id)
+    .bind(request.id_number.as_str())
+    .bind(request.name.as_str())
+    .bind(request.card_no.as_str())
+    .bind(request.phone.as_str())
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    let actor = Actor::Account { id: account_id, channel: session.channel.code() };
+    audit::record(&mut tx, actor, "realname.link", &request.card_no.masked(), &request.id_number.masked()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes the account's real-name link; `false` when there was none (a repeated click).
+pub async fn unlink(db: &Db, session: &Session, account_id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(
+        "UPDATE realname_bindings SET unbound_at = $1 WHERE account_id = $2 AND unbound_at IS NULL RETURNING card_no",
+    )
+    .bind(now())
+    .bind(account_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let card_no: String = row.get(0);
+    let subject = CardNo::parse(&card_no).map(|c| c.masked()).unwrap_or_default();
+    let actor = Actor::Account { id: account_id, channel: session.channel.code() };
+    audit::record(&mut tx, actor, "realname.unlink", &subject, "").await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,404 @@
+//! The operators' import of traffic-police and bank data from UTF-8 CSV files (SPEC §5): the whole file is
+//! parsed first, and only a file without a single bad row is written, in one transaction, upserting by
+//! natural key.
+
+mod cards;
+mod drivers;
+#[cfg(test)]
+mod tests;
+mod vehicles;
+mod violations;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use sqlx::{Any, Transaction};
+
+use crate::domain::{Plate, PlateType};
+use crate::platform::audit::{self, Actor};
+use crate::platform::db::Db;
+
+/// Which file is being imported; each kind has its own columns and natural key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `cards.csv`: the bank's traffic service cards, keyed by card_no.
+    Cards,
+    /// `drivers.csv`: driving licences, keyed by id_number.
+    Drivers,
+    /// `vehicles.csv`: registered vehicles, keyed by (plate, plate_type).
+    Vehicles,
+    /// `violations.csv`: violation records, keyed by record_no.
+    Violations,
+}
+
+impl Kind {
+    /// Every kind in dependency order: vehicles name cards, so cards come first.
+    pub const ALL: [Kind; 4] = [Kind::Cards, Kind::Drivers, Kind::Vehicles, Kind::Violations];
+
+    /// Reads `cards`, `drivers`, `vehicles` or `violations`.
+    pub fn parse(name: &str) -> Option<Kind> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// The kind's name, which is also its file name without `.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Cards => "cards",
+            Kind::Drivers => "drivers",
+            Kind::Vehicles => "vehicles",
+            Kind::Violations => "violations",
+        }
+    }
+
+    /// The columns that together form the natural key, as named in error messages.
+    fn key_columns(self) -> &'static str {
+        match self {
+            Kind::Cards => "card_no",
+            Kind::Drivers => "id_number",
+            Kind::Vehicles => "plate、plate_type",
+            Kind::Violations => "record_no",
+        }
+    }
+
+    /// The header row the file must carry, column for column.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Cards => cards::COLUMNS,
+            Kind::Drivers => drivers::COLUMNS,
+            Kind::Vehicles => vehicles::COLUMNS,
+            Kind::Violations => violations::COLUMNS,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One problem in one row, e.g. `第3行：id_number 身份证号校验位不正确`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Physical line in the file, counting from 1 at the header row.
+    pub line: usize,
+    /// What is wrong, naming the column.
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "第{}行：{}", self.line, self.reason)
+    }
+}
+
+/// Why a file was not imported; in every case nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Every bad row of the file, in line order.
+    #[error("{}", rows_message(.0))]
+    Rows(Vec<RowError>),
+    /// The file as a whole is unusable: not UTF-8, empty, or a header that is not the expected one.
+    #[error("文件格式不正确：{0}")]
+    Header(String),
+    /// The database failed; the transaction was rolled back.
+    #[error("数据库写入失败，未导入任何数据：{0}")]
+    Database(#[from] sqlx::Error),
+}
+
+fn rows_message(errors: &[RowError]) -> String {
+    let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    lines.dedup();
+    let list: Vec<String> = errors.iter().map(RowError::to_string).collect();
+    format!("{}行数据有误，未导入任何数据：\n{}", lines.len(), list.join("\n"))
+}
+
+/// How many rows of a successful import were new and how many replaced a stored row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub inserted: usize,
+    pub updated: usize,
+}
+
+impl ImportReport {
+    fn count(&mut self, existed: bool) {
+        if existed {
+            self.updated += 1;
+        } else {
+            self.inserted += 1;
+        }
+    }
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "新增{}条，更新{}条", self.inserted, self.updated)
+    }
+}
+
+/// Imports one file all or nothing and records who did it in the audit log.
+pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Result<ImportReport, ImportError> {
+    let records = read_records(kind, bytes)?;
+    let rows = Rows::parse(kind, &records)?;
+    let mut tx = db.begin_write().await?;
+    // Two imports at once on PostgreSQL would otherwise both count a new key as inserted.
+    db.lock(&mut tx, "import").await?;
+    let report = rows.write(&mut tx).await?;
+    let detail = format!("inserted {}, updated {}", report.inserted, report.updated);
+    audit::record(&mut tx, Actor::Operator(operator), &format!("import.{kind}"), kind.name(), &detail).await?;
+    tx.commit().await?;
+    tracing::info!(%kind, operator, inserted = report.inserted, updated = report.updated, "imported");
+    Ok(report)
+}
+
+/// The bundled demo file of `kind`, documented in `app/demo/README.md`.
+pub fn demo_file(kind: Kind) -> &'static [u8] {
+    match kind {
+        Kind::Cards => include_bytes!("../../demo/cards.csv"),
+        Kind::Drivers => include_bytes!("../../demo/drivers.csv"),
+        Kind::Vehicles => include_bytes!("../../demo/vehicles.csv"),
+        Kind::Violations => include_bytes!("../../demo/violations.csv"),
+    }
+}
+
+/// Imports all four demo files in dependency order, as operator `demo`.
+pub async fn load_demo(db: &Db) -> Result<(), ImportError> {
+    for kind in Kind::ALL {
+        import_csv(db, kind, demo_file(kind), "demo").await?;
+    }
+    Ok(())
+}
+
+/// A file's parsed rows, one variant per kind.
+enum Rows {
+    Cards(Vec<Parsed<cards::Card>>),
+    Drivers(Vec<Parsed<drivers::Driver>>),
+    Vehicles(Vec<Parsed<vehicles::Vehicle>>),
+    Violations(Vec<Parsed<violations::Violation>>),
+}
+
+impl Rows {
+    fn parse(kind: Kind, records: &[Record]) -> Result<Self, ImportError> {
+        let rows = match kind {
+            Kind::Cards => Rows::Cards(parse_rows(kind, records, cards::parse, cards::key)?),
+            Kind::Drivers => Rows::Drivers(parse_rows(kind, records, drivers::parse, drivers::key)?),
+            Kind::Vehicles => Rows::Vehicles(parse_rows(kind, records, vehicles::parse, vehicles::key)?),
+            Kind::Violations => {
+                let rows = parse_rows(kind, records, violations::parse, violations::key)?;
+                violations::check_decisions_unique(&rows)?;
+                Rows::Violations(rows)
+            }
+        };
+        Ok(rows)
+    }
+
+    async fn write(&self, tx: &mut Transaction<'static, Any>) -> Result<ImportReport, ImportError> {
+        match self {
+            Rows::Cards(rows) => cards::write(tx, rows).await,
+            Rows::Drivers(rows) => drivers::write(tx, rows).await,
+            Rows::Vehicles(rows) => vehicles::write(tx, rows).await,
+            Rows::Violations(rows) => violations::write(tx, rows).await,
+        }
+    }
+}
+
+/// A data row of the file: its physical line and its fields, trimmed, in header order.
+struct Record {
+    line: usize,
+    fields: Vec<String>,
+}
+
+/// A row that parsed, with the line it came from for errors found later against the database.
+struct Parsed<T> {
+    line: usize,
+    row: T,
+}
+
+/// Decodes the file and checks its header; returns the data rows, blank ones dropped.
+fn read_records(kind: Kind, bytes: &[u8]) -> Result<Vec<Record>, ImportError> {
+    // Excel and Notepad put a byte-order mark in front of UTF-8 files.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + line_breaks(&bytes[..e.valid_up_to()]);
+        ImportError::Header(format!("第{line}行不是UTF-8编码；用Excel编辑的文件请另存为“CSV UTF-8（逗号分隔）”"))
+    })?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut lines = LineCounter::default();
+    let mut records = Vec::new();
+    for result in reader.records() {
+        let record = result.map_err(|e| ImportError::Header(format!("无法按CSV格式读取：{e}")))?;
+        let fields: Vec<String> = record.iter().map(|f| f.trim().to_owned()).collect();
+        if fields.iter().all(String::is_empty) {
+            continue;
+        }
+        // csv's own line numbers drift on blank lines and CRLF; count from the record's byte offset instead.
+        let offset = record.position().map_or(0, |p| p.byte() as usize);
+        let line = lines.line_of_record_at(text.as_bytes(), offset);
+        records.push(Record { line, fields });
+    }
+    if records.is_empty() {
+        return Err(ImportError::Header("文件为空，缺少表头行".into()));
+    }
+    let header = records.remove(0);
+    check_header(kind, &header.fields)?;
+    Ok(records)
+}
+
+/// Turns byte offsets into physical line numbers, reading the file once from front to back.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    breaks: usize,
+}
+
+impl LineCounter {
+    /// The line of the record csv reports at `offset`, which may point at the line breaks before it.
+    fn line_of_record_at(&mut self, text: &[u8], offset: usize) -> usize {
+        let skipped = text[offset..].iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        let start = (offset + skipped).max(self.offset);
+        self.breaks += line_breaks(&text[self.offset..start]);
+        self.offset = start;
+        1 + self.breaks
+    }
+}
+
+/// Line breaks in `bytes`, where CRLF, LF and a lone CR each end one line.
+fn line_breaks(bytes: &[u8]) -> usize {
+    bytes.iter().enumerate().filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))).count()
+}
+
+fn check_header(kind: Kind, header: &[String]) -> Result<(), ImportError> {
+    let expected = kind.columns();
+    if header.iter().map(String::as_str).eq(expected.iter().copied()) {
+        return Ok(());
+    }
+    let missing: Vec<&str> = expected.iter().copied().filter(|column| !header.iter().any(|h| h == column)).collect();
+    let unknown: Vec<&str> = header
+        .iter()
+        .filter(|h| !expected.contains(&h.as_str()))
+        .map(|h| if h.is_empty() { "（空列名）" } else { h.as_str() })
+        .collect();
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("缺少列 {}", missing.join("、")));
+    }
+    if !unknown.is_empty() {
+        problems.push(format!("无法识别的列 {}", unknown.join("、")));
+    }
+    if problems.is_empty() {
+        problems.push("列的顺序不正确或有重复列".into());
+    }
+    Err(ImportError::Header(format!("{kind}.csv 的表头{}；表头应为 {}", problems.join("，"), expected.join(","))))
+}
+
+/// Parses every record and refuses a natural key seen on an earlier line, collecting every problem.
+fn parse_rows<T>(
+    kind: Kind,
+    records: &[Record],
+    parse: impl Fn(&mut Fields) -> Option<T>,
+    key: impl Fn(&T) -> String,
+) -> Result<Vec<Parsed<T>>, ImportError> {
+    let columns = kind.columns();
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    let mut first_line_of_key: HashMap<String, usize> = HashMap::new();
+    for record in records {
+        if record.fields.len() != columns.len() {
+            errors.push(RowError {
+                line: record.line,
+                reason: format!("应有{}列，实际为{}列", columns.len(), record.fields.len()),
+            });
+            continue;
+        }
+        let mut fields = Fields { record, columns, errors: &mut errors };
+        let Some(row) = parse(&mut fields) else { continue };
+        let key = key(&row);
+        if let Some(first) = first_line_of_key.get(&key) {
+            errors.push(RowError {
+                line: record.line,
+                reason: format!("{} {key} 与第{first}行重复", kind.key_columns()),
+            });
+            continue;
+        }
+        first_line_of_key.insert(key, record.line);
+        rows.push(Parsed { line: record.line, row });
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(ImportError::Rows(errors))
+    }
+}
+
+/// Reads the fields of one record by column name and collects every problem found in it.
+struct Fields<'a> {
+    record: &'a Record,
+    columns: &'static [&'static str],
+    errors: &'a mut Vec<RowError>,
+}
+
+impl Fields<'_> {
+    /// The trimmed text of `column`, empty when the cell is blank.
+    fn text(&self, column: &str) -> &str {
+        let index = self.columns.iter().position(|c| *c == column).expect("every kind reads only its own columns");
+        &self.record.fields[index]
+    }
+
+    /// Parses `column`, recording the failure against it.
+    fn parse<T, E: fmt::Display>(&mut self, column: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Option<T> {
+        match parse(self.text(column)) {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                self.reject(column, reason);
+                None
+            }
+        }
+    }
+
+    /// Records a problem with `column`.
+    fn reject(&mut self, column: &str, reason: impl fmt::Display) {
+        self.errors.push(RowError { line: self.record.line, reason: format!("{column} {reason}") });
+    }
+
+    /// A plate and its type, checked against each other: new-energy plates carry 51 or 52, others 01 or 02.
+    fn vehicle(&mut self) -> Option<(Plate, PlateType)> {
+        let plate = self.parse("plate", Plate::parse);
+        let plate_type =
+            self.parse("plate_type", |text| PlateType::parse(text).map_err(|e| format!("{e}（应为01、02、51或52）")));
+        let (plate, plate_type) = (plate?, plate_type?);
+        let new_energy_type = matches!(plate_type, PlateType::LargeNewEnergy | PlateType::SmallNewEnergy);
+        if plate.is_new_energy() && !new_energy_type {
+            self.reject("plate_type", format!("{plate} 是新能源号牌，号牌种类应为51或52"));
+            return None;
+        }
+        if !plate.is_new_energy() && new_energy_type {
+            self.reject("plate_type", format!("{plate} 是普通号牌，号牌种类应为01或02"));
+            return None;
+        }
+        Some((plate, plate_type))
+    }
+}
+
+/// A real calendar date written YYYY-MM-DD.
+fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
+    if !has_shape(text, "dddd-dd-dd") {
+        return Err("应为 YYYY-MM-DD 格式的日期");
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "不是真实存在的日期")
+}
+
+/// A `0` or `1` flag.
+fn parse_flag(text: &str) -> Result<bool, &'static str> {
+    match text {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err("应为0或1"),
+    }
+}
+
+/// Whether `text` matches `pattern`, where `d` stands for an ASCII digit and any other byte for itself.
+fn has_shape(text: &str, pattern: &str) -> bool {
+    text.len() == pattern.len()
+        && text.bytes().zip(pattern.bytes()).all(|(b, p)| if p == b'd' { b.is_ascii_digit() } else { b == p })
+}

@@ -1,0 +1,20 @@
+//! 大连智慧交通: the Leptos application shared by the server (ssr) and the browser (hydrate).
+
+pub mod app;
+pub mod domain;
+pub mod error;
+pub mod home;
+pub mod identity;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod import;
+#[cfg(feature = "ssr")]
+pub mod platform;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

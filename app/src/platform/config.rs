@@ -1,0 +1,206 @@
+//! Configuration from environment variables; production refuses the settings that only suit a developer.
+
+use std::env;
+
+/// The development cookie key: refused in production so a forgotten setting cannot sign real sessions.
+pub const DEV_COOKIE_KEY: &str = "dev-only-cookie-key-change-me-0123456789abcdef";
+
+/// Where the app runs; production turns every unsafe default into a start-up error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+/// Which SMS provider sends verification codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsProvider {
+    /// Stores messages in the database outbox, readable at `/dev/sms`.
+    DevOutbox,
+}
+
+/// Everything the server reads from its environment.
+#[derive(Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub database_url: String,
+    pub cookie_key: String,
+    pub dev_login: bool,
+    pub sms_provider: SmsProvider,
+    pub session_hours: i64,
+    pub public_origin: Option<String>,
+    pub demo_data: bool,
+    pub sms_limits: SmsLimits,
+}
+
+/// Verification-code timing; the defaults are the product's, tests shorten them to stay fast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsLimits {
+    /// How long a code stays valid.
+    pub code_ttl_secs: i64,
+    /// The shortest wait between two codes for one phone.
+    pub resend_after_secs: i64,
+    /// Codes per phone per rolling hour.
+    pub codes_per_hour: i64,
+}
+
+impl Default for SmsLimits {
+    fn default() -> Self {
+        Self { code_ttl_secs: 300, resend_after_secs: 60, codes_per_hour: 5 }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    // The cookie key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("mode", &self.mode)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("dev_login", &self.dev_login)
+            .field("sms_provider", &self.sms_provider)
+            .field("session_hours", &self.session_hours)
+            .field("public_origin", &self.public_origin)
+            .field("demo_data", &self.demo_data)
+            .field("sms_limits", &self.sms_limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A setting that cannot be used as given.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply their own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mode = match lookup("APP_ENV").as_deref().unwrap_or("development") {
+            "development" => Mode::Development,
+            "production" => Mode::Production,
+            other => return Err(ConfigError(format!("APP_ENV must be development or production, not {other}"))),
+        };
+        let dev = mode == Mode::Development;
+        let flag = |key: &str, default: bool| -> Result<bool, ConfigError> {
+            match lookup(key).as_deref() {
+                None | Some("") => Ok(default),
+                Some("1" | "true" | "on") => Ok(true),
+                Some("0" | "false" | "off") => Ok(false),
+                Some(other) => Err(ConfigError(format!("{key} must be true or false, not {other}"))),
+            }
+        };
+        let sms_provider = match lookup("SMS_PROVIDER").as_deref().unwrap_or("dev-outbox") {
+            "dev-outbox" => SmsProvider::DevOutbox,
+            other => return Err(ConfigError(format!("SMS_PROVIDER {other} is not supported"))),
+        };
+        let number = |key: &str, default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, ConfigError> {
+            match lookup(key) {
+                None => Ok(default),
+                Some(v) => v.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                    ConfigError(format!("{key} must be a whole number from {} to {}", range.start(), range.end()))
+                }),
+            }
+        };
+        let defaults = SmsLimits::default();
+        let sms_limits = SmsLimits {
+            code_ttl_secs: number("SMS_CODE_TTL_SECS", defaults.code_ttl_secs, 5..=1800)?,
+            resend_after_secs: number("SMS_RESEND_SECS", defaults.resend_after_secs, 1..=600)?,
+            codes_per_hour: number("SMS_CODES_PER_HOUR", defaults.codes_per_hour, 1..=100)?,
+        };
+        let session_hours = number("SESSION_HOURS", 12, 1..=720)?;
+        let config = Config {
+            mode,
+            database_url: lookup("DATABASE_URL").unwrap_or_else(|| "sqlite://dalian-traffic.db".into()),
+            cookie_key: lookup("COOKIE_KEY").unwrap_or_else(|| if dev { DEV_COOKIE_KEY.into() } else { String::new() }),
+            dev_login: flag("DEV_LOGIN", dev)?,
+            sms_provider,
+            session_hours,
+            public_origin: lookup("PUBLIC_ORIGIN").filter(|o| !o.is_empty()),
+            demo_data: flag("DEMO_DATA", false)?,
+            sms_limits,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.mode == Mode::Development {
+            return Ok(());
+        }
+        let mut refused = Vec::new();
+        if self.dev_login {
+            refused.push("DEV_LOGIN is on");
+        }
+        if self.sms_provider == SmsProvider::DevOutbox {
+            refused.push("SMS_PROVIDER is dev-outbox");
+        }
+        if self.cookie_key.len() < 32 || self.cookie_key == DEV_COOKIE_KEY {
+            refused.push("COOKIE_KEY is missing, shorter than 32 characters or the development key");
+        }
+        if self.demo_data {
+            refused.push("DEMO_DATA is on");
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(format!("production refuses to start: {}", refused.join("; "))))
+        }
+    }
+
+    /// Whether cookies must only travel over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.mode == Mode::Production
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn development_defaults_turn_on_dev_login_and_sqlite() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.mode, Mode::Development);
+        assert!(c.dev_login);
+        assert!(c.database_url.starts_with("sqlite:"));
+        assert_eq!(c.cookie_key, DEV_COOKIE_KEY);
+    }
+
+    #[test]
+    fn production_refuses_dev_login_dev_sms_and_missing_key() {
+        let err = config(&[("APP_ENV", "production")]).unwrap_err().to_string();
+        assert!(err.contains("SMS_PROVIDER"), "{err}");
+        assert!(err.contains("COOKIE_KEY"), "{err}");
+        let err = config(&[("APP_ENV", "production"), ("DEV_LOGIN", "true")]).unwrap_err().to_string();
+        assert!(err.contains("DEV_LOGIN"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_the_development_cookie_key() {
+        let err = config(&[("APP_ENV", "production"), ("COOKIE_KEY", DEV_COOKIE_KEY)]).unwrap_err().to_string();
+        assert!(err.contains("development key"), "{err}");
+    }
+
+    #[test]
+    fn database_password_is_not_printed() {
+        let c = config(&[("DATABASE_URL", "postgres://app:secret@db/traffic")]).unwrap();
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+}

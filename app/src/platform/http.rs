@@ -1,0 +1,246 @@
+//! Plain HTTP routes beside the Leptos pages: platform sign-in, the development SMS outbox, and the
+//! request guards every route shares.
+
+use axum::extract::{Query, Request, State};
+use axum::http::header::{COOKIE, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::session::{self, Session};
+use super::state::AppState;
+use crate::domain::Mobile;
+use crate::error::AppError;
+use crate::identity::model::Channel;
+use crate::identity::repo as identity_repo;
+
+const STATE_COOKIE: &str = "dlt_oauth_state";
+
+/// The sign-in and development routes.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new().route("/auth/callback", get(callback));
+    if state.dev_identity.is_some() {
+        router = router.route("/auth/dev/login", get(dev_login));
+    }
+    if state.config.sms_provider == super::config::SmsProvider::DevOutbox {
+        router = router.route("/dev/sms", get(dev_sms));
+    }
+    router
+}
+
+fn plain_error(status: StatusCode, message: &str) -> Response {
+    (status, Html(format!("<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><p>{message}</p><p><a href=\"/\">返回首页</a></p>"))).into_response()
+}
+
+#[derive(Deserialize)]
+struct DevLogin {
+    channel: Option<String>,
+    uid: Option<String>,
+}
+
+/// `GET /auth/dev/login?channel=wechat|icbc&uid=ANY`: plays the platform's authorisation page.
+async fn dev_login(State(state): State<AppState>, Query(q): Query<DevLogin>) -> Response {
+    let Some(dev) = state.dev_identity.as_ref() else {
+        return plain_error(StatusCode::NOT_FOUND, "未开启开发登录");
+    };
+    let Some(channel) = q.channel.as_deref().and_then(Channel::parse) else {
+        return plain_error(StatusCode::BAD_REQUEST, "channel 参数应为 wechat 或 icbc");
+    };
+    let uid = q.uid.unwrap_or_default();
+    if uid.trim().is_empty() || uid.len() > 128 {
+        return plain_error(StatusCode::BAD_REQUEST, "uid 参数不能为空且不超过128个字符");
+    }
+    let code = dev.mint_code(channel, uid.trim(), super::now());
+    let oauth_state = session::random_token();
+    let location = format!("/auth/callback?channel={}&code={}&state={oauth_state}", channel.code(), code);
+    let mut response = (StatusCode::FOUND, [(LOCATION, location)]).into_response();
+    let cookie = format!(
+        "{STATE_COOKIE}={oauth_state}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=300{}",
+        if state.config.secure_cookies() { "; Secure" } else { "" }
+    );
+    response.headers_mut().append(SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii cookie"));
+    response
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    channel: Option<String>,
+    code: Option<String>,
+    state: Option<String>,
+}
+
+/// `GET /auth/callback`: the platform's redirect back, as with WeChat OAuth's `redirect_uri`.
+async fn callback(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Callback>) -> Response {
+    let expected_state = cookie_value(&headers, STATE_COOKIE);
+    let (Some(channel), Some(code)) = (q.channel.as_deref().and_then(Channel::parse), q.code.as_deref()) else {
+        return plain_error(StatusCode::BAD_REQUEST, "登录参数不完整，请重新进入");
+    };
+    if expected_state.is_none() || expected_state != q.state.as_deref() {
+        return plain_error(StatusCode::BAD_REQUEST, "登录已失效，请重新进入");
+    }
+    let user = match state.identity.exchange(channel, code).await {
+        Ok(user) => user,
+        Err(e) => return plain_error(StatusCode::UNAUTHORIZED, &e.to_string()),
+    };
+    let signed_in = async {
+        if let Some(old) = request_session(&state, &headers).await? {
+            session::delete(&state.db, &old).await?;
+        }
+        let account_id = identity_repo::sign_in(&state.db, &user).await?;
+        session::create(&state.db, Some(account_id), channel, state.config.session_hours).await
+    };
+    let token = match signed_in.await {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in failed");
+            return plain_error(StatusCode::SERVICE_UNAVAILABLE, &AppError::Unavailable.to_string());
+        }
+    };
+    let secure = state.config.secure_cookies();
+    let mut response = (StatusCode::FOUND, [(LOCATION, "/")]).into_response();
+    let cookie = session::cookie(&state.signer, &token, state.config.session_hours, secure);
+    response.headers_mut().append(SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii cookie"));
+    let clear_state = format!("{STATE_COOKIE}=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0");
+    response.headers_mut().append(SET_COOKIE, HeaderValue::from_str(&clear_state).expect("ascii cookie"));
+    response
+}
+
+#[derive(Deserialize)]
+struct DevSms {
+    phone: Option<String>,
+}
+
+/// `GET /dev/sms?phone=NUMBER`: the development outbox for one phone, newest first.
+async fn dev_sms(State(state): State<AppState>, Query(q): Query<DevSms>) -> Response {
+    let Some(phone) = q.phone.as_deref().and_then(|p| Mobile::parse(p).ok()) else {
+        return plain_error(StatusCode::BAD_REQUEST, "请提供正确的手机号：/dev/sms?phone=13800000000");
+    };
+    match super::sms::outbox(&state.db, &phone).await {
+        Ok(messages) => {
+            let items: String =
+                messages.iter().map(|m| format!("<li data-sent-at=\"{}\">{}</li>", m.sent_at, m.body)).collect();
+            Html(format!(
+                "<!doctype html><meta charset=utf-8><title>开发短信收件箱</title><h1>{}</h1><ol id=\"sms\">{items}</ol>",
+                phone.as_str()
+            ))
+            .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading the outbox failed");
+            plain_error(StatusCode::SERVICE_UNAVAILABLE, &AppError::Unavailable.to_string())
+        }
+    }
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// The session a request's cookie names, if it is signed and live.
+pub async fn request_session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, sqlx::Error> {
+    let Some(header) = headers.get(COOKIE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let mut joined = header.to_string();
+    for extra in headers.get_all(COOKIE).iter().skip(1).filter_map(|v| v.to_str().ok()) {
+        joined.push_str("; ");
+        joined.push_str(extra);
+    }
+    match session::token_from_header(&state.signer, &joined) {
+        Some(token) => session::load(&state.db, token).await,
+        None => Ok(None),
+    }
+}
+
+/// Refuses state-changing requests whose `Origin` (or, failing that, `Referer`) is not this site.
+pub async fn same_origin_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    if is_same_origin(request.headers(), state.config.public_origin.as_deref()) {
+        next.run(request).await
+    } else {
+        tracing::warn!(path = %request.uri().path(), "cross-site request refused");
+        plain_error(StatusCode::FORBIDDEN, "请求来源无效，请从本站页面提交")
+    }
+}
+
+/// Whether a request comes from a page of this site, by `Origin` or else `Referer`.
+pub fn is_same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    let source = headers
+        .get(ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| *v != "null")
+        .or_else(|| headers.get(REFERER).and_then(|v| v.to_str().ok()));
+    let Some(source) = source else {
+        return false;
+    };
+    let Some(source_host) = source.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or("")) else {
+        return false;
+    };
+    match public_origin {
+        Some(origin) => origin.trim_end_matches('/').split_once("://").map(|(_, h)| h) == Some(source_host),
+        None => headers.get(HOST).and_then(|v| v.to_str().ok()) == Some(source_host),
+    }
+}
+
+/// Inside a server function: the state and the caller's session, if any.
+pub async fn caller() -> Result<(AppState, Option<Session>), AppError> {
+    let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Unavailable)?;
+    let session = request_session(&state, &parts.headers).await?;
+    Ok((state, session))
+}
+
+/// Inside a server function: the state and the signed-in caller's session and account id.
+pub async fn signed_in_caller() -> Result<(AppState, Session, i64), AppError> {
+    let (state, session) = caller().await?;
+    let session = session.ok_or(AppError::NotSignedIn)?;
+    let account_id = session.account_id.ok_or(AppError::NotSignedIn)?;
+    Ok((state, session, account_id))
+}
+
+/// Inside a server function: replaces the session cookie on the response.
+pub fn set_response_cookie(value: &str) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.append_header(SET_COOKIE, HeaderValue::from_str(value).expect("ascii cookie"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(axum::http::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn same_site_posts_pass_and_cross_site_ones_do_not() {
+        let ok = headers(&[(HOST, "127.0.0.1:3000"), (ORIGIN, "http://127.0.0.1:3000")]);
+        assert!(is_same_origin(&ok, None));
+        let evil = headers(&[(HOST, "127.0.0.1:3000"), (ORIGIN, "http://evil.example")]);
+        assert!(!is_same_origin(&evil, None));
+        let referer_only = headers(&[(HOST, "127.0.0.1:3000"), (REFERER, "http://127.0.0.1:3000/realname")]);
+        assert!(is_same_origin(&referer_only, None));
+        let neither = headers(&[(HOST, "127.0.0.1:3000")]);
+        assert!(!is_same_origin(&neither, None));
+        let behind_proxy = headers(&[(HOST, "10.0.0.5:3000"), (ORIGIN, "https://jt.example.cn")]);
+        assert!(is_same_origin(&behind_proxy, Some("https://jt.example.cn")));
+        assert!(!is_same_origin(&behind_proxy, Some("https://other.example.cn")));
+    }
+}

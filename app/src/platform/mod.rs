@@ -1,0 +1,42 @@
+//! Server-only infrastructure: configuration, storage, sessions and the outside systems behind traits.
+
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod platform_identity;
+pub mod session;
+pub mod sms;
+pub mod state;
+pub mod test_db;
+
+/// Seconds since the Unix epoch, the one representation of instants in storage.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The Asia/Shanghai calendar date (UTC+8 all year, no daylight saving since 1991) of an instant, YYYY-MM-DD.
+pub fn shanghai_date(epoch_secs: i64) -> String {
+    shanghai(epoch_secs).format("%Y-%m-%d").to_string()
+}
+
+/// The Asia/Shanghai local time of an instant, YYYY-MM-DD HH:MM.
+pub fn shanghai_time(epoch_secs: i64) -> String {
+    shanghai(epoch_secs).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn shanghai(epoch_secs: i64) -> chrono::DateTime<chrono::FixedOffset> {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    chrono::DateTime::from_timestamp(epoch_secs, 0).unwrap_or_default().with_timezone(&offset)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shanghai_dates_turn_over_at_16_00_utc() {
+        // 2026-01-31 15:59:59 UTC is 23:59:59 in Dalian; one second later it is 1 February there.
+        assert_eq!(super::shanghai_date(1_769_875_199), "2026-01-31");
+        assert_eq!(super::shanghai_date(1_769_875_200), "2026-02-01");
+        assert_eq!(super::shanghai_time(1_769_875_200), "2026-02-01 00:00");
+    }
+}

@@ -1,0 +1,183 @@
+//! Sessions stored in the database (so every instance shares them) behind a signed, HttpOnly cookie.
+
+use crate::identity::model::{Channel, Flash};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::db::Db;
+
+/// The cookie's name.
+pub const COOKIE: &str = "dlt_session";
+
+/// A live session as stored; the browser only ever holds the token, never this row.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub account_id: Option<i64>,
+    pub channel: Channel,
+}
+
+/// Signs and checks cookie values with the configured key.
+#[derive(Clone)]
+pub struct CookieSigner {
+    key: Vec<u8>,
+}
+
+impl CookieSigner {
+    pub fn new(key: &str) -> Self {
+        Self { key: key.as_bytes().to_vec() }
+    }
+
+    fn mac(&self, token: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(token.as_bytes());
+        mac
+    }
+
+    /// `token.signature`, the cookie's value.
+    pub fn sign(&self, token: &str) -> String {
+        format!("{token}.{}", hex::encode(self.mac(token).finalize().into_bytes()))
+    }
+
+    /// The token inside a cookie value whose signature is right.
+    pub fn verify<'a>(&self, value: &'a str) -> Option<&'a str> {
+        let (token, signature) = value.split_once('.')?;
+        let signature = hex::decode(signature).ok()?;
+        self.mac(token).verify_slice(&signature).ok()?;
+        Some(token)
+    }
+
+    /// An HMAC of `data` under the key, for secrets stored as digests (verification codes, sign-in codes).
+    pub fn digest(&self, data: &str) -> String {
+        hex::encode(self.mac(data).finalize().into_bytes())
+    }
+}
+
+/// 32 random bytes as hex: an unguessable token.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Creates a session and returns its token (for the cookie).
+pub async fn create(db: &Db, account_id: Option<i64>, channel: Channel, hours: i64) -> Result<String, sqlx::Error> {
+    let token = random_token();
+    let now = super::now();
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, channel, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash_token(&token))
+    .bind(account_id)
+    .bind(channel.code())
+    .bind(now)
+    .bind(now + hours * 3600)
+    .execute(db.pool())
+    .await?;
+    Ok(token)
+}
+
+/// The unexpired session for `token`, if any.
+pub async fn load(db: &Db, token: &str) -> Result<Option<Session>, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT token_hash, account_id, channel FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(hash_token(token))
+            .bind(super::now())
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.and_then(|row| {
+        Some(Session {
+            token_hash: row.get(0),
+            account_id: row.get(1),
+            channel: Channel::parse(row.get::<&str, _>(2))?,
+        })
+    }))
+}
+
+/// Ends a session.
+pub async fn delete(db: &Db, session: &Session) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&session.token_hash).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Removes sessions past their expiry, so the table does not grow without bound.
+pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(super::now()).execute(db.pool()).await?;
+    Ok(done.rows_affected())
+}
+
+/// Leaves a one-time message (and the form's values) for the next page this session shows.
+pub async fn set_flash(db: &Db, session: &Session, flash: &Flash) -> Result<(), sqlx::Error> {
+    let text = serde_json::to_string(flash).expect("a flash always serialises");
+    sqlx::query("UPDATE sessions SET flash = $1 WHERE token_hash = $2")
+        .bind(text)
+        .bind(&session.token_hash)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Takes the pending flash, so it shows once.
+pub async fn take_flash(db: &Db, session: &Session) -> Result<Flash, sqlx::Error> {
+    let text: Option<String> = sqlx::query("SELECT flash FROM sessions WHERE token_hash = $1")
+        .bind(&session.token_hash)
+        .fetch_optional(db.pool())
+        .await?
+        .and_then(|row| row.get(0));
+    let Some(text) = text else {
+        return Ok(Flash::default());
+    };
+    // Clears only the message just read, so one left meanwhile by another request survives.
+    sqlx::query("UPDATE sessions SET flash = NULL WHERE token_hash = $1 AND flash = $2")
+        .bind(&session.token_hash)
+        .bind(&text)
+        .execute(db.pool())
+        .await?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// The `Set-Cookie` value that stores `token`.
+pub fn cookie(signer: &CookieSigner, token: &str, hours: i64, secure: bool) -> String {
+    format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        signer.sign(token),
+        hours * 3600,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that removes the cookie.
+pub fn clear_cookie(secure: bool) -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", if secure { "; Secure" } else { "" })
+}
+
+/// The session token in a request's `Cookie` header, if its signature holds.
+pub fn token_from_header<'a>(signer: &CookieSigner, header: &'a str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .and_then(|(_, value)| signer.verify(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_cookie_round_trips_and_a_tampered_one_is_refused() {
+        let signer = CookieSigner::new("k".repeat(32).as_str());
+        let value = signer.sign("abc");
+        assert_eq!(signer.verify(&value), Some("abc"));
+        assert_eq!(signer.verify(&value.replacen("abc", "abd", 1)), None);
+        assert_eq!(CookieSigner::new("other-key").verify(&value), None);
+        let header = format!("x=1; {COOKIE}={value}; y=2");
+        assert_eq!(token_from_header(&signer, &header), Some("abc"));
+    }
+}

@@ -1,0 +1,184 @@
+//! SMS: the sender trait with its development outbox, and one-time verification codes with their limits.
+
+use async_trait::async_trait;
+use rand::Rng;
+use sqlx::{Any, Row, Transaction};
+
+use super::config::SmsLimits;
+use super::db::Db;
+use super::session::CookieSigner;
+use crate::domain::{Mobile, SmsCode};
+
+/// Wrong entries a code survives.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Sends a text message. Production needs a real gateway adapter; the development one writes to an outbox.
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends `body` to `phone` inside the caller's transaction, so a rolled-back request sends nothing.
+    async fn send(&self, tx: &mut Transaction<'static, Any>, phone: &Mobile, body: &str) -> Result<(), sqlx::Error>;
+}
+
+/// The development provider: messages land in `sms_outbox`, listed at `GET /dev/sms?phone=…`.
+pub struct DevOutbox;
+
+#[async_trait]
+impl SmsSender for DevOutbox {
+    async fn send(&self, tx: &mut Transaction<'static, Any>, phone: &Mobile, body: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO sms_outbox (phone, body, sent_at) VALUES ($1, $2, $3)")
+            .bind(phone.as_str())
+            .bind(body)
+            .bind(super::now())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// One message in the development outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    pub body: String,
+    pub sent_at: i64,
+}
+
+/// The development outbox for one phone, newest first.
+pub async fn outbox(db: &Db, phone: &Mobile) -> Result<Vec<OutboxMessage>, sqlx::Error> {
+    let rows = sqlx::query("SELECT body, sent_at FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 50")
+        .bind(phone.as_str())
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.iter().map(|r| OutboxMessage { body: r.get(0), sent_at: r.get(1) }).collect())
+}
+
+/// Why a code was not sent or not accepted; each has its own message for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("验证码发送过于频繁，请{0}秒后再试")]
+    TooSoon(i64),
+    #[error("该手机号获取验证码次数过多，请1小时后再试")]
+    TooMany,
+    #[error("请先获取短信验证码")]
+    NoCode,
+    #[error("短信验证码已过期，请重新获取")]
+    Expired,
+    #[error("短信验证码错误")]
+    Wrong,
+    #[error("验证码错误次数过多，请重新获取")]
+    TooManyAttempts,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn code_digest(signer: &CookieSigner, phone: &Mobile, purpose: &str, code: &str) -> String {
+    signer.digest(&format!("sms:{purpose}:{}:{code}", phone.as_str()))
+}
+
+/// Issues a new 6-digit code for `phone` and sends it, within the per-phone limits.
+pub async fn issue_code(
+    db: &Db,
+    signer: &CookieSigner,
+    sender: &dyn SmsSender,
+    limits: SmsLimits,
+    phone: &Mobile,
+    purpose: &str,
+) -> Result<(), CodeError> {
+    let now = super::now();
+    let mut tx = db.begin_write().await?;
+    db.lock(&mut tx, &format!("sms:{}", phone.as_str())).await?;
+    let row = sqlx::query("SELECT COUNT(*), MAX(created_at) FROM sms_codes WHERE phone = $1 AND created_at > $2")
+        .bind(phone.as_str())
+        .bind(now - 3600)
+        .fetch_one(&mut *tx)
+        .await?;
+    let (count, last): (i64, Option<i64>) = (row.get(0), row.get(1));
+    if let Some(last) = last {
+        let wait = last + limits.resend_after_secs - now;
+        if wait > 0 {
+            return Err(CodeError::TooSoon(wait));
+        }
+    }
+    if count >= limits.codes_per_hour {
+        return Err(CodeError::TooMany);
+    }
+    let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
+    sqlx::query(
+        "INSERT INTO sms_codes (phone, purpose, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(phone.as_str())
+    .bind(purpose)
+    .bind(code_digest(signer, phone, purpose, &code))
+    .bind(now)
+    .bind(now + limits.code_ttl_secs)
+    .execute(&mut *tx)
+    .await?;
+    let minutes = (limits.code_ttl_secs + 59) / 60;
+    let body = format!("【大连智慧交通】您的验证码是{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。");
+    sender.send(&mut tx, phone, &body).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The outcome of checking a code inside a transaction: on `Ok` the code is spent when the transaction commits.
+pub async fn check_code(
+    tx: &mut Transaction<'static, Any>,
+    signer: &CookieSigner,
+    phone: &Mobile,
+    purpose: &str,
+    code: &SmsCode,
+) -> Result<CodeTicket, CodeError> {
+    let now = super::now();
+    let row = sqlx::query(
+        "SELECT id, code_hash, expires_at, attempts, used_at FROM sms_codes \
+         WHERE phone = $1 AND purpose = $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(phone.as_str())
+    .bind(purpose)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(CodeError::NoCode)?;
+    let (id, hash, expires_at, attempts): (i64, String, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    // Only the newest code counts: a new one replaces the old, and a spent one needs a fresh request.
+    if row.get::<Option<i64>, _>(4).is_some() {
+        return Err(CodeError::NoCode);
+    }
+    if attempts >= MAX_ATTEMPTS {
+        return Err(CodeError::TooManyAttempts);
+    }
+    if expires_at <= now {
+        return Err(CodeError::Expired);
+    }
+    if hash != code_digest(signer, phone, purpose, code.as_str()) {
+        count_attempt(tx, id).await?;
+        return Err(if attempts + 1 >= MAX_ATTEMPTS { CodeError::TooManyAttempts } else { CodeError::Wrong });
+    }
+    Ok(CodeTicket { id })
+}
+
+/// A code that matched; the caller either spends it or counts a failed attempt against it.
+#[derive(Debug)]
+pub struct CodeTicket {
+    id: i64,
+}
+
+impl CodeTicket {
+    /// Marks the code used, so it cannot be replayed.
+    pub async fn spend(self, tx: &mut Transaction<'static, Any>) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sms_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(super::now())
+            .bind(self.id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Counts a failed attempt that got past the code (wrong card details), so guessing stays bounded.
+    pub async fn count_failure(self, tx: &mut Transaction<'static, Any>) -> Result<(), sqlx::Error> {
+        count_attempt(tx, self.id).await
+    }
+}
+
+async fn count_attempt(tx: &mut Transaction<'static, Any>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&mut **tx).await?;
+    Ok(())
+}

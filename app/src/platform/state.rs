@@ -1,0 +1,45 @@
+//! What every request handler and server function can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use super::config::{Config, SmsProvider};
+use super::db::Db;
+use super::platform_identity::{DevIdentity, PlatformIdentity};
+use super::session::CookieSigner;
+use super::sms::{DevOutbox, SmsSender};
+
+/// Shared, cheaply cloned application state.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub signer: CookieSigner,
+    pub sms: Arc<dyn SmsSender>,
+    pub identity: Arc<dyn PlatformIdentity>,
+    /// Present only when development sign-in is switched on.
+    pub dev_identity: Option<Arc<DevIdentity>>,
+}
+
+impl AppState {
+    /// Wires the configured providers around an open database.
+    pub fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> Self {
+        let signer = CookieSigner::new(&config.cookie_key);
+        let dev_identity = Arc::new(DevIdentity::new(signer.clone()));
+        let sms: Arc<dyn SmsSender> = match config.sms_provider {
+            SmsProvider::DevOutbox => Arc::new(DevOutbox),
+        };
+        Self {
+            leptos_options,
+            dev_identity: config.dev_login.then(|| dev_identity.clone()),
+            identity: dev_identity,
+            config: Arc::new(config),
+            db,
+            signer,
+            sms,
+        }
+    }
+}

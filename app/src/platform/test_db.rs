@@ -1,0 +1,43 @@
+//! Fresh databases for tests: every suite runs on SQLite and on PostgreSQL.
+
+use super::db::Db;
+
+/// The PostgreSQL server tests use, from `TEST_POSTGRES_URL` (default: the local trust-auth server).
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A new empty SQLite file and a new empty PostgreSQL database, both migrated. Under `CI` an unreachable
+/// PostgreSQL fails the test with a clear message instead of being skipped.
+pub async fn fresh_databases() -> Vec<(&'static str, Db)> {
+    let mut databases = vec![("sqlite", fresh_sqlite().await)];
+    match fresh_postgres().await {
+        Ok(db) => databases.push(("postgres", db)),
+        Err(e) if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false") => {
+            panic!("PostgreSQL is required under CI but cannot be reached at {}: {e}", postgres_admin_url())
+        }
+        Err(e) => eprintln!("skipping PostgreSQL (set CI=true to require it): {e}"),
+    }
+    databases
+}
+
+/// A new migrated SQLite database in a temporary file.
+pub async fn fresh_sqlite() -> Db {
+    let dir = std::env::temp_dir().join("dalian-traffic-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{}.db", super::session::random_token()));
+    Db::connect(&format!("sqlite://{}", path.display())).await.expect("sqlite opens")
+}
+
+/// A new migrated PostgreSQL database with a random name.
+pub async fn fresh_postgres() -> Result<Db, sqlx::Error> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let admin = postgres_admin_url();
+    let name = format!("dlt_test_{}", &super::session::random_token()[..16]);
+    let mut conn = sqlx::AnyConnection::connect(&admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+    conn.close().await?;
+    let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+    Db::connect(&format!("{base}/{name}")).await
+}

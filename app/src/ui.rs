@@ -1,0 +1,127 @@
+//! Small building blocks every screen shares, in WeUI's vocabulary.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::identity::model::{Channel, Flash};
+
+/// A screen: the channel's branding around a title and content.
+#[component]
+pub fn Screen(channel: Channel, title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class=format!("screen channel-{}", channel.code())>
+            <header class="screen__header">
+                <span class="screen__account">{channel.account_name()}</span>
+                <h1 class="screen__title">{title}</h1>
+            </header>
+            {children()}
+        </div>
+    }
+}
+
+/// The spinner shown while a screen's data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! {
+        <div class="weui-loadmore" role="status">
+            <i class="weui-loading"></i>
+            <span class="weui-loadmore__tips">"加载中…"</span>
+        </div>
+    }
+}
+
+/// A screen that could not load: the safe message and a way back.
+#[component]
+pub fn LoadFailed(error: AppError) -> impl IntoView {
+    view! {
+        <div class="weui-msg" role="alert">
+            <div class="weui-msg__icon-area"><i class="weui-icon-warn weui-icon_msg"></i></div>
+            <div class="weui-msg__text-area">
+                <h2 class="weui-msg__title">{error.to_string()}</h2>
+            </div>
+            <div class="weui-msg__opr-area">
+                <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+            </div>
+        </div>
+    }
+}
+
+/// The one-time notice or error a submission left.
+#[component]
+pub fn FlashMessage(flash: Flash) -> impl IntoView {
+    view! {
+        {flash.notice.map(|text| view! { <p class="flash flash_notice" role="status">{text}</p> })}
+        {flash.error.map(|text| view! { <p class="flash flash_error" role="alert">{text}</p> })}
+    }
+}
+
+/// A menu entry: one tappable row.
+#[component]
+pub fn MenuLink(href: &'static str, label: &'static str, #[prop(optional)] hint: &'static str) -> impl IntoView {
+    view! {
+        <a class="weui-cell weui-cell_access" href=href>
+            <div class="weui-cell__bd"><p>{label}</p></div>
+            <div class="weui-cell__ft">{hint}</div>
+        </a>
+    }
+}
+
+/// A labelled text input with its inline error.
+#[component]
+pub fn Field(
+    name: &'static str,
+    label: &'static str,
+    flash: Flash,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "")] placeholder: &'static str,
+    #[prop(default = "")] input_mode: &'static str,
+    #[prop(default = 40)] max_length: u32,
+    #[prop(default = true)] keep_value: bool,
+    #[prop(optional)] trailing: Option<AnyView>,
+) -> impl IntoView {
+    let error = flash.field_error(name);
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    let value = if keep_value { flash.value(name) } else { String::new() };
+    view! {
+        <div class=if error.is_some() { "weui-cell weui-cell_active weui-cell_warn" } else { "weui-cell weui-cell_active" }>
+            <div class="weui-cell__hd"><label class="weui-label" for=id.clone()>{label}</label></div>
+            <div class="weui-cell__bd">
+                <input
+                    id=id
+                    class="weui-input"
+                    type=kind
+                    name=name
+                    value=value
+                    placeholder=placeholder
+                    inputmode=(!input_mode.is_empty()).then_some(input_mode)
+                    maxlength=max_length
+                    autocomplete="off"
+                    aria-invalid=error.is_some().then_some("true")
+                    aria-describedby=error.is_some().then(|| error_id.clone())
+                />
+            </div>
+            {trailing.map(|t| view! { <div class="weui-cell__ft">{t}</div> })}
+        </div>
+        {error.map(|e| view! { <p class="field-error" id=error_id role="alert">{e}</p> })}
+    }
+}
+
+/// A page for an area a later release builds, saying so plainly.
+#[component]
+pub fn ComingSoon(title: &'static str) -> impl IntoView {
+    view! {
+        <div class="screen">
+            <div class="weui-msg">
+                <div class="weui-msg__icon-area"><i class="weui-icon-info weui-icon_msg"></i></div>
+                <div class="weui-msg__text-area">
+                    <h1 class="weui-msg__title">{title}</h1>
+                    <p class="weui-msg__desc">"该功能正在建设中，将在后续版本开放。"</p>
+                </div>
+                <div class="weui-msg__opr-area">
+                    <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+                </div>
+            </div>
+        </div>
+    }
+}

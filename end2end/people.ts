@@ -1,0 +1,64 @@
+// Test people, made for each run and loaded through the documented import command, so specs never share a phone
+// (codes are rate limited per phone) and never depend on the demo accounts.
+
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const SURNAMES = '赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许';
+const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平';
+
+function idNumber(seq: number): string {
+  const month = String((seq % 12) + 1).padStart(2, '0');
+  const body = `210202198${seq % 10}${month}15${String(seq % 1000).padStart(3, '0')}`;
+  const sum = [...body].reduce((acc, d, i) => acc + Number(d) * WEIGHTS[i], 0);
+  return body + '10X98765432'[sum % 11];
+}
+
+function luhn(payload: string): string {
+  let sum = 0;
+  [...payload].reverse().forEach((c, i) => {
+    let d = Number(c);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  });
+  return payload + String((10 - (sum % 10)) % 10);
+}
+
+export interface Person {
+  name: string;
+  idNumber: string;
+  card: string;
+  /** A second active card, for 解除绑定 then re-linking. */
+  newCard: string;
+  /** A cancelled card of the same person. */
+  cancelledCard: string;
+  phone: string;
+}
+
+/** Person `n` (0 ≤ n < 400): deterministic, so every worker computes the same data. */
+export function person(n: number): Person {
+  const seq = 100 + n;
+  return {
+    name: SURNAMES[n % 20] + GIVEN[Math.floor(n / 20) % 20],
+    idNumber: idNumber(seq),
+    card: luhn(`622201${String(seq).padStart(9, '0')}`),
+    newCard: luhn(`622202${String(seq).padStart(9, '0')}`),
+    cancelledCard: luhn(`622203${String(seq).padStart(9, '0')}`),
+    phone: `1390411${String(seq).padStart(4, '0')}`,
+  };
+}
+
+export const PEOPLE = 400;
+
+/** The cards.csv that loads every test person. */
+export function cardsCsv(): string {
+  const rows = ['card_no,id_number,name,phone,status'];
+  for (let n = 0; n < PEOPLE; n++) {
+    const p = person(n);
+    rows.push(`${p.card},${p.idNumber},${p.name},${p.phone},active`);
+    rows.push(`${p.newCard},${p.idNumber},${p.name},${p.phone},active`);
+    rows.push(`${p.cancelledCard},${p.idNumber},${p.name},${p.phone},cancelled`);
+  }
+  return rows.join('\n') + '\n';
+}

@@ -1,0 +1,62 @@
+import { defineConfig, devices } from '@playwright/test';
+
+// The server under test: the release binary, on its own port and its own database (set by scripts/test.sh).
+export const PORT = Number(process.env.E2E_PORT ?? 3100);
+export const BASE_URL = `http://127.0.0.1:${PORT}`;
+
+const chromium = {
+  browserName: 'chromium' as const,
+  launchOptions: {
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  },
+};
+
+// Two phones (an Android and an iPhone profile, both driven by Debian's Chromium), each hydrated and without JS.
+const phones = [
+  { name: 'android', device: devices['Pixel 7'] },
+  { name: 'iphone', device: devices['iPhone 14'] },
+];
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 2,
+  retries: 0,
+  reporter: [['list'], ['json', { outputFile: 'test-results/results.json' }]],
+  globalSetup: './global-setup.ts',
+  use: { baseURL: BASE_URL, trace: 'off', screenshot: 'only-on-failure' },
+  projects: phones.flatMap(({ name, device }) => [
+    { name: `${name}-hydrated`, use: { ...device, ...chromium, javaScriptEnabled: true } },
+    { name: `${name}-nojs`, use: { ...device, ...chromium, javaScriptEnabled: false } },
+  ]),
+  webServer: {
+    command: './target/release/server',
+    cwd: '..',
+    url: `${BASE_URL}/`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
+      LEPTOS_SITE_ROOT: 'target/site',
+      LEPTOS_ENV: 'PROD',
+      DATABASE_URL: process.env.DATABASE_URL ?? '',
+      DEMO_DATA: 'true',
+      SMS_RESEND_SECS: '3',
+      SMS_CODE_TTL_SECS: '20',
+      RUST_LOG: 'warn',
+    },
+  },
+});

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, domain unit tests, server integration tests on SQLite and PostgreSQL, then the
+# Playwright specs against the release build on SQLite and on PostgreSQL. Installs what is missing first.
+# Closes with one line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+say() { printf '\033[1m[test]\033[0m %s\n' "$*"; }
+
+bash scripts/setup.sh
+
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Debian's Chromium for Playwright"
+  apt-get update -qq && apt-get install -y -qq chromium
+fi
+(cd end2end && npm ci --no-audit --no-fund --silent)
+# wasm-opt for the release build comes from npm's binaryen: Debian's older binaryen breaks hydration.
+export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
+
+PG_ADMIN_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+pg_up() { psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; }
+if pg_up; then
+  HAVE_PG=1
+elif [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; then
+  echo "PostgreSQL is required under CI but cannot be reached at $PG_ADMIN_URL." >&2
+  echo "Start it (pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start) or set TEST_POSTGRES_URL." >&2
+  exit 1
+else
+  HAVE_PG=0
+  say "PostgreSQL not reachable at $PG_ADMIN_URL: its runs are skipped (CI=true makes this an error)"
+fi
+
+passed=0
+failed=0
+count_cargo() {
+  local log=$1 p f
+  p=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+  f=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+}
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+status=0
+LOGS=$(mktemp -d)
+say "unit and integration tests (SQLite and PostgreSQL)"
+cargo test -p app --features ssr 2>&1 | tee "$LOGS/app.log" || status=1
+count_cargo "$LOGS/app.log"
+cargo test -p server 2>&1 | tee "$LOGS/server.log" || status=1
+count_cargo "$LOGS/server.log"
+
+say "release build for the end-to-end specs"
+cargo leptos build --release
+
+run_e2e() {
+  local label=$1 url=$2
+  say "Playwright on $label"
+  if (cd end2end && DATABASE_URL="$url" npx playwright test); then :; else status=1; fi
+  if [ -f end2end/test-results/results.json ]; then
+    read -r p f < <(node -e '
+      const s = require("./end2end/test-results/results.json").stats;
+      console.log((s.expected + s.flaky) + " " + s.unexpected);')
+    passed=$((passed + p))
+    failed=$((failed + f))
+  else
+    failed=$((failed + 1))
+  fi
+}
+
+E2E_DIR=$(mktemp -d)
+run_e2e SQLite "sqlite://$E2E_DIR/e2e.db"
+if [ "$HAVE_PG" = 1 ]; then
+  db="dlt_e2e_$(date +%s)_$$"
+  psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $db"
+  run_e2e PostgreSQL "${PG_ADMIN_URL%/*}/$db"
+  psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+fi
+
+[ "$failed" -gt 0 ] && status=1
+echo "$passed passed, $failed failed"
+exit "$status"

@@ -1,0 +1,48 @@
+//! The HTTP server around the Leptos app: routes, middleware and start-up.
+
+use app::app::{shell, App};
+use app::platform::config::Config;
+use app::platform::db::Db;
+use app::platform::http::{self, same_origin_guard};
+use app::platform::state::AppState;
+use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+use axum::http::HeaderValue;
+use axum::middleware;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Opens the database, loads the demo data when asked, and builds the state.
+pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, Box<dyn std::error::Error>> {
+    let db = Db::connect(&config.database_url).await?;
+    if config.demo_data {
+        app::import::load_demo(&db).await?;
+        tracing::info!("demo data loaded");
+    }
+    Ok(AppState::new(config, db, leptos_options))
+}
+
+/// The whole router: Leptos pages and server functions, sign-in routes, static files.
+pub fn router(state: AppState) -> Router {
+    let page_routes = generate_route_list(App);
+    let context_state = state.clone();
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .leptos_routes_with_context(
+            &state,
+            page_routes,
+            move || provide_context(context_state.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .merge(http::routes(&state))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin_guard))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .with_state(state)
+}

@@ -1,0 +1,135 @@
+//! `server` runs the web app; `server import KIND FILE` loads operators' CSV files.
+
+use std::process::ExitCode;
+
+use app::import::{import_csv, ImportError, Kind};
+use app::platform::config::Config;
+use app::platform::db::Db;
+use leptos::config::get_configuration;
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations)\n  server import demo          load the bundled demo data";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] | ["serve"] => serve(config).await,
+        ["import", "demo"] => import_demo(&config).await,
+        ["import", kind, file] => import(&config, kind, file).await,
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let leptos_options = match get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(e) => {
+            eprintln!("cannot read the Leptos configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = leptos_options.site_addr;
+    tracing::info!(?config, "starting");
+    let state = match server::prepare(config, leptos_options).await {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("start-up failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("listening on http://{addr}");
+    let app = server::router(state);
+    match axum::serve(listener, app).with_graceful_shutdown(shutdown()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn open(config: &Config) -> Option<Db> {
+    match Db::connect(&config.database_url).await {
+        Ok(db) => Some(db),
+        Err(e) => {
+            eprintln!("cannot open the database: {e}");
+            None
+        }
+    }
+}
+
+async fn import(config: &Config, kind: &str, file: &str) -> ExitCode {
+    let Some(kind) = Kind::parse(kind) else {
+        eprintln!("unknown kind {kind}\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("cannot read {file}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(db) = open(config).await else {
+        return ExitCode::FAILURE;
+    };
+    let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    match import_csv(&db, kind, &bytes, &operator).await {
+        Ok(report) => {
+            println!("{file}: 新增 {} 条，更新 {} 条", report.inserted, report.updated);
+            ExitCode::SUCCESS
+        }
+        Err(ImportError::Rows(rows)) => {
+            for row in &rows {
+                eprintln!("{file}: {row}");
+            }
+            eprintln!("{file}: {} 行有误，未导入任何数据", rows.len());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("{file}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn import_demo(config: &Config) -> ExitCode {
+    let Some(db) = open(config).await else {
+        return ExitCode::FAILURE;
+    };
+    match app::import::load_demo(&db).await {
+        Ok(()) => {
+            println!("demo data loaded");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("demo data failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

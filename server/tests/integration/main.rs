@@ -1,0 +1,5 @@
+//! Server integration tests: the real router on port 0, against SQLite and PostgreSQL.
+
+mod realname;
+mod signin;
+mod support;

@@ -1,0 +1,118 @@
+//! A running app per database and a browser-like client for it.
+
+use app::import::{import_csv, Kind};
+use app::platform::config::Config;
+use app::platform::db::Db;
+use app::platform::state::AppState;
+use leptos::config::LeptosOptions;
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::{ACCEPT, ORIGIN};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// People and cards every test can rely on.
+pub const CARDS: &str = "card_no,id_number,name,phone,status\n\
+6222009900001017,210202198503122018,张三,13804110001,active\n\
+6222009900001025,210203199007184026,李四,13804110002,active\n\
+6222009900001033,210211197801015036,赵六,13804110004,cancelled\n\
+6222009900001041,210211197801015036,赵六,13804110004,active\n";
+
+/// The app under test and the database behind it.
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+}
+
+impl TestApp {
+    /// Starts the app on `db` at a free port.
+    pub async fn start(db: Db) -> TestApp {
+        let config = Config::from_lookup(|key| match key {
+            "DATABASE_URL" => Some("sqlite://unused".into()),
+            _ => None,
+        })
+        .expect("development config");
+        let leptos_options = LeptosOptions::builder().output_name("dalian-traffic").site_root("target/site").build();
+        let state = AppState::new(config, db.clone(), leptos_options);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = server::router(state);
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        TestApp { base, db }
+    }
+
+    /// One app per database (SQLite and PostgreSQL), each with the standard cards loaded.
+    pub async fn each() -> Vec<(&'static str, TestApp)> {
+        let mut apps = Vec::new();
+        for (name, db) in app::platform::test_db::fresh_databases().await {
+            import_csv(&db, Kind::Cards, CARDS.as_bytes(), "test").await.expect("cards load");
+            apps.push((name, TestApp::start(db).await));
+        }
+        apps
+    }
+
+    /// A browser with its own cookie jar.
+    pub fn browser(&self) -> Browser {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+        Browser { base: self.base.clone(), client, jar }
+    }
+
+    /// The newest verification code the development outbox holds for `phone`.
+    pub async fn latest_code(&self, phone: &str) -> Option<String> {
+        let page = reqwest::get(format!("{}/dev/sms?phone={phone}", self.base)).await.unwrap().text().await.unwrap();
+        let start = page.find("验证码是")? + "验证码是".len();
+        Some(page[start..start + 6].to_string())
+    }
+
+    /// How many rows a one-number query returns, for checking that nothing changed.
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql).fetch_one(self.db.pool()).await.unwrap().get(0)
+    }
+}
+
+/// A client that behaves like a phone's webview: keeps cookies and follows redirects.
+pub struct Browser {
+    pub base: String,
+    pub client: reqwest::Client,
+    jar: Arc<Jar>,
+}
+
+impl Browser {
+    /// The `Cookie` header this browser sends to the app.
+    pub fn cookie_header(&self) -> String {
+        let url = self.base.parse().unwrap();
+        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    }
+
+    /// A page's HTML.
+    pub async fn get(&self, path: &str) -> String {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap().text().await.unwrap()
+    }
+
+    /// Signs in through the development provider.
+    pub async fn sign_in(&self, channel: &str, uid: &str) -> String {
+        self.get(&format!("/auth/dev/login?channel={channel}&uid={uid}")).await
+    }
+
+    /// Submits a form the way a browser without JavaScript does, and returns the page it lands on.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> String {
+        let response = self.post(path, fields).await;
+        assert!(response.status().is_success(), "{path} answered {}", response.status());
+        response.text().await.unwrap()
+    }
+
+    /// The raw response to a same-site form post.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let form: HashMap<&str, &str> = fields.iter().copied().collect();
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header(ORIGIN, &self.base)
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header(reqwest::header::REFERER, format!("{}/", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
