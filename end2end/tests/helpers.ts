@@ -1,4 +1,4 @@
-import { expect, Page, TestInfo } from '@playwright/test';
+import { expect, Page, test, TestInfo } from '@playwright/test';
 import { Person, person } from '../people';
 
 export const WECHAT_UA =
@@ -20,8 +20,9 @@ export function uid(testInfo: TestInfo, name: string): string {
 
 /** Waits until the page is interactive: hydrated when JavaScript runs, loaded otherwise. */
 export async function ready(page: Page) {
-  const javaScript = await page.evaluate(() => true).catch(() => false);
-  if (javaScript) await page.locator('body[data-hydrated="true"]').waitFor();
+  if (test.info().project.use.javaScriptEnabled !== false) {
+    await page.locator('body[data-hydrated="true"]').waitFor();
+  }
 }
 
 /** Signs in through the development provider, landing on the channel home. */
