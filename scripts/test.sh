@@ -47,9 +47,11 @@ cargo fmt --all -- --check
 status=0
 LOGS=$(mktemp -d)
 say "unit and integration tests (SQLite and PostgreSQL)"
-cargo test -p app --features ssr 2>&1 | tee "$LOGS/app.log" || status=1
+# Time limits turn a hang into a failure instead of a stalled CI run.
+timeout 1200 cargo test -p app --features ssr 2>&1 | tee "$LOGS/app.log" || status=1
 count_cargo "$LOGS/app.log"
-cargo test -p server 2>&1 | tee "$LOGS/server.log" || status=1
+# One server test at a time: each starts real servers, and Leptos keeps some process-wide state.
+timeout 1200 cargo test -p server -- --test-threads=1 2>&1 | tee "$LOGS/server.log" || status=1
 count_cargo "$LOGS/server.log"
 
 say "release build for the end-to-end specs"
@@ -58,7 +60,8 @@ cargo leptos build --release
 run_e2e() {
   local label=$1 url=$2
   say "Playwright on $label"
-  if (cd end2end && DATABASE_URL="$url" npx playwright test); then :; else status=1; fi
+  rm -f end2end/test-results/results.json
+  if (cd end2end && DATABASE_URL="$url" timeout 1200 npx playwright test); then :; else status=1; fi
   if [ -f end2end/test-results/results.json ]; then
     read -r p f < <(node -e '
       const s = require("./end2end/test-results/results.json").stats;

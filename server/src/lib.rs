@@ -5,9 +5,10 @@ use app::platform::config::Config;
 use app::platform::db::Db;
 use app::platform::http::{self, same_origin_guard};
 use app::platform::state::AppState;
-use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
 use axum::http::HeaderValue;
 use axum::middleware;
+use axum::response::Response;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -43,6 +44,21 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(middleware::map_response(cache_policy))
         .with_state(state)
+}
+
+/// Pages and server-function answers carry personal data: no cache may keep them. Static files may be cached but
+/// are revalidated, since their names do not change between releases yet.
+async fn cache_policy(mut response: Response) -> Response {
+    if response.headers().contains_key(CACHE_CONTROL) {
+        return response;
+    }
+    let dynamic =
+        response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_none_or(|t| {
+            t.starts_with("text/html") || t.starts_with("application/json") || t.starts_with("text/plain")
+        });
+    let policy = if dynamic { "no-store" } else { "no-cache" };
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+    response
 }

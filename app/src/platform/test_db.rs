@@ -10,9 +10,18 @@ pub fn postgres_admin_url() -> String {
 /// A new empty SQLite file and a new empty PostgreSQL database, both migrated. Under `CI` an unreachable
 /// PostgreSQL fails the test with a clear message instead of being skipped.
 pub async fn fresh_databases() -> Vec<(&'static str, Db)> {
-    let mut databases = vec![("sqlite", fresh_sqlite().await)];
-    match fresh_postgres().await {
-        Ok(db) => databases.push(("postgres", db)),
+    let mut databases = Vec::new();
+    for (name, url) in fresh_database_urls().await {
+        databases.push((name, Db::connect(&url).await.expect("a fresh database opens")));
+    }
+    databases
+}
+
+/// The URLs of a new empty SQLite file and a new empty PostgreSQL database, for tests that start processes.
+pub async fn fresh_database_urls() -> Vec<(&'static str, String)> {
+    let mut databases = vec![("sqlite", fresh_sqlite_url())];
+    match fresh_postgres_url().await {
+        Ok(url) => databases.push(("postgres", url)),
         Err(e) if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false") => {
             panic!("PostgreSQL is required under CI but cannot be reached at {}: {e}", postgres_admin_url())
         }
@@ -23,14 +32,17 @@ pub async fn fresh_databases() -> Vec<(&'static str, Db)> {
 
 /// A new migrated SQLite database in a temporary file.
 pub async fn fresh_sqlite() -> Db {
-    let dir = std::env::temp_dir().join("dalian-traffic-tests");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(format!("{}.db", super::session::random_token()));
-    Db::connect(&format!("sqlite://{}", path.display())).await.expect("sqlite opens")
+    Db::connect(&fresh_sqlite_url()).await.expect("sqlite opens")
 }
 
-/// A new migrated PostgreSQL database with a random name.
-pub async fn fresh_postgres() -> Result<Db, sqlx::Error> {
+fn fresh_sqlite_url() -> String {
+    let dir = std::env::temp_dir().join("dalian-traffic-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    format!("sqlite://{}", dir.join(format!("{}.db", super::session::random_token())).display())
+}
+
+/// A new, empty PostgreSQL database with a random name.
+async fn fresh_postgres_url() -> Result<String, sqlx::Error> {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
     let admin = postgres_admin_url();
@@ -39,5 +51,5 @@ pub async fn fresh_postgres() -> Result<Db, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
     conn.close().await?;
     let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
-    Db::connect(&format!("{base}/{name}")).await
+    Ok(format!("{base}/{name}"))
 }

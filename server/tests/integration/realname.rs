@@ -27,7 +27,7 @@ async fn links(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) FROM realname_bindings WHERE unbound_at IS NULL").await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_holder_authenticates_and_sees_the_masked_link() {
     for (db, app) in TestApp::each().await {
         let browser = app.browser();
@@ -49,7 +49,7 @@ async fn a_card_holder_authenticates_and_sees_the_masked_link() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_refusal_has_its_own_message_and_changes_nothing() {
     for (db, app) in TestApp::each().await {
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
@@ -81,7 +81,7 @@ async fn each_refusal_has_its_own_message_and_changes_nothing() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_fields_are_each_marked_inline() {
     for (db, app) in TestApp::each().await {
         let browser = app.browser();
@@ -102,7 +102,7 @@ async fn malformed_fields_are_each_marked_inline() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_are_single_use_expire_and_are_rate_limited() {
     for (db, app) in TestApp::each().await {
         let browser = app.browser();
@@ -144,7 +144,7 @@ async fn codes_are_single_use_expire_and_are_rate_limited() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_wrong_entries_burn_the_code() {
     for (db, app) in TestApp::each().await {
         let browser = app.browser();
@@ -163,7 +163,7 @@ async fn five_wrong_entries_burn_the_code() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbinding_then_relinking_with_a_new_card_works() {
     for (db, app) in TestApp::each().await {
         sqlx::query("UPDATE cards SET status = 'active' WHERE card_no = '6222009900001033'")
@@ -204,7 +204,7 @@ async fn unbinding_then_relinking_with_a_new_card_works() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_person_may_be_linked_from_both_channels() {
     for (db, app) in TestApp::each().await {
         for channel in ["wechat", "icbc"] {

@@ -2,7 +2,7 @@
 
 use crate::support::TestApp;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_channel_shows_its_own_menus() {
     for (db, app) in TestApp::each().await {
         let wechat = app.browser();
@@ -26,7 +26,7 @@ async fn each_channel_shows_its_own_menus() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session_on_the_server() {
     for (db, app) in TestApp::each().await {
         let browser = app.browser();
@@ -38,7 +38,7 @@ async fn signing_out_ends_the_session_on_the_server() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_live_in_the_database_so_any_instance_serves_them() {
     for (db, app) in TestApp::each().await {
         let second = TestApp::start(app.db.clone()).await;
@@ -62,7 +62,7 @@ async fn sessions_live_in_the_database_so_any_instance_serves_them() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_are_refused() {
     for (db, app) in TestApp::each().await {
         let browser = app.browser();
@@ -81,7 +81,7 @@ async fn cross_site_posts_are_refused() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_or_replayed_sign_in_callbacks_are_refused() {
     for (db, app) in TestApp::each().await {
         let browser = app.browser();
