@@ -8,6 +8,9 @@ use leptos_router::{path, SsrMode};
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
 use crate::ui::ComingSoon;
+use crate::violations::pages::{
+    DecisionResultPage, RecordPage, VehicleRecordsPage, VehicleUnbindPage, VehiclesPage, ViolationsPage,
+};
 
 /// The document around every page; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -50,9 +53,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/realname") view=RealNamePage ssr=SsrMode::Async/>
                     <Route path=path!("/realname/unbind") view=UnbindPage ssr=SsrMode::Async/>
                     <Route path=path!("/traffic") view=TrafficHubPage ssr=SsrMode::Async/>
-                    <Route path=path!("/violations") view=|| view! { <ComingSoon title="交通违法处理"/> }/>
+                    <Route path=path!("/violations") view=ViolationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/violations/vehicle") view=VehicleRecordsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/violations/record") view=RecordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/violations/decision") view=DecisionResultPage ssr=SsrMode::Async/>
                     <Route path=path!("/fines") view=|| view! { <ComingSoon title="交通罚款缴纳"/> }/>
-                    <Route path=path!("/vehicles") view=|| view! { <ComingSoon title="已绑定车辆信息"/> }/>
+                    <Route path=path!("/vehicles") view=VehiclesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/vehicles/unbind") view=VehicleUnbindPage ssr=SsrMode::Async/>
                     <Route path=path!("/study") view=|| view! { <ComingSoon title="审验学习"/> }/>
                     <Route path=path!("/guest-pay") view=|| view! { <ComingSoon title="缴纳罚款"/> }/>
                     <Route path=path!("/card-apply") view=|| view! { <ComingSoon title="申办交通服务卡"/> }/>

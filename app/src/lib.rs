@@ -6,6 +6,7 @@ pub mod error;
 pub mod home;
 pub mod identity;
 pub mod ui;
+pub mod violations;
 
 #[cfg(feature = "ssr")]
 pub mod import;

@@ -40,6 +40,9 @@ pub fn LoadFailed(error: AppError) -> impl IntoView {
                 <h2 class="weui-msg__title">{error.to_string()}</h2>
             </div>
             <div class="weui-msg__opr-area">
+                {(error == AppError::NotAuthenticated).then(|| view! {
+                    <a class="weui-btn weui-btn_primary" href="/realname">"去实名认证"</a>
+                })}
                 <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
             </div>
         </div>

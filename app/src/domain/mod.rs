@@ -1,6 +1,7 @@
 //! Validated value types shared by server and browser, so bad input is rejected once, at the edge.
 
 pub mod card_no;
+pub mod civil_date;
 pub mod decision_no;
 pub mod id_number;
 pub mod licence;
@@ -12,6 +13,7 @@ pub mod plate;
 pub mod sms_code;
 
 pub use card_no::{luhn_check_digit, CardNo};
+pub use civil_date::CivilDate;
 pub use decision_no::DecisionNo;
 pub use id_number::IdNumber;
 pub use licence::{LicenceClass, LicenceStatus};

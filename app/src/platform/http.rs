@@ -21,7 +21,9 @@ const STATE_COOKIE: &str = "dlt_oauth_state";
 
 /// The sign-in and development routes.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let mut router = Router::new().route("/auth/callback", get(callback));
+    let mut router = Router::new()
+        .route("/auth/callback", get(callback))
+        .route("/evidence/{record_no}", get(crate::violations::evidence::evidence_photo));
     if state.dev_identity.is_some() {
         router = router.route("/auth/dev/login", get(dev_login));
     }
@@ -208,6 +210,19 @@ pub async fn signed_in_caller() -> Result<(AppState, Session, i64), AppError> {
     let session = session.ok_or(AppError::NotSignedIn)?;
     let account_id = session.account_id.ok_or(AppError::NotSignedIn)?;
     Ok((state, session, account_id))
+}
+
+/// Inside a server function: the signed-in caller and the person their account is linked to by 实名认证.
+pub async fn linked_caller() -> Result<(AppState, Session, i64, crate::identity::repo::Link), AppError> {
+    let (state, session, account_id) = signed_in_caller().await?;
+    let link = crate::identity::repo::link(&state.db, account_id).await?.ok_or(AppError::NotAuthenticated)?;
+    Ok((state, session, account_id, link))
+}
+
+/// Inside a server function: leaves a one-time message for the caller's next page.
+pub async fn flash(state: &AppState, session: &Session, flash: &crate::identity::model::Flash) -> Result<(), AppError> {
+    super::session::set_flash(&state.db, session, flash).await?;
+    Ok(())
 }
 
 /// Inside a server function: replaces the session cookie on the response.

@@ -4,3 +4,4 @@ mod cli;
 mod realname;
 mod signin;
 mod support;
+mod violations;

@@ -17,6 +17,24 @@ pub const CARDS: &str = "card_no,id_number,name,phone,status\n\
 6222009900001033,210211197801015036,赵六,13804110004,cancelled\n\
 6222009900001041,210211197801015036,赵六,13804110004,active\n";
 
+/// A demo person, as the README lists them.
+pub struct Person {
+    pub name: &'static str,
+    pub id_number: &'static str,
+    pub card_no: &'static str,
+    pub phone: &'static str,
+}
+
+/// 张三: C1, 4 points, three vehicles with records of every kind.
+pub const ZHANG_SAN: Person =
+    Person { name: "张三", id_number: "210202198503121234", card_no: "6222023400001013", phone: "13804110001" };
+/// 李四: B2, 3 points, one truck.
+pub const LI_SI: Person =
+    Person { name: "李四", id_number: "210203197809062312", card_no: "6222023400001021", phone: "13804110002" };
+/// 王五: one vehicle, no records.
+pub const WANG_WU: Person =
+    Person { name: "王五", id_number: "210204199201273459", card_no: "6222023400001039", phone: "13804110003" };
+
 /// The app under test and the database behind it.
 pub struct TestApp {
     pub base: String,
@@ -48,6 +66,38 @@ impl TestApp {
             apps.push((name, TestApp::start(db).await));
         }
         apps
+    }
+
+    /// One app per database with the bundled demo data loaded (the README's demo accounts).
+    pub async fn each_with_demo() -> Vec<(&'static str, TestApp)> {
+        let mut apps = Vec::new();
+        for (name, db) in app::platform::test_db::fresh_databases().await {
+            app::import::load_demo(&db).await.expect("demo data loads");
+            apps.push((name, TestApp::start(db).await));
+        }
+        apps
+    }
+
+    /// Signs a new browser in on `channel` and links it to a person by 实名认证.
+    pub async fn linked_browser(&self, channel: &str, uid: &str, person: &Person) -> Browser {
+        let browser = self.browser();
+        browser.sign_in(channel, uid).await;
+        // Lets the resend wait pass when one phone links several accounts in a test.
+        sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(self.db.pool()).await.unwrap();
+        let mut fields = vec![
+            ("op", "send_code"),
+            ("name", person.name),
+            ("id_number", person.id_number),
+            ("card_no", person.card_no),
+            ("phone", person.phone),
+        ];
+        browser.submit("/api/realname", &fields).await;
+        let code = self.latest_code(person.phone).await.expect("a code");
+        fields[0] = ("op", "submit");
+        fields.push(("code", &code));
+        let page = browser.submit("/api/realname", &fields).await;
+        assert!(page.contains("实名认证成功"), "{} could not link: {page}", person.name);
+        browser
     }
 
     /// A browser with its own cookie jar.

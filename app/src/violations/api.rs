@@ -1,0 +1,124 @@
+//! Server functions for 交通违法处理 and 已绑定车辆信息: who is asking, parse, repository, map the error.
+
+use leptos::prelude::*;
+
+use super::model::{DecisionPageData, RecordPageData, VehicleRecordsData, VehiclesPageData, ViolationsHomeData};
+use crate::error::AppError;
+
+/// `/violations`: whether the notice was accepted, and the card's vehicles.
+#[server(prefix = "/api", endpoint = "violations_home")]
+pub async fn violations_home() -> Result<ViolationsHomeData, AppError> {
+    use super::repo;
+    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+    let agreed = repo::has_agreed(&state.db, account_id, repo::VIOLATION_NOTICE).await?;
+    let vehicles = if agreed { repo::bound_vehicles(&state.db, link.card_no.as_str()).await? } else { Vec::new() };
+    Ok(ViolationsHomeData { channel: session.channel, agreed, vehicles })
+}
+
+/// 知晓并同意: remembers the acceptance and shows the vehicles.
+#[server(prefix = "/api", endpoint = "violations_agree")]
+pub async fn violations_agree() -> Result<(), AppError> {
+    use super::repo;
+    let (state, _, account_id, _) = crate::platform::http::linked_caller().await?;
+    repo::agree(&state.db, account_id, repo::VIOLATION_NOTICE).await?;
+    leptos_axum::redirect("/violations");
+    Ok(())
+}
+
+/// A vehicle's untreated records, only for a vehicle on the caller's card.
+#[server(prefix = "/api", endpoint = "vehicle_records")]
+pub async fn vehicle_records(plate: String, plate_type: String) -> Result<VehicleRecordsData, AppError> {
+    use super::repo;
+    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+    if !repo::has_agreed(&state.db, account_id, repo::VIOLATION_NOTICE).await? {
+        return Err(AppError::rejected("请先阅读使用须知并点击“知晓并同意”"));
+    }
+    let vehicle = repo::bound_vehicle(&state.db, link.card_no.as_str(), &plate, &plate_type)
+        .await?
+        .ok_or_else(|| AppError::rejected("该车辆未绑定您的交通服务卡"))?;
+    let records = repo::untreated(&state.db, &link, &plate, &plate_type).await?;
+    Ok(VehicleRecordsData { channel: session.channel, vehicle, records })
+}
+
+/// A record's details, only for a vehicle on the caller's card.
+#[server(prefix = "/api", endpoint = "record_page")]
+pub async fn record_page(record_no: String) -> Result<RecordPageData, AppError> {
+    use super::repo;
+    use crate::platform::session;
+    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let (record, decision_no) =
+        repo::record(&state.db, &link, &record_no).await?.ok_or_else(|| AppError::rejected("未找到该违法记录"))?;
+    let flash = session::take_flash(&state.db, &session).await?;
+    Ok(RecordPageData { channel: session.channel, record, decision_no, flash })
+}
+
+/// 接受处理: decides the record and shows the decision; a refusal comes back to the record with its reason.
+#[server(prefix = "/api", endpoint = "process_record")]
+pub async fn process_record(record_no: String) -> Result<(), AppError> {
+    use super::repo::{self, ProcessError};
+    use crate::identity::model::Flash;
+    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+    match repo::process(&state.db, &session, account_id, &link, &record_no).await {
+        Ok(decision_no) => {
+            let notice = Flash { notice: Some("处理成功，已生成处罚决定书".into()), ..Flash::default() };
+            crate::platform::http::flash(&state, &session, &notice).await?;
+            leptos_axum::redirect(&format!("/violations/decision?no={decision_no}"));
+        }
+        Err(ProcessError::Database(e)) => return Err(e.into()),
+        Err(e) => {
+            let refusal = Flash { error: Some(e.to_string()), ..Flash::default() };
+            crate::platform::http::flash(&state, &session, &refusal).await?;
+            leptos_axum::redirect(&format!("/violations/record?no={}", urlencode(&record_no)));
+        }
+    }
+    Ok(())
+}
+
+/// A decision the caller may see, with today's amounts.
+#[server(prefix = "/api", endpoint = "decision_page")]
+pub async fn decision_page(decision_no: String) -> Result<DecisionPageData, AppError> {
+    use crate::platform::session;
+    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let decision = super::repo::decision(&state.db, &link, &decision_no)
+        .await?
+        .ok_or_else(|| AppError::rejected("未找到该处罚决定书"))?;
+    let flash = session::take_flash(&state.db, &session).await?;
+    Ok(DecisionPageData { channel: session.channel, decision, flash })
+}
+
+/// `/vehicles`: 已绑定车辆信息.
+#[server(prefix = "/api", endpoint = "vehicles_page")]
+pub async fn vehicles_page() -> Result<VehiclesPageData, AppError> {
+    use crate::platform::session;
+    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let vehicles = super::repo::bound_vehicles(&state.db, link.card_no.as_str()).await?;
+    let flash = session::take_flash(&state.db, &session).await?;
+    Ok(VehiclesPageData { channel: session.channel, card: link.card_no.masked(), vehicles, flash })
+}
+
+/// 解除绑定 of one vehicle from the caller's card, after the confirmation page.
+#[server(prefix = "/api", endpoint = "unbind_vehicle")]
+pub async fn unbind_vehicle(plate: String, plate_type: String) -> Result<(), AppError> {
+    use crate::identity::model::Flash;
+    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+    let unbound = super::repo::unbind_vehicle(&state.db, &session, account_id, &link, &plate, &plate_type).await?;
+    let notice = if unbound {
+        format!("已解除车辆 {plate} 与交通服务卡的绑定")
+    } else {
+        "该车辆未绑定您的交通服务卡".into()
+    };
+    crate::platform::http::flash(&state, &session, &Flash { notice: Some(notice), ..Flash::default() }).await?;
+    leptos_axum::redirect("/vehicles");
+    Ok(())
+}
+
+/// Percent-encodes a query value (plates carry Chinese characters).
+pub fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,10 @@
+//! 交通违法处理 (SPEC §2D, §3): the notice, the card's vehicles, their untreated records, processing, decisions.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod evidence;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod repo;
+pub mod rules;

@@ -1,0 +1,380 @@
+//! Storage for vehicles, violation records and decisions. Every read is scoped to the caller's card or person.
+
+use rand::Rng;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::model::{BoundVehicle, DecisionView, RecordView};
+use super::rules::{self, OnlineCheck, OnlineRefusal};
+use crate::domain::{CivilDate, Fen, IdNumber, LicenceStatus, PersonName, PlateType};
+use crate::identity::repo::Link;
+use crate::platform::audit::{self, Actor};
+use crate::platform::db::Db;
+use crate::platform::session::Session;
+use crate::platform::{now, shanghai_date, shanghai_time};
+
+/// The notice a user accepts once before 交通违法处理.
+pub const VIOLATION_NOTICE: &str = "violations-v1";
+
+/// Whether the account has pressed 知晓并同意 for `notice`.
+pub async fn has_agreed(db: &Db, account_id: i64, notice: &str) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT 1 FROM user_consents WHERE account_id = $1 AND notice = $2")
+        .bind(account_id)
+        .bind(notice)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Remembers 知晓并同意; pressing it twice changes nothing.
+pub async fn agree(db: &Db, account_id: i64, notice: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO user_consents (account_id, notice, agreed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (account_id, notice) DO NOTHING",
+    )
+    .bind(account_id)
+    .bind(notice)
+    .bind(now())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+const VEHICLE_COLUMNS: &str = "v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
+     (SELECT COUNT(*) FROM violations x WHERE x.plate = v.plate AND x.plate_type = v.plate_type \
+      AND x.decision_no IS NULL)";
+
+fn vehicle(row: &AnyRow) -> BoundVehicle {
+    let plate_type: String = row.get(1);
+    let owner_id: String = row.get(3);
+    let owner_name: Option<String> = row.get(4);
+    let owner = owner_name
+        .and_then(|n| PersonName::parse(&n).ok().map(|n| n.masked()))
+        .or_else(|| IdNumber::parse(&owner_id).ok().map(|id| id.masked()))
+        .unwrap_or_default();
+    BoundVehicle {
+        plate: row.get(0),
+        plate_type_label: PlateType::parse(&plate_type).map(|t| t.label().to_string()).unwrap_or_default(),
+        plate_type,
+        vehicle_type: row.get(2),
+        owner,
+        bound_on: row.get::<Option<i64>, _>(5).map(shanghai_date).unwrap_or_default(),
+        untreated: row.get(6),
+    }
+}
+
+/// The vehicles bound to `card_no`.
+pub async fn bound_vehicles(db: &Db, card_no: &str) -> Result<Vec<BoundVehicle>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {VEHICLE_COLUMNS} FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
+         WHERE v.card_no = $1 ORDER BY v.bound_at, v.plate"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(card_no).fetch_all(db.pool()).await?;
+    Ok(rows.iter().map(vehicle).collect())
+}
+
+/// One vehicle, only if it is bound to `card_no`.
+pub async fn bound_vehicle(
+    db: &Db,
+    card_no: &str,
+    plate: &str,
+    plate_type: &str,
+) -> Result<Option<BoundVehicle>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {VEHICLE_COLUMNS} FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
+         WHERE v.card_no = $1 AND v.plate = $2 AND v.plate_type = $3"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(card_no)
+        .bind(plate)
+        .bind(plate_type)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.as_ref().map(vehicle))
+}
+
+/// The driver facts the online rules need.
+#[derive(Debug, Clone)]
+pub struct DriverFacts {
+    pub licence_normal: bool,
+    pub cycle_points: i64,
+}
+
+/// The linked person's licence, if the police data has it.
+pub async fn driver(db: &Db, id_number: &IdNumber) -> Result<Option<DriverFacts>, sqlx::Error> {
+    let row = sqlx::query("SELECT licence_status, cycle_points FROM drivers WHERE id_number = $1")
+        .bind(id_number.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|row| DriverFacts {
+        licence_normal: LicenceStatus::parse(row.get::<&str, _>(0)).is_ok_and(|s| s.is_normal()),
+        cycle_points: row.get(1),
+    }))
+}
+
+/// A record as stored, with whether its vehicle is on the caller's card.
+#[derive(Debug, Clone)]
+struct Stored {
+    record_no: String,
+    plate: String,
+    plate_type: String,
+    occurred_at: i64,
+    location: String,
+    code: String,
+    behaviour: String,
+    points: i64,
+    fine: Fen,
+    counter_only: bool,
+    decision_no: Option<String>,
+}
+
+const RECORD_COLUMNS: &str = "x.record_no, x.plate, x.plate_type, x.occurred_at, x.location, x.code, \
+     x.behaviour, x.points, x.fine_fen, x.counter_only, x.decision_no";
+
+fn stored(row: &AnyRow) -> Stored {
+    Stored {
+        record_no: row.get(0),
+        plate: row.get(1),
+        plate_type: row.get(2),
+        occurred_at: row.get(3),
+        location: row.get(4),
+        code: row.get(5),
+        behaviour: row.get(6),
+        points: row.get(7),
+        fine: Fen::new(row.get(8)),
+        counter_only: row.get::<i64, _>(9) == 1,
+        decision_no: row.get(10),
+    }
+}
+
+impl Stored {
+    fn check(&self, driver: Option<&DriverFacts>) -> Option<OnlineRefusal> {
+        rules::online_refusal(&OnlineCheck {
+            fine: self.fine,
+            counter_only: self.counter_only,
+            record_points: self.points,
+            driver_cycle_points: driver.map_or(0, |d| d.cycle_points),
+            licence_normal: driver.is_some_and(|d| d.licence_normal),
+            vehicle_bound: true,
+        })
+    }
+
+    fn view(&self, refusal: Option<OnlineRefusal>) -> RecordView {
+        RecordView {
+            record_no: self.record_no.clone(),
+            plate: self.plate.clone(),
+            plate_type: self.plate_type.clone(),
+            occurred_at: shanghai_time(self.occurred_at),
+            location: self.location.clone(),
+            code: self.code.clone(),
+            behaviour: self.behaviour.clone(),
+            points: self.points,
+            fine: self.fine.to_string(),
+            refusal: refusal.map(|r| r.reason().to_string()),
+        }
+    }
+}
+
+/// The untreated records of a vehicle on the caller's card, each with its online-processing verdict.
+pub async fn untreated(db: &Db, link: &Link, plate: &str, plate_type: &str) -> Result<Vec<RecordView>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
+         WHERE v.card_no = $1 AND x.plate = $2 AND x.plate_type = $3 AND x.decision_no IS NULL \
+         ORDER BY x.occurred_at DESC"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(link.card_no.as_str())
+        .bind(plate)
+        .bind(plate_type)
+        .fetch_all(db.pool())
+        .await?;
+    let driver = driver(db, &link.id_number).await?;
+    Ok(rows.iter().map(stored).map(|s| s.view(s.check(driver.as_ref()))).collect())
+}
+
+/// One record of a vehicle on the caller's card, with its decision number once processed.
+pub async fn record(
+    db: &Db,
+    link: &Link,
+    record_no: &str,
+) -> Result<Option<(RecordView, Option<String>)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
+         WHERE v.card_no = $1 AND x.record_no = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(link.card_no.as_str())
+        .bind(record_no)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(stored) = row.as_ref().map(stored) else {
+        return Ok(None);
+    };
+    let refusal = match stored.decision_no {
+        Some(_) => None,
+        None => stored.check(driver(db, &link.id_number).await?.as_ref()),
+    };
+    Ok(Some((stored.view(refusal), stored.decision_no.clone())))
+}
+
+/// Why processing did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("未找到该违法记录")]
+    NotFound,
+    #[error("未查询到您的驾驶证信息，请到交警大队窗口处理")]
+    NoLicence,
+    #[error("{}", .0.reason())]
+    Refused(OnlineRefusal),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// 接受处理: decides the record with the linked person as the party and adds its points to that person's cycle,
+/// once. A repeated request (double click, retry) returns the decision already made.
+pub async fn process(
+    db: &Db,
+    session: &Session,
+    account_id: i64,
+    link: &Link,
+    record_no: &str,
+) -> Result<String, ProcessError> {
+    let mut tx = db.begin_write().await?;
+    // Serialises processing per driver, so two records cannot both pass the 12-point check.
+    db.lock(&mut tx, &format!("driver:{}", link.id_number.as_str())).await?;
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
+         WHERE v.card_no = $1 AND x.record_no = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(link.card_no.as_str())
+        .bind(record_no)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let record = row.as_ref().map(stored).ok_or(ProcessError::NotFound)?;
+    if let Some(decision_no) = record.decision_no {
+        return Ok(decision_no);
+    }
+    let driver = sqlx::query("SELECT licence_status, cycle_points FROM drivers WHERE id_number = $1")
+        .bind(link.id_number.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| DriverFacts {
+            licence_normal: LicenceStatus::parse(row.get::<&str, _>(0)).is_ok_and(|s| s.is_normal()),
+            cycle_points: row.get(1),
+        })
+        .ok_or(ProcessError::NoLicence)?;
+    if let Some(refusal) = record.check(Some(&driver)) {
+        return Err(ProcessError::Refused(refusal));
+    }
+    let decision_no = loop {
+        let candidate = format!("2102{:012}", rand::rng().random_range(0..1_000_000_000_000u64));
+        let taken = sqlx::query("SELECT 1 FROM violations WHERE decision_no = $1")
+            .bind(&candidate)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_none() {
+            break candidate;
+        }
+    };
+    let today = CivilDate::shanghai_today_from_epoch(now());
+    let decided = sqlx::query(
+        "UPDATE violations SET decision_no = $1, decided_on = $2, party_id_number = $3, updated_at = $4 \
+         WHERE record_no = $5 AND decision_no IS NULL",
+    )
+    .bind(&decision_no)
+    .bind(today.to_string())
+    .bind(link.id_number.as_str())
+    .bind(now())
+    .bind(record_no)
+    .execute(&mut *tx)
+    .await?;
+    if decided.rows_affected() != 1 {
+        return Err(ProcessError::NotFound);
+    }
+    sqlx::query("UPDATE drivers SET cycle_points = $1, updated_at = $2 WHERE id_number = $3")
+        .bind(rules::points_after_processing(driver.cycle_points, record.points))
+        .bind(now())
+        .bind(link.id_number.as_str())
+        .execute(&mut *tx)
+        .await?;
+    let actor = Actor::Account { id: account_id, channel: session.channel.code() };
+    let detail = format!("decision {decision_no}, {} points, fine {}", record.points, record.fine);
+    audit::record(&mut tx, actor, "violation.process", record_no, &detail).await?;
+    tx.commit().await?;
+    Ok(decision_no)
+}
+
+/// A decision the caller may see: they are its party, or its vehicle is on their card.
+pub async fn decision(db: &Db, link: &Link, decision_no: &str) -> Result<Option<DecisionView>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT x.decision_no, x.record_no, x.plate, x.behaviour, x.points, x.fine_fen, x.decided_on, x.paid, \
+         d.name, x.party_id_number \
+         FROM violations x LEFT JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
+         LEFT JOIN drivers d ON d.id_number = x.party_id_number \
+         WHERE x.decision_no = $1 AND (x.party_id_number = $2 OR v.card_no = $3)",
+    )
+    .bind(decision_no)
+    .bind(link.id_number.as_str())
+    .bind(link.card_no.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(|row| decision_view(&row)))
+}
+
+/// Builds the decision view, computing today's late fee; `None` for a row whose date no longer parses.
+fn decision_view(row: &AnyRow) -> Option<DecisionView> {
+    let decided_on = CivilDate::parse(row.get::<&str, _>(6))?;
+    let fine = Fen::new(row.get(5));
+    let today = CivilDate::shanghai_today_from_epoch(now());
+    let due = rules::amount_due(fine, decided_on, today);
+    let party_name: Option<String> = row.get(8);
+    let party_id: Option<String> = row.get(9);
+    Some(DecisionView {
+        decision_no: row.get(0),
+        record_no: row.get(1),
+        plate: row.get(2),
+        behaviour: row.get(3),
+        points: row.get(4),
+        fine: due.fine.to_string(),
+        late_fee: due.late_fee.to_string(),
+        total: due.total.to_string(),
+        decided_on: decided_on.to_string(),
+        due_date: due.due_date.to_string(),
+        days_left: due.days_left,
+        paid: row.get::<i64, _>(7) == 1,
+        party: party_name
+            .and_then(|n| PersonName::parse(&n).ok().map(|n| n.masked()))
+            .or_else(|| party_id.and_then(|id| IdNumber::parse(&id).ok().map(|id| id.masked())))
+            .unwrap_or_default(),
+    })
+}
+
+/// 解除绑定 of a vehicle from the caller's card; `false` when it was not bound to it (a repeated click).
+pub async fn unbind_vehicle(
+    db: &Db,
+    session: &Session,
+    account_id: i64,
+    link: &Link,
+    plate: &str,
+    plate_type: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE vehicles SET card_no = NULL, bound_at = NULL, updated_at = $1 \
+         WHERE plate = $2 AND plate_type = $3 AND card_no = $4",
+    )
+    .bind(now())
+    .bind(plate)
+    .bind(plate_type)
+    .bind(link.card_no.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let actor = Actor::Account { id: account_id, channel: session.channel.code() };
+    audit::record(&mut tx, actor, "vehicle.unbind", &format!("{plate}/{plate_type}"), &link.card_no.masked()).await?;
+    tx.commit().await?;
+    Ok(true)
+}
