@@ -2,17 +2,25 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cardsCsv } from './people';
+import { cardsCsv, driversCsv, vehiclesCsv, violationsCsv } from './people';
 
-// Loads the test people with `server import cards FILE`, the operators' own command.
+// Loads the test people with `server import KIND FILE`, the operators' own command.
 export default function globalSetup() {
   const dir = mkdtempSync(join(tmpdir(), 'dlt-e2e-'));
-  const file = join(dir, 'cards.csv');
-  writeFileSync(file, cardsCsv());
-  const out = execFileSync('./target/release/server', ['import', 'cards', file], {
-    cwd: '..',
-    env: { ...process.env, RUST_LOG: 'warn' },
-    encoding: 'utf8',
-  });
-  if (!out.includes('新增')) throw new Error(`import did not report its counts: ${out}`);
+  const files: [string, string][] = [
+    ['cards', cardsCsv()],
+    ['drivers', driversCsv()],
+    ['vehicles', vehiclesCsv()],
+    ['violations', violationsCsv()],
+  ];
+  for (const [kind, csv] of files) {
+    const file = join(dir, `${kind}.csv`);
+    writeFileSync(file, csv);
+    const out = execFileSync('./target/release/server', ['import', kind, file], {
+      cwd: '..',
+      env: { ...process.env, RUST_LOG: 'warn' },
+      encoding: 'utf8',
+    });
+    if (!out.includes('新增')) throw new Error(`${kind} import did not report its counts: ${out}`);
+  }
 }

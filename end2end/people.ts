@@ -34,6 +34,12 @@ export interface Person {
   /** A cancelled card of the same person. */
   cancelledCard: string;
   phone: string;
+  /** The one vehicle bound to `card`. */
+  plate: string;
+  /** An untreated red-light record (6 points, 200 yuan) that can be processed online. */
+  payableRecord: string;
+  /** An untreated drink-driving record that must be handled at the counter. */
+  counterRecord: string;
 }
 
 /** Person `n` (0 ≤ n < 400): deterministic, so every worker computes the same data. */
@@ -46,6 +52,9 @@ export function person(n: number): Person {
     newCard: luhn(`622202${String(seq).padStart(9, '0')}`),
     cancelledCard: luhn(`622203${String(seq).padStart(9, '0')}`),
     phone: `1390411${String(seq).padStart(4, '0')}`,
+    plate: `辽BT${String(seq).padStart(4, '0')}`,
+    payableRecord: `E2E${seq}A`,
+    counterRecord: `E2E${seq}B`,
   };
 }
 
@@ -59,6 +68,39 @@ export function cardsCsv(): string {
     rows.push(`${p.card},${p.idNumber},${p.name},${p.phone},active`);
     rows.push(`${p.newCard},${p.idNumber},${p.name},${p.phone},active`);
     rows.push(`${p.cancelledCard},${p.idNumber},${p.name},${p.phone},cancelled`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+/** drivers.csv: every test person holds a normal C1 licence with no points. */
+export function driversCsv(): string {
+  const rows = ['id_number,name,licence_class,licence_status,first_issued,cycle_points'];
+  for (let n = 0; n < PEOPLE; n++) {
+    const p = person(n);
+    rows.push(`${p.idNumber},${p.name},C1,normal,2010-05-20,0`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+/** vehicles.csv: one car per person, bound to the person's first card. */
+export function vehiclesCsv(): string {
+  const rows = ['plate,plate_type,vehicle_type,owner_id_number,card_no'];
+  for (let n = 0; n < PEOPLE; n++) {
+    const p = person(n);
+    rows.push(`${p.plate},02,小型轿车,${p.idNumber},${p.card}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+/** violations.csv: a payable red light and a counter-only drink-driving record per car. */
+export function violationsCsv(): string {
+  const rows = [
+    'record_no,plate,plate_type,occurred_at,location,code,behaviour,points,fine_yuan,counter_only,decision_no,decided_on,party_id_number,paid',
+  ];
+  for (let n = 0; n < PEOPLE; n++) {
+    const p = person(n);
+    rows.push(`${p.payableRecord},${p.plate},02,2026-11-01 08:15,中山路与五四路交叉口,1625,驾驶机动车违反道路交通信号灯通行的,6,200,0,,,,0`);
+    rows.push(`${p.counterRecord},${p.plate},02,2026-11-02 23:40,黄河路与西安路交叉口,1711,饮酒后驾驶机动车的,12,1500,1,,,,0`);
   }
   return rows.join('\n') + '\n';
 }

@@ -74,3 +74,15 @@ export async function openRealName(page: Page) {
   await expect(page.getByRole('heading', { name: '实名认证' })).toBeVisible();
   await ready(page);
 }
+
+/** Signs in and completes 实名认证 for `p` from the home menu. */
+export async function signInLinked(page: Page, channel: 'wechat' | 'icbc', account: string, p: Person) {
+  await signIn(page, channel, account);
+  await page.goto('/realname');
+  await ready(page);
+  await fillRealName(page, p);
+  await submitCode(page, await requestCode(page, p.phone));
+  await expect(page.getByText('实名认证成功')).toBeVisible();
+  await page.goto('/');
+  await ready(page);
+}

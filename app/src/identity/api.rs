@@ -16,11 +16,10 @@ pub async fn current_viewer() -> Result<Viewer, AppError> {
 #[server(prefix = "/api", endpoint = "realname_page")]
 pub async fn realname_page() -> Result<RealNamePage, AppError> {
     use crate::identity::model::Flash;
-    use crate::platform::session;
     let (state, session) = crate::platform::http::caller().await?;
     let viewer = ssr::viewer(&state, session.as_ref()).await?;
     let flash = match &session {
-        Some(session) => session::take_flash(&state.db, session).await?,
+        Some(session) => crate::platform::http::take_flash(&state, session, "/realname").await?,
         None => Flash::default(),
     };
     Ok(RealNamePage { viewer, flash })
@@ -40,7 +39,6 @@ pub async fn realname_submit(
     use crate::domain::Mobile;
     use crate::identity::model::Flash;
     use crate::identity::repo::{self, RealNameError, REALNAME_PURPOSE};
-    use crate::platform::session;
     use crate::platform::sms::{self, CodeError};
 
     let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
@@ -78,25 +76,21 @@ pub async fn realname_submit(
             },
         }
     }
-    session::set_flash(&state.db, &session, &flash).await?;
-    leptos_axum::redirect("/realname");
-    Ok(())
+    crate::platform::http::flash_and_redirect(&state, &session, &flash, "/realname").await
 }
 
 /// 解除绑定: removes the caller's real-name link so a new card can be linked.
 #[server(prefix = "/api", endpoint = "realname_unlink")]
 pub async fn realname_unlink() -> Result<(), AppError> {
     use crate::identity::model::Flash;
-    use crate::platform::session;
     let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
     let notice = if crate::identity::repo::unlink(&state.db, &session, account_id).await? {
         "已解除绑定，可使用新的交通服务卡重新实名认证"
     } else {
         "当前没有实名认证信息"
     };
-    session::set_flash(&state.db, &session, &Flash { notice: Some(notice.into()), ..Flash::default() }).await?;
-    leptos_axum::redirect("/realname");
-    Ok(())
+    let flash = Flash { notice: Some(notice.into()), ..Flash::default() };
+    crate::platform::http::flash_and_redirect(&state, &session, &flash, "/realname").await
 }
 
 /// 退出登录: ends the session on the server and removes the cookie.

@@ -219,10 +219,26 @@ pub async fn linked_caller() -> Result<(AppState, Session, i64, crate::identity:
     Ok((state, session, account_id, link))
 }
 
-/// Inside a server function: leaves a one-time message for the caller's next page.
-pub async fn flash(state: &AppState, session: &Session, flash: &crate::identity::model::Flash) -> Result<(), AppError> {
-    super::session::set_flash(&state.db, session, flash).await?;
+/// Inside a server function: leaves a one-time message for the page at `url` and sends the browser there.
+pub async fn flash_and_redirect(
+    state: &AppState,
+    session: &Session,
+    flash: &crate::identity::model::Flash,
+    url: &str,
+) -> Result<(), AppError> {
+    let page = url.split('?').next().unwrap_or(url);
+    super::session::set_flash(&state.db, session, page, flash).await?;
+    leptos_axum::redirect(url);
     Ok(())
+}
+
+/// Inside a server function: the message left for `page`, if any.
+pub async fn take_flash(
+    state: &AppState,
+    session: &Session,
+    page: &str,
+) -> Result<crate::identity::model::Flash, AppError> {
+    Ok(super::session::take_flash(&state.db, session, page).await?)
 }
 
 /// Inside a server function: replaces the session cookie on the response.

@@ -112,9 +112,10 @@ pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
-/// Leaves a one-time message (and the form's values) for the next page this session shows.
-pub async fn set_flash(db: &Db, session: &Session, flash: &Flash) -> Result<(), sqlx::Error> {
-    let text = serde_json::to_string(flash).expect("a flash always serialises");
+/// Leaves a one-time message (and the form's values) for `page`, the path the browser is sent to next. Only that
+/// page takes it, so a page refreshing in the background cannot swallow it.
+pub async fn set_flash(db: &Db, session: &Session, page: &str, flash: &Flash) -> Result<(), sqlx::Error> {
+    let text = serde_json::to_string(&(page, flash)).expect("a flash always serialises");
     sqlx::query("UPDATE sessions SET flash = $1 WHERE token_hash = $2")
         .bind(text)
         .bind(&session.token_hash)
@@ -123,23 +124,26 @@ pub async fn set_flash(db: &Db, session: &Session, flash: &Flash) -> Result<(), 
     Ok(())
 }
 
-/// Takes the pending flash, so it shows once.
-pub async fn take_flash(db: &Db, session: &Session) -> Result<Flash, sqlx::Error> {
+/// Takes the pending flash left for `page`, so it shows once and only there.
+pub async fn take_flash(db: &Db, session: &Session, page: &str) -> Result<Flash, sqlx::Error> {
     let text: Option<String> = sqlx::query("SELECT flash FROM sessions WHERE token_hash = $1")
         .bind(&session.token_hash)
         .fetch_optional(db.pool())
         .await?
         .and_then(|row| row.get(0));
-    let Some(text) = text else {
+    let Some((for_page, flash)) = text.as_deref().and_then(|t| serde_json::from_str::<(String, Flash)>(t).ok()) else {
         return Ok(Flash::default());
     };
+    if for_page != page {
+        return Ok(Flash::default());
+    }
     // Clears only the message just read, so one left meanwhile by another request survives.
     sqlx::query("UPDATE sessions SET flash = NULL WHERE token_hash = $1 AND flash = $2")
         .bind(&session.token_hash)
-        .bind(&text)
+        .bind(text)
         .execute(db.pool())
         .await?;
-    Ok(serde_json::from_str(&text).unwrap_or_default())
+    Ok(flash)
 }
 
 /// The `Set-Cookie` value that stores `token`.

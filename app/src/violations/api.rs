@@ -44,11 +44,10 @@ pub async fn vehicle_records(plate: String, plate_type: String) -> Result<Vehicl
 #[server(prefix = "/api", endpoint = "record_page")]
 pub async fn record_page(record_no: String) -> Result<RecordPageData, AppError> {
     use super::repo;
-    use crate::platform::session;
     let (state, session, _, link) = crate::platform::http::linked_caller().await?;
     let (record, decision_no) =
         repo::record(&state.db, &link, &record_no).await?.ok_or_else(|| AppError::rejected("未找到该违法记录"))?;
-    let flash = session::take_flash(&state.db, &session).await?;
+    let flash = crate::platform::http::take_flash(&state, &session, "/violations/record").await?;
     Ok(RecordPageData { channel: session.channel, record, decision_no, flash })
 }
 
@@ -61,38 +60,35 @@ pub async fn process_record(record_no: String) -> Result<(), AppError> {
     match repo::process(&state.db, &session, account_id, &link, &record_no).await {
         Ok(decision_no) => {
             let notice = Flash { notice: Some("处理成功，已生成处罚决定书".into()), ..Flash::default() };
-            crate::platform::http::flash(&state, &session, &notice).await?;
-            leptos_axum::redirect(&format!("/violations/decision?no={decision_no}"));
+            let url = format!("/violations/decision?no={decision_no}");
+            crate::platform::http::flash_and_redirect(&state, &session, &notice, &url).await
         }
-        Err(ProcessError::Database(e)) => return Err(e.into()),
+        Err(ProcessError::Database(e)) => Err(e.into()),
         Err(e) => {
             let refusal = Flash { error: Some(e.to_string()), ..Flash::default() };
-            crate::platform::http::flash(&state, &session, &refusal).await?;
-            leptos_axum::redirect(&format!("/violations/record?no={}", urlencode(&record_no)));
+            let url = format!("/violations/record?no={}", urlencode(&record_no));
+            crate::platform::http::flash_and_redirect(&state, &session, &refusal, &url).await
         }
     }
-    Ok(())
 }
 
 /// A decision the caller may see, with today's amounts.
 #[server(prefix = "/api", endpoint = "decision_page")]
 pub async fn decision_page(decision_no: String) -> Result<DecisionPageData, AppError> {
-    use crate::platform::session;
     let (state, session, _, link) = crate::platform::http::linked_caller().await?;
     let decision = super::repo::decision(&state.db, &link, &decision_no)
         .await?
         .ok_or_else(|| AppError::rejected("未找到该处罚决定书"))?;
-    let flash = session::take_flash(&state.db, &session).await?;
+    let flash = crate::platform::http::take_flash(&state, &session, "/violations/decision").await?;
     Ok(DecisionPageData { channel: session.channel, decision, flash })
 }
 
 /// `/vehicles`: 已绑定车辆信息.
 #[server(prefix = "/api", endpoint = "vehicles_page")]
 pub async fn vehicles_page() -> Result<VehiclesPageData, AppError> {
-    use crate::platform::session;
     let (state, session, _, link) = crate::platform::http::linked_caller().await?;
     let vehicles = super::repo::bound_vehicles(&state.db, link.card_no.as_str()).await?;
-    let flash = session::take_flash(&state.db, &session).await?;
+    let flash = crate::platform::http::take_flash(&state, &session, "/vehicles").await?;
     Ok(VehiclesPageData { channel: session.channel, card: link.card_no.masked(), vehicles, flash })
 }
 
@@ -107,9 +103,8 @@ pub async fn unbind_vehicle(plate: String, plate_type: String) -> Result<(), App
     } else {
         "该车辆未绑定您的交通服务卡".into()
     };
-    crate::platform::http::flash(&state, &session, &Flash { notice: Some(notice), ..Flash::default() }).await?;
-    leptos_axum::redirect("/vehicles");
-    Ok(())
+    let flash = Flash { notice: Some(notice), ..Flash::default() };
+    crate::platform::http::flash_and_redirect(&state, &session, &flash, "/vehicles").await
 }
 
 /// Percent-encodes a query value (plates carry Chinese characters).

@@ -1,0 +1,63 @@
+import { expect, test } from '@playwright/test';
+import { personFor, ready, signInLinked, uid, WECHAT_UA } from './helpers';
+
+test.describe('交通违法处理 in 融e联', () => {
+  test('知晓并同意, pick the car, process the red light, see the decision', async ({ page }, testInfo) => {
+    const p = personFor(testInfo, 40);
+    await signInLinked(page, 'icbc', uid(testInfo, 'process'), p);
+    await page.getByRole('link', { name: '交通违法处理' }).click();
+    await expect(page.getByRole('heading', { name: '使用须知' })).toBeVisible();
+    await ready(page);
+    await page.getByRole('button', { name: '知晓并同意' }).click();
+    await expect(page.getByText('请选择要查询的绑定车辆')).toBeVisible();
+    await ready(page);
+
+    await page.getByRole('link', { name: new RegExp(p.plate) }).click();
+    await expect(page.getByText('驾驶机动车违反道路交通信号灯通行的')).toBeVisible();
+    await expect(page.getByText(/该违法需到交警大队窗口处理/)).toBeVisible();
+    await expect(page.getByRole('link', { name: '处理', exact: true })).toHaveCount(1);
+    await ready(page);
+    await page.getByRole('link', { name: '处理', exact: true }).click();
+
+    await expect(page.getByRole('heading', { name: '违法详情' })).toBeVisible();
+    await expect(page.getByText('中山路与五四路交叉口')).toBeVisible();
+    await expect(page.getByText('1625')).toBeVisible();
+    await expect(page.getByText('6分')).toBeVisible();
+    await expect(page.getByText('200.00元')).toBeVisible();
+    await expect(page.getByRole('img', { name: '违法证据照片' })).toBeVisible();
+    await ready(page);
+    await page.getByRole('button', { name: '接受处理' }).click();
+
+    await expect(page.getByRole('heading', { name: '处理结果' })).toBeVisible();
+    await expect(page.getByText('处理成功，已生成处罚决定书')).toBeVisible();
+    await expect(page.getByText(/^2102\d{12}$/)).toBeVisible();
+    await expect(page.getByText('距缴费截止还有15天')).toBeVisible();
+    await expect(page.getByRole('link', { name: '缴费', exact: true })).toBeVisible();
+
+    await page.getByRole('link', { name: '返回车辆列表' }).click();
+    await ready(page);
+    await page.getByRole('link', { name: new RegExp(p.plate) }).click();
+    await expect(page.getByText('驾驶机动车违反道路交通信号灯通行的')).toHaveCount(0);
+    await expect(page.getByRole('link', { name: '处理', exact: true })).toHaveCount(0);
+  });
+});
+
+test.describe('已绑定车辆信息 in WeChat', () => {
+  test.use({ userAgent: WECHAT_UA });
+
+  test('解除绑定 asks first; afterwards the car and its records are gone', async ({ page }, testInfo) => {
+    const p = personFor(testInfo, 41);
+    await signInLinked(page, 'wechat', uid(testInfo, 'unbind-car'), p);
+    await page.getByRole('link', { name: '交通违法缴罚' }).click();
+    await page.getByRole('link', { name: '已绑定车辆信息' }).click();
+    await expect(page.getByText(p.plate)).toBeVisible();
+    await expect(page.getByText(`****${p.card.slice(-4)}`)).toBeVisible();
+    await ready(page);
+    await page.getByRole('link', { name: '解除绑定' }).click();
+    await expect(page.getByText('确定解除该车辆的绑定吗？')).toBeVisible();
+    await ready(page);
+    await page.getByRole('button', { name: '确认解除绑定' }).click();
+    await expect(page.getByText(`已解除车辆 ${p.plate} 与交通服务卡的绑定`)).toBeVisible();
+    await expect(page.getByText('您的交通服务卡暂未绑定车辆')).toBeVisible();
+  });
+});
