@@ -9,7 +9,7 @@ use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
 use crate::ui::ComingSoon;
 use crate::violations::pages::{
-    DecisionResultPage, RecordPage, VehicleRecordsPage, VehicleUnbindPage, VehiclesPage, ViolationsPage,
+    DecisionResultPage, FinesPage, RecordPage, VehicleRecordsPage, VehicleUnbindPage, VehiclesPage, ViolationsPage,
 };
 
 /// The document around every page; rendered on the server only.
@@ -57,7 +57,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/violations/vehicle") view=VehicleRecordsPage ssr=SsrMode::Async/>
                     <Route path=path!("/violations/record") view=RecordPage ssr=SsrMode::Async/>
                     <Route path=path!("/violations/decision") view=DecisionResultPage ssr=SsrMode::Async/>
-                    <Route path=path!("/fines") view=|| view! { <ComingSoon title="交通罚款缴纳"/> }/>
+                    <Route path=path!("/fines") view=FinesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fines/pay") view=|| view! { <ComingSoon title="缴费"/> }/>
                     <Route path=path!("/vehicles") view=VehiclesPage ssr=SsrMode::Async/>
                     <Route path=path!("/vehicles/unbind") view=VehicleUnbindPage ssr=SsrMode::Async/>
                     <Route path=path!("/study") view=|| view! { <ComingSoon title="审验学习"/> }/>

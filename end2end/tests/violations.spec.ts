@@ -30,7 +30,7 @@ test.describe('交通违法处理 in 融e联', () => {
 
     await expect(page.getByRole('heading', { name: '处理结果' })).toBeVisible();
     await expect(page.getByText('处理成功，已生成处罚决定书')).toBeVisible();
-    await expect(page.getByText(/^2102\d{12}$/)).toBeVisible();
+    const decisionNo = (await page.getByText(/^2102\d{12}$/).textContent())!.trim();
     await expect(page.getByText('距缴费截止还有15天')).toBeVisible();
     await expect(page.getByRole('link', { name: '缴费', exact: true })).toBeVisible();
 
@@ -39,6 +39,19 @@ test.describe('交通违法处理 in 融e联', () => {
     await page.getByRole('link', { name: new RegExp(p.plate) }).click();
     await expect(page.getByText('驾驶机动车违反道路交通信号灯通行的')).toHaveCount(0);
     await expect(page.getByRole('link', { name: '处理', exact: true })).toHaveCount(0);
+
+    await page.goto('/');
+    await page.getByRole('link', { name: '交通罚款缴纳' }).click();
+    await expect(page.getByText(decisionNo)).toBeVisible();
+    await expect(page.getByText('应缴金额')).toBeVisible();
+    await expect(page.getByRole('link', { name: '缴费', exact: true })).toBeVisible();
+  });
+
+  test('交通罚款缴纳 with nothing decided says 您目前车辆无违法记录', async ({ page }, testInfo) => {
+    const p = personFor(testInfo, 42);
+    await signInLinked(page, 'icbc', uid(testInfo, 'no-fines'), p);
+    await page.getByRole('link', { name: '交通罚款缴纳' }).click();
+    await expect(page.getByText('您目前车辆无违法记录')).toBeVisible();
   });
 });
 

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::model::{DecisionPageData, RecordPageData, VehicleRecordsData, VehiclesPageData, ViolationsHomeData};
+use super::model::{
+    DecisionPageData, FinesPageData, RecordPageData, VehicleRecordsData, VehiclesPageData, ViolationsHomeData,
+};
 use crate::error::AppError;
 
 /// `/violations`: whether the notice was accepted, and the card's vehicles.
@@ -81,6 +83,14 @@ pub async fn decision_page(decision_no: String) -> Result<DecisionPageData, AppE
         .ok_or_else(|| AppError::rejected("未找到该处罚决定书"))?;
     let flash = crate::platform::http::take_flash(&state, &session, "/violations/decision").await?;
     Ok(DecisionPageData { channel: session.channel, decision, flash })
+}
+
+/// `/fines`: 交通罚款缴纳, the caller's decided but unpaid decisions.
+#[server(prefix = "/api", endpoint = "fines_page")]
+pub async fn fines_page() -> Result<FinesPageData, AppError> {
+    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let decisions = super::repo::unpaid_decisions(&state.db, &link).await?;
+    Ok(FinesPageData { channel: session.channel, decisions })
 }
 
 /// `/vehicles`: 已绑定车辆信息.

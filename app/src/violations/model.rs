@@ -99,3 +99,10 @@ pub struct VehiclesPageData {
     pub vehicles: Vec<BoundVehicle>,
     pub flash: Flash,
 }
+
+/// `/fines`: 交通罚款缴纳, the decisions left to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinesPageData {
+    pub channel: Channel,
+    pub decisions: Vec<DecisionView>,
+}

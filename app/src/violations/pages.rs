@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    decision_page, record_page, urlencode, vehicle_records, vehicles_page, violations_home, ProcessRecord,
+    decision_page, fines_page, record_page, urlencode, vehicle_records, vehicles_page, violations_home, ProcessRecord,
     UnbindVehicle, ViolationsAgree,
 };
 use super::model::{BoundVehicle, DecisionView, RecordView};
@@ -270,6 +270,46 @@ pub fn DecisionCells(decision: DecisionView) -> impl IntoView {
         {(!decision.paid).then(|| view! {
             <p class="screen__lead">"提示：记分周期届满时仍有未缴纳的罚款，该违法行为的记分将转入下一记分周期。"</p>
         })}
+    }
+}
+
+/// `/fines`: 交通罚款缴纳, each unpaid decision with its amounts and 缴费.
+#[component]
+pub fn FinesPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| fines_page());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! {
+                        <Screen channel=page.channel title="交通罚款缴纳">
+                            {if page.decisions.is_empty() {
+                                view! { <p class="empty" role="status">{NO_RECORDS}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <div class="weui-cells__title">"已裁决未缴款"</div>
+                                    {page.decisions.into_iter().map(|d| view! { <FineItem decision=d/> }).collect_view()}
+                                }.into_any()
+                            }}
+                            <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+                        </Screen>
+                    }.into_any(),
+                    Err(error) => view! { <LoadFailed error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn FineItem(decision: DecisionView) -> impl IntoView {
+    let pay = format!("/fines/pay?no={}", decision.decision_no);
+    let label = format!("决定书 {}", decision.decision_no);
+    view! {
+        <section class="fine" aria-label=label>
+            <DecisionCells decision/>
+            <a class="weui-btn weui-btn_primary" href=pay>"缴费"</a>
+        </section>
     }
 }
 

@@ -305,21 +305,33 @@ pub async fn process(
     Ok(decision_no)
 }
 
-/// A decision the caller may see: they are its party, or its vehicle is on their card.
+/// Decisions the caller may see: they are the party, or the vehicle is on their card.
+const DECISIONS: &str = "SELECT x.decision_no, x.record_no, x.plate, x.behaviour, x.points, x.fine_fen, x.decided_on, \
+     x.paid, d.name, x.party_id_number \
+     FROM violations x LEFT JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
+     LEFT JOIN drivers d ON d.id_number = x.party_id_number \
+     WHERE (x.party_id_number = $1 OR v.card_no = $2)";
+
+/// One decision the caller may see.
 pub async fn decision(db: &Db, link: &Link, decision_no: &str) -> Result<Option<DecisionView>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT x.decision_no, x.record_no, x.plate, x.behaviour, x.points, x.fine_fen, x.decided_on, x.paid, \
-         d.name, x.party_id_number \
-         FROM violations x LEFT JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
-         LEFT JOIN drivers d ON d.id_number = x.party_id_number \
-         WHERE x.decision_no = $1 AND (x.party_id_number = $2 OR v.card_no = $3)",
-    )
-    .bind(decision_no)
-    .bind(link.id_number.as_str())
-    .bind(link.card_no.as_str())
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{DECISIONS} AND x.decision_no = $3")))
+        .bind(link.id_number.as_str())
+        .bind(link.card_no.as_str())
+        .bind(decision_no)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.and_then(|row| decision_view(&row)))
+}
+
+/// The caller's decided but unpaid decisions (已裁决), oldest first, with today's amounts.
+pub async fn unpaid_decisions(db: &Db, link: &Link) -> Result<Vec<DecisionView>, sqlx::Error> {
+    let sql = format!("{DECISIONS} AND x.decision_no IS NOT NULL AND x.paid = 0 ORDER BY x.decided_on, x.decision_no");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(link.id_number.as_str())
+        .bind(link.card_no.as_str())
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.iter().filter_map(decision_view).collect())
 }
 
 /// Builds the decision view, computing today's late fee; `None` for a row whose date no longer parses.

@@ -182,3 +182,25 @@ async fn unbinding_a_vehicle_hides_its_records_and_stops_processing() {
         assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'vehicle.unbind'").await, 1, "{db}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fines_list_holds_exactly_the_callers_unpaid_decisions() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let zhang = app.linked_browser("icbc", "fines", &ZHANG_SAN).await;
+        let page = zhang.get("/fines").await;
+        assert!(page.contains("2102021000015367"), "{db}: the overdue decision");
+        assert!(!page.contains("2102021000009122"), "{db}: the paid one is not listed");
+        assert!(page.contains("已逾期") && page.contains("/fines/pay?no=2102021000015367"), "{db}");
+        zhang.submit("/api/violations_agree", &[]).await;
+        zhang.submit("/api/process_record", &[("record_no", RED_LIGHT)]).await;
+        let decision_no = decision_of(&app, RED_LIGHT).await.unwrap();
+        assert!(zhang.get("/fines").await.contains(&decision_no), "{db}: a new decision waits for payment");
+
+        let li = app.linked_browser("wechat", "fines-li", &LI_SI).await;
+        let page = li.get("/fines").await;
+        assert!(page.contains("您目前车辆无违法记录"), "{db}: 李四's only decision is paid");
+        assert!(!page.contains("2102021000015367") && !page.contains(&decision_no), "{db}");
+        let wang = app.linked_browser("wechat", "fines-wang", &WANG_WU).await;
+        assert!(wang.get("/fines").await.contains("您目前车辆无违法记录"), "{db}");
+    }
+}
