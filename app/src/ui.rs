@@ -128,3 +128,14 @@ pub fn ComingSoon(title: &'static str) -> impl IntoView {
         </div>
     }
 }
+
+/// A label and its value on one row.
+#[component]
+pub fn InfoRow(label: &'static str, value: String) -> impl IntoView {
+    view! {
+        <div class="weui-cell">
+            <div class="weui-cell__bd"><p>{label}</p></div>
+            <div class="weui-cell__ft">{value}</div>
+        </div>
+    }
+}

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::identity::api::{realname_page, RealnameSubmit, RealnameUnlink};
 use crate::identity::model::{Flash, RealName, RealNamePage as PageData};
-use crate::ui::{Field, FlashMessage, LoadFailed, Loading, Screen};
+use crate::ui::{Field, FlashMessage, InfoRow, LoadFailed, Loading, Screen};
 
 /// `/realname`: the form, or the current link with 解除绑定.
 #[component]
@@ -77,24 +77,14 @@ fn Linked(real_name: RealName) -> impl IntoView {
     view! {
         <div class="weui-cells__title">"已完成实名认证"</div>
         <div class="weui-cells">
-            <Row label="姓名" value=real_name.name/>
-            <Row label="身份证号" value=real_name.id_number/>
-            <Row label="交通服务卡" value=real_name.card_no/>
-            <Row label="手机号" value=real_name.phone/>
-            <Row label="认证日期" value=real_name.bound_on/>
+            <InfoRow label="姓名" value=real_name.name/>
+            <InfoRow label="身份证号" value=real_name.id_number/>
+            <InfoRow label="交通服务卡" value=real_name.card_no/>
+            <InfoRow label="手机号" value=real_name.phone/>
+            <InfoRow label="认证日期" value=real_name.bound_on/>
         </div>
         <p class="screen__lead">"交通服务卡卡号等信息发生变化时，请先解除绑定，再重新完成实名认证。"</p>
         <a class="weui-btn weui-btn_warn" href="/realname/unbind">"解除绑定"</a>
-    }
-}
-
-#[component]
-fn Row(label: &'static str, value: String) -> impl IntoView {
-    view! {
-        <div class="weui-cell">
-            <div class="weui-cell__bd"><p>{label}</p></div>
-            <div class="weui-cell__ft">{value}</div>
-        </div>
     }
 }
 

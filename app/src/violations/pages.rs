@@ -8,7 +8,7 @@ use super::api::{
     UnbindVehicle, ViolationsAgree,
 };
 use super::model::{BoundVehicle, DecisionView, RecordView};
-use crate::ui::{FlashMessage, LoadFailed, Loading, Screen};
+use crate::ui::{FlashMessage, InfoRow, LoadFailed, Loading, Screen};
 
 /// The exact words the guide uses when a vehicle has nothing untreated.
 pub const NO_RECORDS: &str = "您目前车辆无违法记录";
@@ -168,13 +168,13 @@ pub fn RecordPage() -> impl IntoView {
                             <Screen channel=page.channel title="违法详情">
                                 <FlashMessage flash=page.flash/>
                                 <div class="weui-cells">
-                                    <Row label="号牌号码" value=record.plate.clone()/>
-                                    <Row label="违法时间" value=record.occurred_at.clone()/>
-                                    <Row label="违法地点" value=record.location.clone()/>
-                                    <Row label="违法代码" value=record.code.clone()/>
-                                    <Row label="违法行为" value=record.behaviour.clone()/>
-                                    <Row label="记分" value=format!("{}分", record.points)/>
-                                    <Row label="罚款金额" value=format!("{}元", record.fine)/>
+                                    <InfoRow label="号牌号码" value=record.plate.clone()/>
+                                    <InfoRow label="违法时间" value=record.occurred_at.clone()/>
+                                    <InfoRow label="违法地点" value=record.location.clone()/>
+                                    <InfoRow label="违法代码" value=record.code.clone()/>
+                                    <InfoRow label="违法行为" value=record.behaviour.clone()/>
+                                    <InfoRow label="记分" value=format!("{}分", record.points)/>
+                                    <InfoRow label="罚款金额" value=format!("{}元", record.fine)/>
                                 </div>
                                 <figure class="evidence">
                                     <img src=format!("/evidence/{}", urlencode(&record.record_no)) alt="违法证据照片" width="360" height="240"/>
@@ -204,16 +204,6 @@ pub fn RecordPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-#[component]
-fn Row(label: &'static str, value: String) -> impl IntoView {
-    view! {
-        <div class="weui-cell">
-            <div class="weui-cell__bd"><p>{label}</p></div>
-            <div class="weui-cell__ft">{value}</div>
-        </div>
     }
 }
 
@@ -255,16 +245,16 @@ pub fn DecisionCells(decision: DecisionView) -> impl IntoView {
     };
     view! {
         <div class="weui-cells">
-            <Row label="决定书编号" value=decision.decision_no.clone()/>
-            <Row label="号牌号码" value=decision.plate.clone()/>
-            <Row label="违法行为" value=decision.behaviour.clone()/>
-            <Row label="当事人" value=decision.party.clone()/>
-            <Row label="记分" value=format!("{}分", decision.points)/>
-            <Row label="决定日期" value=decision.decided_on.clone()/>
-            <Row label="缴费截止日期" value=decision.due_date.clone()/>
-            <Row label="罚款" value=format!("{}元", decision.fine)/>
-            <Row label="加处罚款" value=format!("{}元", decision.late_fee)/>
-            <Row label="应缴金额" value=format!("{}元", decision.total)/>
+            <InfoRow label="决定书编号" value=decision.decision_no.clone()/>
+            <InfoRow label="号牌号码" value=decision.plate.clone()/>
+            <InfoRow label="违法行为" value=decision.behaviour.clone()/>
+            <InfoRow label="当事人" value=decision.party.clone()/>
+            <InfoRow label="记分" value=format!("{}分", decision.points)/>
+            <InfoRow label="决定日期" value=decision.decided_on.clone()/>
+            <InfoRow label="缴费截止日期" value=decision.due_date.clone()/>
+            <InfoRow label="罚款" value=format!("{}元", decision.fine)/>
+            <InfoRow label="加处罚款" value=format!("{}元", decision.late_fee)/>
+            <InfoRow label="应缴金额" value=format!("{}元", decision.total)/>
         </div>
         <p class=if decision.days_left < 0 && !decision.paid { "flash flash_error" } else { "flash flash_notice" } role="status">{countdown}</p>
         {(!decision.paid).then(|| view! {

@@ -131,6 +131,14 @@ struct Stored {
 const RECORD_COLUMNS: &str = "x.record_no, x.plate, x.plate_type, x.occurred_at, x.location, x.code, \
      x.behaviour, x.points, x.fine_fen, x.counter_only, x.decision_no";
 
+/// One record, found only through a vehicle on the card bound as `$1`; `$2` is the record number.
+fn record_on_card() -> String {
+    format!(
+        "SELECT {RECORD_COLUMNS} FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
+         WHERE v.card_no = $1 AND x.record_no = $2"
+    )
+}
+
 fn stored(row: &AnyRow) -> Stored {
     Stored {
         record_no: row.get(0),
@@ -198,11 +206,7 @@ pub async fn record(
     link: &Link,
     record_no: &str,
 ) -> Result<Option<(RecordView, Option<String>)>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {RECORD_COLUMNS} FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
-         WHERE v.card_no = $1 AND x.record_no = $2"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query(sqlx::AssertSqlSafe(record_on_card()))
         .bind(link.card_no.as_str())
         .bind(record_no)
         .fetch_optional(db.pool())
@@ -242,11 +246,7 @@ pub async fn process(
     let mut tx = db.begin_write().await?;
     // Serialises processing per driver, so two records cannot both pass the 12-point check.
     db.lock(&mut tx, &format!("driver:{}", link.id_number.as_str())).await?;
-    let sql = format!(
-        "SELECT {RECORD_COLUMNS} FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
-         WHERE v.card_no = $1 AND x.record_no = $2"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query(sqlx::AssertSqlSafe(record_on_card()))
         .bind(link.card_no.as_str())
         .bind(record_no)
         .fetch_optional(&mut *tx)
