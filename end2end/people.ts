@@ -40,6 +40,8 @@ export interface Person {
   payableRecord: string;
   /** An untreated drink-driving record that must be handled at the counter. */
   counterRecord: string;
+  /** For the OVERDUE_SLOT person only: a 100-yuan decision made 20 days before today (5 days overdue). */
+  overdueDecision: string;
 }
 
 /** Person `n` (0 ≤ n < 400): deterministic, so every worker computes the same data. */
@@ -55,6 +57,7 @@ export function person(n: number): Person {
     plate: `辽BT${String(seq).padStart(4, '0')}`,
     payableRecord: `E2E${seq}A`,
     counterRecord: `E2E${seq}B`,
+    overdueDecision: `2102${String(seq).padStart(12, '0')}`,
   };
 }
 
@@ -92,7 +95,15 @@ export function vehiclesCsv(): string {
   return rows.join('\n') + '\n';
 }
 
-/** violations.csv: a payable red light and a counter-only drink-driving record per car. */
+/** The spec slot whose person also has an overdue decision; others have none, so their fine lists start empty. */
+export const OVERDUE_SLOT = 44;
+
+/** The Asia/Shanghai date `days` days before today, YYYY-MM-DD. */
+function shanghaiDate(daysAgo: number): string {
+  return new Date(Date.now() + 8 * 3600_000 - daysAgo * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** violations.csv: a payable red light, a counter-only drink-driving record and an overdue decision per car. */
 export function violationsCsv(): string {
   const rows = [
     'record_no,plate,plate_type,occurred_at,location,code,behaviour,points,fine_yuan,counter_only,decision_no,decided_on,party_id_number,paid',
@@ -101,6 +112,10 @@ export function violationsCsv(): string {
     const p = person(n);
     rows.push(`${p.payableRecord},${p.plate},02,2026-11-01 08:15,中山路与五四路交叉口,1625,驾驶机动车违反道路交通信号灯通行的,6,200,0,,,,0`);
     rows.push(`${p.counterRecord},${p.plate},02,2026-11-02 23:40,黄河路与西安路交叉口,1711,饮酒后驾驶机动车的,12,1500,1,,,,0`);
+    if (n % 100 !== OVERDUE_SLOT) continue;
+    rows.push(
+      `E2E${100 + n}C,${p.plate},02,${shanghaiDate(30)} 10:00,人民路,1039,机动车违反规定停放、临时停车且驾驶人不在现场的,0,100,0,${p.overdueDecision},${shanghaiDate(20)},${p.idNumber},0`,
+    );
   }
   return rows.join('\n') + '\n';
 }

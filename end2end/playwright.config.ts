@@ -56,6 +56,8 @@ export default defineConfig({
       DEMO_DATA: 'true',
       SMS_RESEND_SECS: '3',
       SMS_CODE_TTL_SECS: '20',
+      APP_BASE_URL: BASE_URL,
+      PAYMENT_SANDBOX_ADDR: `127.0.0.1:${PORT + 1}`,
       RUST_LOG: 'warn',
     },
   },

@@ -7,6 +7,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
+use crate::payments::pages::{PayPage, PaymentResultPage, ReceiptPage};
 use crate::ui::ComingSoon;
 use crate::violations::pages::{
     DecisionResultPage, FinesPage, RecordPage, VehicleRecordsPage, VehicleUnbindPage, VehiclesPage, ViolationsPage,
@@ -58,7 +59,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/violations/record") view=RecordPage ssr=SsrMode::Async/>
                     <Route path=path!("/violations/decision") view=DecisionResultPage ssr=SsrMode::Async/>
                     <Route path=path!("/fines") view=FinesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/fines/pay") view=|| view! { <ComingSoon title="缴费"/> }/>
+                    <Route path=path!("/fines/pay") view=PayPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fines/result") view=PaymentResultPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fines/receipt") view=ReceiptPage ssr=SsrMode::Async/>
                     <Route path=path!("/vehicles") view=VehiclesPage ssr=SsrMode::Async/>
                     <Route path=path!("/vehicles/unbind") view=VehicleUnbindPage ssr=SsrMode::Async/>
                     <Route path=path!("/study") view=|| view! { <ComingSoon title="审验学习"/> }/>

@@ -5,6 +5,7 @@ pub mod domain;
 pub mod error;
 pub mod home;
 pub mod identity;
+pub mod payments;
 pub mod ui;
 pub mod violations;
 

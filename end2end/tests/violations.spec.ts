@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { OVERDUE_SLOT } from '../people';
 import { personFor, ready, signInLinked, uid, WECHAT_UA } from './helpers';
 
 test.describe('交通违法处理 in 融e联', () => {
@@ -44,7 +45,70 @@ test.describe('交通违法处理 in 融e联', () => {
     await page.getByRole('link', { name: '交通罚款缴纳' }).click();
     await expect(page.getByText(decisionNo)).toBeVisible();
     await expect(page.getByText('应缴金额')).toBeVisible();
+    await ready(page);
+    await page.getByRole('link', { name: '缴费', exact: true }).click();
+
+    await expect(page.getByRole('heading', { name: '缴费确认' })).toBeVisible();
+    await expect(page.getByText('本次缴费金额')).toBeVisible();
+    await ready(page);
+    await page.getByRole('button', { name: '确认缴费' }).click();
+    await expect(page.getByText('收银台')).toBeVisible();
+    await expect(page.getByText('¥200.00')).toBeVisible();
+    await page.getByRole('button', { name: '确认支付' }).click();
+
+    await expect(page.getByRole('heading', { name: '缴费成功' })).toBeVisible();
+    await ready(page);
+    await page.getByRole('link', { name: '电子缴款凭证' }).click();
+    await expect(page.getByRole('heading', { name: '电子缴款凭证' })).toBeVisible();
+    await expect(page.getByText(decisionNo)).toBeVisible();
+    await expect(page.getByText('200.00元').first()).toBeVisible();
+
+    await page.goto('/fines');
+    await expect(page.getByText('您目前车辆无违法记录')).toBeVisible();
+    await expect(page.getByRole('link', { name: /查看凭证/ })).toBeVisible();
+  });
+
+  test('cancelling at the cashier leaves the fine unpaid and payable again', async ({ page }, testInfo) => {
+    const p = personFor(testInfo, 43);
+    await signInLinked(page, 'icbc', uid(testInfo, 'cancel'), p);
+    await page.goto('/violations');
+    await ready(page);
+    await page.getByRole('button', { name: '知晓并同意' }).click();
+    await expect(page.getByText('请选择要查询的绑定车辆')).toBeVisible();
+    await page.goto(`/violations/record?no=${p.payableRecord}`);
+    await ready(page);
+    await page.getByRole('button', { name: '接受处理' }).click();
+    await expect(page.getByRole('heading', { name: '处理结果' })).toBeVisible();
+    await ready(page);
+    await page.getByRole('link', { name: '缴费', exact: true }).click();
+    await ready(page);
+    await page.getByRole('button', { name: '确认缴费' }).click();
+    await page.getByRole('button', { name: '取消支付' }).click();
+    await expect(page.getByRole('heading', { name: '已取消支付' })).toBeVisible();
+    await page.goto('/fines');
     await expect(page.getByRole('link', { name: '缴费', exact: true })).toBeVisible();
+  });
+
+  test('an overdue fine shows and charges its 加处罚款', async ({ page }, testInfo) => {
+    const p = personFor(testInfo, OVERDUE_SLOT);
+    await signInLinked(page, 'icbc', uid(testInfo, 'overdue'), p);
+    await page.getByRole('link', { name: '交通罚款缴纳' }).click();
+    // Fixture: a 100-yuan decision made 20 days ago, so 5 days overdue: 15% = 15.00 yuan.
+    await expect(page.getByText(p.overdueDecision)).toBeVisible();
+    await expect(page.getByText('已逾期5天，每日加处罚款3%')).toBeVisible();
+    await expect(page.getByText('15.00元', { exact: true })).toBeVisible();
+    await expect(page.getByText('115.00元', { exact: true }).first()).toBeVisible();
+    await ready(page);
+    await page.getByRole('link', { name: '缴费', exact: true }).click();
+    await ready(page);
+    await page.getByRole('button', { name: '确认缴费' }).click();
+    await expect(page.getByText('¥115.00')).toBeVisible();
+    await page.getByRole('button', { name: '确认支付' }).click();
+    await expect(page.getByRole('heading', { name: '缴费成功' })).toBeVisible();
+    await ready(page);
+    await page.getByRole('link', { name: '电子缴款凭证' }).click();
+    await expect(page.getByText('15.00元', { exact: true })).toBeVisible();
+    await expect(page.getByText('115.00元', { exact: true }).first()).toBeVisible();
   });
 
   test('交通罚款缴纳 with nothing decided says 您目前车辆无违法记录', async ({ page }, testInfo) => {

@@ -26,6 +26,33 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
     Ok(AppState::new(config, db, leptos_options))
 }
 
+/// Serves the built-in sandbox payment gateway on its own listener, as a separate system reached over HTTP.
+pub async fn serve_sandbox(state: &AppState, listener: tokio::net::TcpListener) {
+    let sandbox = app::payments::sandbox::Sandbox::new(state.db.clone(), state.config.payment_secret.as_bytes());
+    let router = sandbox.router();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the sandbox gateway stopped");
+        }
+    });
+}
+
+/// Asks the gateway about orders left open, every minute, so a lost notification still settles.
+pub fn spawn_reconciliation(state: &AppState) {
+    let (db, gateway) = (state.db.clone(), state.gateway.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match app::payments::orders::reconcile(&db, gateway.as_ref()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(orders = n, "reconciled open payment orders"),
+                Err(e) => tracing::error!(error = %e, "reconciliation failed"),
+            }
+        }
+    });
+}
+
 /// The whole router: Leptos pages and server functions, sign-in routes, static files.
 pub fn router(state: AppState) -> Router {
     let page_routes = generate_route_list(App);

@@ -58,7 +58,16 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!("listening on http://{addr}");
+    let sandbox = match tokio::net::TcpListener::bind(&state.config.sandbox_addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("cannot listen on {} for the sandbox gateway: {e}", state.config.sandbox_addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    server::serve_sandbox(&state, sandbox).await;
+    server::spawn_reconciliation(&state);
+    tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);
     let app = server::router(state);
     match axum::serve(listener, app).with_graceful_shutdown(shutdown()).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,9 @@ pub enum Mode {
     Production,
 }
 
+/// The development payment secret: refused in production.
+pub const DEV_PAYMENT_SECRET: &str = "dev-only-sandbox-gateway-secret";
+
 /// Which SMS provider sends verification codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmsProvider {
@@ -31,6 +34,13 @@ pub struct Config {
     pub public_origin: Option<String>,
     pub demo_data: bool,
     pub sms_limits: SmsLimits,
+    /// The app's own public URL, for the gateway's notify and return addresses.
+    pub base_url: String,
+    /// The shared secret that signs gateway messages.
+    pub payment_secret: String,
+    /// Where the built-in sandbox gateway listens, and the URL browsers reach its cashier at.
+    pub sandbox_addr: String,
+    pub sandbox_url: String,
 }
 
 /// Verification-code timing; the defaults are the product's, tests shorten them to stay fast.
@@ -62,6 +72,9 @@ impl std::fmt::Debug for Config {
             .field("public_origin", &self.public_origin)
             .field("demo_data", &self.demo_data)
             .field("sms_limits", &self.sms_limits)
+            .field("base_url", &self.base_url)
+            .field("sandbox_addr", &self.sandbox_addr)
+            .field("sandbox_url", &self.sandbox_url)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +125,8 @@ impl Config {
             codes_per_hour: number("SMS_CODES_PER_HOUR", defaults.codes_per_hour, 1..=100)?,
         };
         let session_hours = number("SESSION_HOURS", 12, 1..=720)?;
+        let sandbox_addr = lookup("PAYMENT_SANDBOX_ADDR").unwrap_or_else(|| "127.0.0.1:3900".into());
+        let sandbox_url = lookup("PAYMENT_SANDBOX_URL").unwrap_or_else(|| format!("http://{sandbox_addr}"));
         let config = Config {
             mode,
             database_url: lookup("DATABASE_URL").unwrap_or_else(|| "sqlite://dalian-traffic.db".into()),
@@ -122,6 +137,19 @@ impl Config {
             public_origin: lookup("PUBLIC_ORIGIN").filter(|o| !o.is_empty()),
             demo_data: flag("DEMO_DATA", false)?,
             sms_limits,
+            base_url: lookup("APP_BASE_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+                .trim_end_matches('/')
+                .into(),
+            payment_secret: lookup("PAYMENT_SECRET").unwrap_or_else(|| {
+                if dev {
+                    DEV_PAYMENT_SECRET.into()
+                } else {
+                    String::new()
+                }
+            }),
+            sandbox_addr,
+            sandbox_url,
         };
         config.check()?;
         Ok(config)
@@ -143,6 +171,11 @@ impl Config {
         }
         if self.demo_data {
             refused.push("DEMO_DATA is on");
+        }
+        // The only gateway so far is the sandbox, whose payments are not real money.
+        refused.push("the payment gateway is the sandbox (no real gateway adapter exists yet)");
+        if self.payment_secret.len() < 32 || self.payment_secret == DEV_PAYMENT_SECRET {
+            refused.push("PAYMENT_SECRET is missing, shorter than 32 characters or the development secret");
         }
         if refused.is_empty() {
             Ok(())

@@ -19,11 +19,23 @@ pub struct Db {
 }
 
 /// Each migration: version, SQLite text, PostgreSQL text.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_sandbox_gateway.sql"),
+        include_str!("../../migrations/postgres/0002_sandbox_gateway.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_payments.sql"),
+        include_str!("../../migrations/postgres/0003_payments.sql"),
+    ),
+];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.
 const MIGRATION_LOCK: i64 = 0x6461_6c69_616e;

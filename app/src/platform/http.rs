@@ -18,12 +18,15 @@ use crate::identity::model::Channel;
 use crate::identity::repo as identity_repo;
 
 const STATE_COOKIE: &str = "dlt_oauth_state";
+/// The gateway's server-to-server notification: authenticated by its signature, not by Origin.
+pub const NOTIFY_PATH: &str = "/pay/notify";
 
 /// The sign-in and development routes.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let mut router = Router::new()
         .route("/auth/callback", get(callback))
-        .route("/evidence/{record_no}", get(crate::violations::evidence::evidence_photo));
+        .route("/evidence/{record_no}", get(crate::violations::evidence::evidence_photo))
+        .route(NOTIFY_PATH, axum::routing::post(crate::payments::notify::payment_notify));
     if state.dev_identity.is_some() {
         router = router.route("/auth/dev/login", get(dev_login));
     }
@@ -166,7 +169,8 @@ pub async fn request_session(state: &AppState, headers: &HeaderMap) -> Result<Op
 
 /// Refuses state-changing requests whose `Origin` (or, failing that, `Referer`) is not this site.
 pub async fn same_origin_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || request.uri().path() == NOTIFY_PATH
+    {
         return next.run(request).await;
     }
     if is_same_origin(request.headers(), state.config.public_origin.as_deref()) {

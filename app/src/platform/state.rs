@@ -10,6 +10,7 @@ use super::db::Db;
 use super::platform_identity::{DevIdentity, PlatformIdentity};
 use super::session::CookieSigner;
 use super::sms::{DevOutbox, SmsSender};
+use crate::payments::gateway::{PaymentGateway, SandboxClient};
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, FromRef)]
@@ -20,6 +21,7 @@ pub struct AppState {
     pub signer: CookieSigner,
     pub sms: Arc<dyn SmsSender>,
     pub identity: Arc<dyn PlatformIdentity>,
+    pub gateway: Arc<dyn PaymentGateway>,
     /// Present only when development sign-in is switched on.
     pub dev_identity: Option<Arc<DevIdentity>>,
 }
@@ -32,8 +34,14 @@ impl AppState {
         let sms: Arc<dyn SmsSender> = match config.sms_provider {
             SmsProvider::DevOutbox => Arc::new(DevOutbox),
         };
+        let gateway: Arc<dyn PaymentGateway> = Arc::new(SandboxClient::new(
+            config.sandbox_url.clone(),
+            config.sandbox_url.clone(),
+            config.payment_secret.as_bytes().to_vec(),
+        ));
         Self {
             leptos_options,
+            gateway,
             dev_identity: config.dev_login.then(|| dev_identity.clone()),
             identity: dev_identity,
             config: Arc::new(config),

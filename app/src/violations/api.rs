@@ -88,9 +88,10 @@ pub async fn decision_page(decision_no: String) -> Result<DecisionPageData, AppE
 /// `/fines`: 交通罚款缴纳, the caller's decided but unpaid decisions.
 #[server(prefix = "/api", endpoint = "fines_page")]
 pub async fn fines_page() -> Result<FinesPageData, AppError> {
-    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
     let decisions = super::repo::unpaid_decisions(&state.db, &link).await?;
-    Ok(FinesPageData { channel: session.channel, decisions })
+    let receipts = crate::payments::orders::receipts_of(&state.db, account_id).await?;
+    Ok(FinesPageData { channel: session.channel, decisions, receipts })
 }
 
 /// `/vehicles`: 已绑定车辆信息.

@@ -74,6 +74,8 @@ pub struct DecisionView {
     pub fine: String,
     pub late_fee: String,
     pub total: String,
+    /// The total in fen, for the payment confirmation.
+    pub total_fen: i64,
     pub decided_on: String,
     pub due_date: String,
     /// Days until the due date; negative once overdue.
@@ -105,4 +107,6 @@ pub struct VehiclesPageData {
 pub struct FinesPageData {
     pub channel: Channel,
     pub decisions: Vec<DecisionView>,
+    /// Receipt and decision numbers of fines already paid from this account.
+    pub receipts: Vec<(String, String)>,
 }

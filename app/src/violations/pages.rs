@@ -281,6 +281,17 @@ pub fn FinesPage() -> impl IntoView {
                                     {page.decisions.into_iter().map(|d| view! { <FineItem decision=d/> }).collect_view()}
                                 }.into_any()
                             }}
+                            {(!page.receipts.is_empty()).then(|| view! {
+                                <div class="weui-cells__title">"已缴款 · 电子缴款凭证"</div>
+                                <div class="weui-cells">
+                                    {page.receipts.into_iter().map(|(receipt_no, decision_no)| view! {
+                                        <a class="weui-cell weui-cell_access" href=format!("/fines/receipt?no={receipt_no}")>
+                                            <div class="weui-cell__bd"><p>{format!("决定书 {decision_no}")}</p></div>
+                                            <div class="weui-cell__ft">"查看凭证"</div>
+                                        </a>
+                                    }).collect_view()}
+                                </div>
+                            })}
                             <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
                         </Screen>
                     }.into_any(),

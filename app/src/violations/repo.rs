@@ -351,6 +351,7 @@ fn decision_view(row: &AnyRow) -> Option<DecisionView> {
         fine: due.fine.to_string(),
         late_fee: due.late_fee.to_string(),
         total: due.total.to_string(),
+        total_fen: due.total.fen(),
         decided_on: decided_on.to_string(),
         due_date: due.due_date.to_string(),
         days_left: due.days_left,

@@ -38,24 +38,30 @@ pub const WANG_WU: Person =
 /// The app under test and the database behind it.
 pub struct TestApp {
     pub base: String,
+    pub sandbox: String,
     pub db: Db,
 }
 
 impl TestApp {
     /// Starts the app on `db` at a free port.
     pub async fn start(db: Db) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let sandbox = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sandbox_url = format!("http://{}", sandbox.local_addr().unwrap());
         let config = Config::from_lookup(|key| match key {
             "DATABASE_URL" => Some("sqlite://unused".into()),
+            "APP_BASE_URL" => Some(base.clone()),
+            "PAYMENT_SANDBOX_URL" => Some(sandbox_url.clone()),
             _ => None,
         })
         .expect("development config");
         let leptos_options = LeptosOptions::builder().output_name("dalian-traffic").site_root("target/site").build();
         let state = AppState::new(config, db.clone(), leptos_options);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        server::serve_sandbox(&state, sandbox).await;
         let router = server::router(state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        TestApp { base, db }
+        TestApp { base, sandbox: sandbox_url, db }
     }
 
     /// One app per database (SQLite and PostgreSQL), each with the standard cards loaded.

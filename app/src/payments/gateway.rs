@@ -1,0 +1,292 @@
+//! The payment gateway contract, shaped like WeChat Pay and ICBC e支付 (signed merchant API calls, a cashier page
+//! for the browser, signed asynchronous notifications), and the client for the built-in sandbox gateway.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::platform::session::random_token;
+
+/// The header with the signing time in epoch seconds.
+pub const TIMESTAMP_HEADER: &str = "x-sandbox-timestamp";
+/// The header with the signer's one-time random string.
+pub const NONCE_HEADER: &str = "x-sandbox-nonce";
+/// The header with the hex HMAC-SHA256 of timestamp, nonce and body.
+pub const SIGNATURE_HEADER: &str = "x-sandbox-signature";
+/// How far a signed message's timestamp may be from the receiver's clock, so a captured message soon goes stale.
+pub const MAX_SKEW_SECS: u64 = 300;
+
+/// What the app asks the gateway to collect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayOrder {
+    /// The app's order number; the gateway keys the payment on it, so a retried create cannot charge twice.
+    pub order_no: String,
+    pub amount_fen: i64,
+    /// What the payer sees on the cashier page.
+    pub subject: String,
+    /// Where the gateway posts the signed result.
+    pub notify_url: String,
+    /// Where the cashier sends the browser afterwards.
+    pub return_url: String,
+}
+
+/// An order as the gateway knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayState {
+    Pending,
+    Paid { txn_id: String, amount_fen: i64, paid_at: i64 },
+    Cancelled,
+    NotFound,
+}
+
+/// A verified asynchronous notification of a payment's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Unique per notification: the app refuses a nonce it has seen, so a replayed notification does nothing.
+    pub nonce: String,
+    pub timestamp: i64,
+    pub order_no: String,
+    /// The gateway's transaction number; empty when the payer cancelled.
+    pub txn_id: String,
+    pub amount_fen: i64,
+    /// False when the payer cancelled at the cashier.
+    pub paid: bool,
+}
+
+/// Why a call to the gateway failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("payment gateway unreachable or failing: {0}")]
+    Unreachable(String),
+    #[error("payment gateway refused the request: {0}")]
+    Rejected(String),
+    #[error("payment gateway answer is not signed with the shared secret")]
+    BadSignature,
+}
+
+/// Why a signed message (a notification, or a merchant API call at the sandbox) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    #[error("signature headers are missing")]
+    Unsigned,
+    #[error("signature does not match the shared secret")]
+    BadSignature,
+    #[error("timestamp is more than 300 seconds from the server clock")]
+    Stale,
+    #[error("body is not a valid payment result")]
+    Malformed,
+}
+
+/// A payment gateway: the merchant API the app calls and the notifications it receives.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Registers the order (idempotently by order number) and returns the cashier URL to send the browser to.
+    async fn create(&self, order: &GatewayOrder) -> Result<String, GatewayError>;
+    /// Asks the gateway for the order's state, for reconciling orders whose notification has not arrived.
+    async fn query(&self, order_no: &str) -> Result<GatewayState, GatewayError>;
+    /// Checks a notification's signature and freshness and reads it; replayed nonces are the caller's to refuse.
+    fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Notification, NotifyError>;
+}
+
+/// The hex HMAC-SHA256 under `secret` of `"{timestamp}\n{nonce}\n{body}"`, the signature both sides compute.
+pub fn sign(secret: &[u8], timestamp: i64, nonce: &str, body: &[u8]) -> String {
+    hex::encode(mac(secret, timestamp, nonce, body).finalize().into_bytes())
+}
+
+fn mac(secret: &[u8], timestamp: i64, nonce: &str, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(format!("{timestamp}\n{nonce}\n").as_bytes());
+    mac.update(body);
+    mac
+}
+
+/// The three signature headers for `body`, signed at `now` with a fresh nonce.
+pub fn signature_headers(secret: &[u8], body: &[u8], now: i64) -> HeaderMap {
+    let nonce = random_token();
+    let signature = sign(secret, now, &nonce, body);
+    let mut headers = HeaderMap::new();
+    for (name, value) in [(TIMESTAMP_HEADER, now.to_string()), (NONCE_HEADER, nonce), (SIGNATURE_HEADER, signature)] {
+        headers.insert(name, HeaderValue::from_str(&value).expect("digits and hex are valid header values"));
+    }
+    headers
+}
+
+/// Checks the signature headers over `body` and the timestamp's freshness; returns the timestamp and nonce.
+pub fn check_signature(
+    secret: &[u8],
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(i64, String), NotifyError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
+    let (Some(timestamp), Some(nonce), Some(signature)) =
+        (header(TIMESTAMP_HEADER), header(NONCE_HEADER), header(SIGNATURE_HEADER))
+    else {
+        return Err(NotifyError::Unsigned);
+    };
+    let timestamp: i64 = timestamp.parse().map_err(|_| NotifyError::BadSignature)?;
+    let signature = hex::decode(signature).map_err(|_| NotifyError::BadSignature)?;
+    // `verify_slice` compares in constant time, so response timing reveals nothing about the right signature.
+    mac(secret, timestamp, nonce, body).verify_slice(&signature).map_err(|_| NotifyError::BadSignature)?;
+    if now.abs_diff(timestamp) > MAX_SKEW_SECS {
+        return Err(NotifyError::Stale);
+    }
+    Ok((timestamp, nonce.to_string()))
+}
+
+/// The sandbox's answer to a created order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedOrder {
+    pub order_no: String,
+    /// The cashier page's path on the gateway, e.g. `/cashier/{order_no}`.
+    pub cashier_path: String,
+}
+
+/// An order's state in the sandbox's query answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportedState {
+    Pending,
+    Paid,
+    Cancelled,
+    NotFound,
+}
+
+/// The sandbox's answer to an order query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderStatus {
+    pub order_no: String,
+    pub state: ReportedState,
+    pub txn_id: Option<String>,
+    pub amount_fen: Option<i64>,
+    pub paid_at: Option<i64>,
+}
+
+/// How a payment ended at the cashier, as notifications say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Paid,
+    Cancelled,
+}
+
+/// The JSON body of a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationBody {
+    pub order_no: String,
+    /// Absent when the payer cancelled.
+    pub txn_id: Option<String>,
+    pub amount_fen: i64,
+    pub state: Outcome,
+}
+
+/// The app's side of the sandbox gateway, over real HTTP.
+pub struct SandboxClient {
+    /// Where the server reaches the gateway, e.g. `http://127.0.0.1:3900`.
+    base_url: String,
+    /// Where the browser reaches the gateway; usually the same.
+    public_url: String,
+    secret: Vec<u8>,
+    http: reqwest::Client,
+}
+
+impl SandboxClient {
+    /// A client for the sandbox at `base_url` whose cashier browsers open at `public_url`.
+    pub fn new(base_url: impl Into<String>, public_url: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client always builds");
+        Self {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            public_url: public_url.into().trim_end_matches('/').to_string(),
+            secret: secret.into(),
+            http,
+        }
+    }
+
+    /// Sends a signed merchant API call and returns the answer's body once its signature holds.
+    async fn call(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Result<Vec<u8>, GatewayError> {
+        let headers = signature_headers(&self.secret, &body, crate::platform::now());
+        let mut request = self.http.request(method, format!("{}{path}", self.base_url)).headers(headers);
+        if !body.is_empty() {
+            request = request.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        let response = request.send().await.map_err(|e| GatewayError::Unreachable(e.to_string()))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let answer = response.bytes().await.map_err(|e| GatewayError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            let reason = format!("HTTP {status}: {}", String::from_utf8_lossy(&answer[..answer.len().min(200)]));
+            // A failing gateway may recover, so the caller can retry later; a refusal will not change.
+            return Err(if status.is_server_error() {
+                GatewayError::Unreachable(reason)
+            } else {
+                GatewayError::Rejected(reason)
+            });
+        }
+        match check_signature(&self.secret, &headers, &answer, crate::platform::now()) {
+            Ok(_) => Ok(answer.to_vec()),
+            Err(NotifyError::Stale) => Err(GatewayError::Rejected("answer timestamp is too far from our clock".into())),
+            Err(_) => Err(GatewayError::BadSignature),
+        }
+    }
+}
+
+fn unreadable(e: serde_json::Error) -> GatewayError {
+    GatewayError::Rejected(format!("unreadable answer: {e}"))
+}
+
+#[async_trait]
+impl PaymentGateway for SandboxClient {
+    async fn create(&self, order: &GatewayOrder) -> Result<String, GatewayError> {
+        let body = serde_json::to_vec(order).expect("an order always serialises");
+        let answer = self.call(reqwest::Method::POST, "/api/orders", body).await?;
+        let created: CreatedOrder = serde_json::from_slice(&answer).map_err(unreadable)?;
+        if created.order_no != order.order_no {
+            return Err(GatewayError::Rejected(format!("answer is for order {}", created.order_no)));
+        }
+        Ok(format!("{}{}", self.public_url, created.cashier_path))
+    }
+
+    async fn query(&self, order_no: &str) -> Result<GatewayState, GatewayError> {
+        let answer = self.call(reqwest::Method::GET, &format!("/api/orders/{order_no}"), Vec::new()).await?;
+        let status: OrderStatus = serde_json::from_slice(&answer).map_err(unreadable)?;
+        // A signed answer about another order must not settle this one.
+        if status.order_no != order_no {
+            return Err(GatewayError::Rejected(format!("answer is for order {}", status.order_no)));
+        }
+        Ok(match status {
+            OrderStatus { state: ReportedState::Pending, .. } => GatewayState::Pending,
+            OrderStatus { state: ReportedState::Cancelled, .. } => GatewayState::Cancelled,
+            OrderStatus { state: ReportedState::NotFound, .. } => GatewayState::NotFound,
+            OrderStatus {
+                state: ReportedState::Paid,
+                txn_id: Some(txn_id),
+                amount_fen: Some(amount_fen),
+                paid_at: Some(paid_at),
+                ..
+            } => GatewayState::Paid { txn_id, amount_fen, paid_at },
+            OrderStatus { state: ReportedState::Paid, .. } => {
+                return Err(GatewayError::Rejected("paid answer lacks its transaction details".into()))
+            }
+        })
+    }
+
+    fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Notification, NotifyError> {
+        let (timestamp, nonce) = check_signature(&self.secret, headers, body, now)?;
+        let body: NotificationBody = serde_json::from_slice(body).map_err(|_| NotifyError::Malformed)?;
+        let txn_id = body.txn_id.unwrap_or_default();
+        let paid = body.state == Outcome::Paid;
+        if body.order_no.is_empty() || (paid && txn_id.is_empty()) {
+            return Err(NotifyError::Malformed);
+        }
+        Ok(Notification { nonce, timestamp, order_no: body.order_no, txn_id, amount_fen: body.amount_fen, paid })
+    }
+}

@@ -1,0 +1,15 @@
+//! 缴费 (SPEC §2E, §5): orders, the gateway contract, the built-in sandbox gateway, notifications, receipts.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod gateway;
+pub mod model;
+#[cfg(feature = "ssr")]
+pub mod notify;
+#[cfg(feature = "ssr")]
+pub mod orders;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod sandbox;
+#[cfg(all(test, feature = "ssr"))]
+mod sandbox_tests;

@@ -1,0 +1,375 @@
+//! The built-in sandbox payment gateway, served on its own port so the app reaches it over real HTTP exactly as
+//! it would a real one: a signed merchant API, a cashier page with 确认支付 / 取消支付, and signed asynchronous
+//! notifications retried until the app acknowledges them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::gateway::{
+    check_signature, signature_headers, CreatedOrder, GatewayOrder, NotificationBody, OrderStatus, Outcome,
+    ReportedState,
+};
+use crate::domain::Fen;
+use crate::platform::db::Db;
+use crate::platform::now;
+use crate::platform::session::random_token;
+
+/// Deliveries after the first before a notification is given up; the app then learns the result by querying.
+const NOTIFY_RETRIES: u32 = 5;
+
+/// The sandbox gateway: its orders live in `sandbox_orders`, apart from the app's own payment records.
+pub struct Sandbox {
+    db: Db,
+    secret: Vec<u8>,
+    http: reqwest::Client,
+}
+
+/// One row of `sandbox_orders`.
+#[derive(Debug, Clone)]
+struct Order {
+    order_no: String,
+    amount_fen: i64,
+    subject: String,
+    notify_url: String,
+    return_url: String,
+    state: ReportedState,
+    txn_id: Option<String>,
+    paid_at: Option<i64>,
+}
+
+const ORDER_COLUMNS: &str =
+    "SELECT order_no, amount_fen, subject, notify_url, return_url, state, txn_id, paid_at FROM sandbox_orders";
+
+impl Order {
+    fn from_row(row: &AnyRow) -> Self {
+        Self {
+            order_no: row.get(0),
+            amount_fen: row.get(1),
+            subject: row.get(2),
+            notify_url: row.get(3),
+            return_url: row.get(4),
+            // The table's CHECK admits only these three states.
+            state: match row.get::<&str, _>(5) {
+                "paid" => ReportedState::Paid,
+                "cancelled" => ReportedState::Cancelled,
+                _ => ReportedState::Pending,
+            },
+            txn_id: row.get(6),
+            paid_at: row.get(7),
+        }
+    }
+}
+
+impl Sandbox {
+    /// A sandbox gateway over `db` that signs with, and requires, the shared `secret`.
+    pub fn new(db: Db, secret: &[u8]) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client always builds");
+        Self { db, secret: secret.to_vec(), http }
+    }
+
+    /// The gateway's routes: the merchant API under `/api` and the cashier under `/cashier`.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/api/orders", post(create_order))
+            .route("/api/orders/{order_no}", get(query_order))
+            .route("/cashier/{order_no}", get(cashier))
+            .route("/cashier/{order_no}/pay", post(pay))
+            .route("/cashier/{order_no}/cancel", post(cancel))
+            .with_state(Arc::new(self))
+    }
+
+    async fn load(&self, order_no: &str) -> Result<Option<Order>, sqlx::Error> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{ORDER_COLUMNS} WHERE order_no = $1")))
+            .bind(order_no)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.as_ref().map(Order::from_row))
+    }
+
+    /// A JSON answer signed like every merchant API answer, so the app can trust what it reads.
+    fn signed_json(&self, value: &impl Serialize) -> Response {
+        let body = serde_json::to_vec(value).expect("an answer always serialises");
+        let mut headers = signature_headers(&self.secret, &body, now());
+        headers.insert(CONTENT_TYPE, "application/json".parse().expect("a valid content type"));
+        (headers, body).into_response()
+    }
+
+    /// Ends a pending order as `outcome` and starts its notification; returns the order as it now stands.
+    async fn settle(self: Arc<Self>, order_no: String, outcome: Outcome) -> Result<Option<Order>, sqlx::Error> {
+        let mut tx = self.db.begin_write().await?;
+        // Conditional on 'pending', so a repeated or racing click changes nothing and notifies nobody twice.
+        let changed = match outcome {
+            Outcome::Paid => sqlx::query(
+                "UPDATE sandbox_orders SET state = 'paid', txn_id = $1, paid_at = $2 \
+                 WHERE order_no = $3 AND state = 'pending'",
+            )
+            .bind(format!("SBX{}", &random_token()[..24].to_uppercase()))
+            .bind(now())
+            .bind(&order_no),
+            Outcome::Cancelled => {
+                sqlx::query("UPDATE sandbox_orders SET state = 'cancelled' WHERE order_no = $1 AND state = 'pending'")
+                    .bind(&order_no)
+            }
+        }
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{ORDER_COLUMNS} WHERE order_no = $1")))
+            .bind(&order_no)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let order = row.as_ref().map(Order::from_row);
+        if let (true, Some(order)) = (changed, &order) {
+            tokio::spawn(self.clone().notify(order.clone()));
+        }
+        Ok(order)
+    }
+
+    /// Posts the signed result to the order's notify URL until the app answers `success`, backing off 1 s, 2 s,
+    /// 4 s… between tries.
+    async fn notify(self: Arc<Self>, order: Order) {
+        let body = NotificationBody {
+            order_no: order.order_no.clone(),
+            txn_id: order.txn_id.clone(),
+            amount_fen: order.amount_fen,
+            state: if order.state == ReportedState::Paid { Outcome::Paid } else { Outcome::Cancelled },
+        };
+        let body = serde_json::to_vec(&body).expect("a notification always serialises");
+        for attempt in 0..=NOTIFY_RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
+            }
+            match self.deliver(&order.notify_url, &body).await {
+                Ok(()) => return,
+                Err(reason) => {
+                    tracing::warn!(order_no = %order.order_no, attempt, %reason, "notification not acknowledged")
+                }
+            }
+        }
+        tracing::error!(order_no = %order.order_no, "notification abandoned; the app must query the order");
+    }
+
+    async fn deliver(&self, notify_url: &str, body: &[u8]) -> Result<(), String> {
+        // A fresh timestamp and nonce per try: the app records nonces, and one that it recorded before its answer
+        // was lost must not make the retry look like a replay.
+        let response = self
+            .http
+            .post(notify_url)
+            .headers(signature_headers(&self.secret, body, now()))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let answer = response.text().await.map_err(|e| e.to_string())?;
+        if status.is_success() && answer.trim() == "success" {
+            Ok(())
+        } else {
+            Err(format!("HTTP {status}: {}", answer.chars().take(200).collect::<String>()))
+        }
+    }
+}
+
+fn refused(status: StatusCode, reason: &str) -> Response {
+    (status, reason.to_string()).into_response()
+}
+
+fn unavailable(e: sqlx::Error) -> Response {
+    tracing::error!(error = %e, "sandbox gateway storage failed");
+    refused(StatusCode::SERVICE_UNAVAILABLE, "sandbox gateway storage is unavailable")
+}
+
+/// Why an order cannot be registered, if it cannot.
+fn order_problem(order: &GatewayOrder) -> Option<&'static str> {
+    let order_no_ok = (1..=64).contains(&order.order_no.len())
+        && order.order_no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    // Only http(s) without spaces or control characters, so the URL is safe in a Location header and an href.
+    let url_ok = |url: &str| {
+        (url.starts_with("http://") || url.starts_with("https://"))
+            && url.len() <= 1024
+            && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if !order_no_ok {
+        Some("order_no must be 1 to 64 letters, digits, - or _")
+    } else if order.amount_fen <= 0 {
+        Some("amount_fen must be positive")
+    } else if order.subject.trim().is_empty() || order.subject.chars().count() > 128 {
+        Some("subject must be 1 to 128 characters")
+    } else if !url_ok(&order.notify_url) || !url_ok(&order.return_url) {
+        Some("notify_url and return_url must be http(s) URLs")
+    } else {
+        None
+    }
+}
+
+/// `POST /api/orders`: registers an order, idempotently by order number and amount.
+async fn create_order(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(e) = check_signature(&sandbox.secret, &headers, &body, now()) {
+        return refused(StatusCode::UNAUTHORIZED, &e.to_string());
+    }
+    let Ok(order) = serde_json::from_slice::<GatewayOrder>(&body) else {
+        return refused(StatusCode::BAD_REQUEST, "body is not an order");
+    };
+    if let Some(problem) = order_problem(&order) {
+        return refused(StatusCode::BAD_REQUEST, problem);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO sandbox_orders (order_no, amount_fen, subject, notify_url, return_url, state, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (order_no) DO NOTHING",
+    )
+    .bind(&order.order_no)
+    .bind(order.amount_fen)
+    .bind(&order.subject)
+    .bind(&order.notify_url)
+    .bind(&order.return_url)
+    .bind(now())
+    .execute(sandbox.db.pool())
+    .await;
+    if let Err(e) = inserted {
+        return unavailable(e);
+    }
+    match sandbox.load(&order.order_no).await {
+        Ok(Some(existing)) if existing.amount_fen == order.amount_fen => sandbox.signed_json(&CreatedOrder {
+            cashier_path: format!("/cashier/{}", order.order_no),
+            order_no: order.order_no,
+        }),
+        Ok(Some(_)) => refused(StatusCode::CONFLICT, "order_no already registered with a different amount"),
+        Ok(None) => refused(StatusCode::SERVICE_UNAVAILABLE, "order vanished after registration"),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `GET /api/orders/{order_no}`: the order's state, signed; the request signs an empty body.
+async fn query_order(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(order_no): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = check_signature(&sandbox.secret, &headers, b"", now()) {
+        return refused(StatusCode::UNAUTHORIZED, &e.to_string());
+    }
+    let status = match sandbox.load(&order_no).await {
+        Ok(Some(order)) => OrderStatus {
+            order_no: order.order_no,
+            state: order.state,
+            txn_id: order.txn_id,
+            amount_fen: Some(order.amount_fen),
+            paid_at: order.paid_at,
+        },
+        Ok(None) => {
+            OrderStatus { order_no, state: ReportedState::NotFound, txn_id: None, amount_fen: None, paid_at: None }
+        }
+        Err(e) => return unavailable(e),
+    };
+    sandbox.signed_json(&status)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+const CASHIER_STYLE: &str = "\
+body{margin:0;font:16px/1.5 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;background:#ededed;color:#111}\
+header{background:#2b2b2b;color:#fff;text-align:center;padding:12px;font-size:17px}\
+main{max-width:430px;margin:0 auto;padding:16px}\
+.card{background:#fff;border-radius:8px;padding:24px 16px;text-align:center}\
+.merchant{color:#555;margin:0}.subject{margin:8px 0}\
+.amount{font-size:36px;font-weight:600;margin:12px 0}\
+.state{font-size:20px;font-weight:600;margin:12px 0}\
+.order{color:#777;font-size:13px;word-break:break-all}\
+form{margin:16px 0 0}\
+button,.back{display:block;box-sizing:border-box;width:100%;min-height:48px;border:0;border-radius:8px;\
+font-size:17px;text-align:center;text-decoration:none;line-height:48px;padding:0}\
+.pay{background:#07c160;color:#fff}.cancel{background:#f2f2f2;color:#d0021b}.back{background:#07c160;color:#fff}\
+.note{color:#888;font-size:13px;text-align:center;margin-top:24px}";
+
+/// The cashier page for an order: what a payer sees after the app redirects there.
+fn cashier_page(order: &Order) -> String {
+    let order_no = escape(&order.order_no);
+    let back = format!("<a class=\"back\" href=\"{}\">返回商户</a>", escape(&order.return_url));
+    let actions = match order.state {
+        ReportedState::Pending => format!(
+            "<form method=\"post\" action=\"/cashier/{order_no}/pay\">\
+             <button class=\"pay\" type=\"submit\">确认支付</button></form>\
+             <form method=\"post\" action=\"/cashier/{order_no}/cancel\">\
+             <button class=\"cancel\" type=\"submit\">取消支付</button></form>"
+        ),
+        ReportedState::Paid => format!(
+            "<p class=\"state\">已支付</p><p class=\"order\">交易号 {}</p>{back}",
+            escape(order.txn_id.as_deref().unwrap_or_default())
+        ),
+        ReportedState::Cancelled | ReportedState::NotFound => format!("<p class=\"state\">已取消支付</p>{back}"),
+    };
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>收银台</title>\
+         <style>{CASHIER_STYLE}</style></head><body><header>收银台</header><main><div class=\"card\">\
+         <p class=\"merchant\">商户：大连智慧交通</p><p class=\"subject\">{subject}</p>\
+         <p class=\"amount\">¥{amount}</p><p class=\"order\">订单号 {order_no}</p>{actions}</div>\
+         <p class=\"note\">沙箱支付环境，不会产生真实扣款</p></main></body></html>",
+        subject = escape(&order.subject),
+        amount = Fen::new(order.amount_fen),
+    )
+}
+
+fn not_found_page() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>收银台</title></head>\
+             <body><p>订单不存在或已失效</p></body></html>",
+        ),
+    )
+        .into_response()
+}
+
+/// `GET /cashier/{order_no}`.
+async fn cashier(State(sandbox): State<Arc<Sandbox>>, Path(order_no): Path<String>) -> Response {
+    match sandbox.load(&order_no).await {
+        Ok(Some(order)) => Html(cashier_page(&order)).into_response(),
+        Ok(None) => not_found_page(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST /cashier/{order_no}/pay`.
+async fn pay(State(sandbox): State<Arc<Sandbox>>, Path(order_no): Path<String>) -> Response {
+    finish(sandbox, order_no, Outcome::Paid).await
+}
+
+/// `POST /cashier/{order_no}/cancel`.
+async fn cancel(State(sandbox): State<Arc<Sandbox>>, Path(order_no): Path<String>) -> Response {
+    finish(sandbox, order_no, Outcome::Cancelled).await
+}
+
+async fn finish(sandbox: Arc<Sandbox>, order_no: String, outcome: Outcome) -> Response {
+    // Its own task, so a browser that goes away mid-request cannot stop a committed payment short of notifying.
+    match tokio::spawn(sandbox.settle(order_no, outcome)).await {
+        Ok(Ok(Some(order))) => Redirect::to(&order.return_url).into_response(),
+        Ok(Ok(None)) => not_found_page(),
+        Ok(Err(e)) => unavailable(e),
+        Err(e) => {
+            tracing::error!(error = %e, "sandbox cashier task failed");
+            refused(StatusCode::INTERNAL_SERVER_ERROR, "sandbox cashier failed")
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! 缴费 through the sandbox gateway over real HTTP (SPEC §2E, §3, §5): one charge per fine, notifications
+//! trusted only when signed, exceptions recorded for operators.
+
+use app::payments::gateway::sign;
+use app::platform::config::DEV_PAYMENT_SECRET;
+use sqlx::Row;
+
+use crate::support::{Browser, TestApp, LI_SI, ZHANG_SAN};
+
+const OVERDUE: &str = "2102021000015367";
+
+/// The total the confirmation page shows, in fen, from its hidden field.
+async fn shown_total(browser: &Browser, decision_no: &str) -> String {
+    let page = browser.get(&format!("/fines/pay?no={decision_no}")).await;
+    let start =
+        page.find("name=\"total_fen\" value=\"").expect("a 确认缴费 form") + "name=\"total_fen\" value=\"".len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+/// Presses 确认缴费 and returns the cashier URL the browser lands on.
+async fn to_cashier(browser: &Browser, decision_no: &str) -> String {
+    let total = shown_total(browser, decision_no).await;
+    let response = browser.post("/api/start_payment", &[("decision_no", decision_no), ("total_fen", &total)]).await;
+    let url = response.url().to_string();
+    let page = response.text().await.unwrap();
+    assert!(page.contains("收银台") && page.contains("确认支付") && page.contains("取消支付"), "{page}");
+    url
+}
+
+/// Presses a cashier button and returns the app page the gateway sends the browser back to.
+async fn at_cashier(browser: &Browser, cashier: &str, button: &str) -> String {
+    let response = browser.client.post(format!("{cashier}/{button}")).send().await.unwrap();
+    response.text().await.unwrap()
+}
+
+async fn paid(app: &TestApp, decision_no: &str) -> i64 {
+    sqlx::query("SELECT paid FROM violations WHERE decision_no = $1")
+        .bind(decision_no)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn notify(app: &TestApp, nonce: &str, body: &str, secret: &str) -> reqwest::Response {
+    let timestamp = app::platform::now();
+    reqwest::Client::new()
+        .post(format!("{}/pay/notify", app.base))
+        .header("X-Sandbox-Timestamp", timestamp.to_string())
+        .header("X-Sandbox-Nonce", nonce)
+        .header("X-Sandbox-Signature", sign(secret.as_bytes(), timestamp, nonce, body.as_bytes()))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn open_order(app: &TestApp, decision_no: &str) -> (String, i64) {
+    let row = sqlx::query("SELECT order_no, amount_fen FROM payment_orders WHERE decision_no = $1 AND state = 'open'")
+        .bind(decision_no)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_an_overdue_fine_charges_the_surcharge_once_and_leaves_a_receipt() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let browser = app.linked_browser("icbc", "pay", &ZHANG_SAN).await;
+        let confirm = browser.get(&format!("/fines/pay?no={OVERDUE}")).await;
+        assert!(confirm.contains("加处罚款") && confirm.contains("确认缴费") && confirm.contains("工银e支付"), "{db}");
+        let total = shown_total(&browser, OVERDUE).await;
+        let cashier = to_cashier(&browser, OVERDUE).await;
+        assert!(cashier.starts_with(&app.sandbox), "{db}: the cashier is the gateway's own page");
+        let result = at_cashier(&browser, &cashier, "pay").await;
+        assert!(result.contains("缴费成功"), "{db}: {result}");
+        assert_eq!(paid(&app, OVERDUE).await, 1, "{db}");
+        let order =
+            sqlx::query("SELECT amount_fen, receipt_no FROM payment_orders WHERE decision_no = $1 AND state = 'paid'")
+                .bind(OVERDUE)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(order.get::<i64, _>(0).to_string(), total, "{db}: charged exactly what was shown");
+        let receipt_no: String = order.get(1);
+        let receipt = browser.get(&format!("/fines/receipt?no={receipt_no}")).await;
+        for fact in ["电子缴款凭证", OVERDUE, "加处罚款", "工银e支付", receipt_no.as_str()] {
+            assert!(receipt.contains(fact), "{db}: receipt shows {fact}");
+        }
+        let fines = browser.get("/fines").await;
+        assert!(!fines.contains(&format!("pay?no={OVERDUE}")) && fines.contains(&receipt_no), "{db}");
+        let again = browser.post("/api/start_payment", &[("decision_no", OVERDUE), ("total_fen", &total)]).await;
+        assert!(again.text().await.unwrap().contains("该罚款已缴纳"), "{db}: no second charge");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_payment_requests_open_one_order() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let browser = app.linked_browser("wechat", "pay-race", &ZHANG_SAN).await;
+        let total = shown_total(&browser, OVERDUE).await;
+        let fields = [("decision_no", OVERDUE), ("total_fen", total.as_str())];
+        let clicks = (0..8).map(|_| browser.post("/api/start_payment", &fields));
+        for response in futures::future::join_all(clicks).await {
+            assert!(response.status().is_success(), "{db}");
+        }
+        let orders = sqlx::query("SELECT COUNT(*) FROM payment_orders WHERE decision_no = $1")
+            .bind(OVERDUE)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>(0);
+        assert_eq!(orders, 1, "{db}: one open order for eight clicks");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_trusted_only_when_signed_and_apply_once() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let browser = app.linked_browser("icbc", "notify", &ZHANG_SAN).await;
+        to_cashier(&browser, OVERDUE).await;
+        let (order_no, amount) = open_order(&app, OVERDUE).await;
+        let body = format!(r#"{{"order_no":"{order_no}","txn_id":"TXN1","amount_fen":{amount},"state":"paid"}}"#);
+
+        let unsigned =
+            reqwest::Client::new().post(format!("{}/pay/notify", app.base)).body(body.clone()).send().await.unwrap();
+        assert_eq!(unsigned.status(), 401, "{db}");
+        let forged = notify(&app, "n-forged", &body, "not-the-secret-at-all").await;
+        assert_eq!(forged.status(), 401, "{db}");
+        assert_eq!(paid(&app, OVERDUE).await, 0, "{db}: nothing applied");
+
+        let genuine = notify(&app, "n-1", &body, DEV_PAYMENT_SECRET).await;
+        assert_eq!(genuine.text().await.unwrap(), "success", "{db}");
+        assert_eq!(paid(&app, OVERDUE).await, 1, "{db}");
+        assert_eq!(notify(&app, "n-1", &body, DEV_PAYMENT_SECRET).await.text().await.unwrap(), "success", "{db}");
+        assert_eq!(notify(&app, "n-2", &body, DEV_PAYMENT_SECRET).await.text().await.unwrap(), "success", "{db}");
+        let audits = app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'payment.paid'").await;
+        assert_eq!(audits, 1, "{db}: a repeated notification changes nothing");
+        assert_eq!(app.count("SELECT COUNT(*) FROM payment_exceptions").await, 0, "{db}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_amount_or_a_payment_after_cancelling_is_recorded_not_applied() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let browser = app.linked_browser("icbc", "exceptions", &ZHANG_SAN).await;
+        to_cashier(&browser, OVERDUE).await;
+        let (order_no, amount) = open_order(&app, OVERDUE).await;
+        let short =
+            format!(r#"{{"order_no":"{order_no}","txn_id":"TXN2","amount_fen":{},"state":"paid"}}"#, amount - 1);
+        assert_eq!(notify(&app, "w-1", &short, DEV_PAYMENT_SECRET).await.status(), 200, "{db}");
+        assert_eq!(paid(&app, OVERDUE).await, 0, "{db}: a wrong amount is not applied");
+        let kinds = sqlx::query("SELECT kind FROM payment_exceptions").fetch_all(app.db.pool()).await.unwrap();
+        assert_eq!(kinds.iter().map(|r| r.get::<String, _>(0)).collect::<Vec<_>>(), ["wrong_amount"], "{db}");
+
+        let cancel = format!(r#"{{"order_no":"{order_no}","txn_id":"","amount_fen":{amount},"state":"cancelled"}}"#);
+        notify(&app, "c-1", &cancel, DEV_PAYMENT_SECRET).await;
+        let late = format!(r#"{{"order_no":"{order_no}","txn_id":"TXN3","amount_fen":{amount},"state":"paid"}}"#);
+        notify(&app, "l-1", &late, DEV_PAYMENT_SECRET).await;
+        assert_eq!(paid(&app, OVERDUE).await, 0, "{db}: money for a cancelled order is not applied");
+        let refund = app.count("SELECT COUNT(*) FROM payment_exceptions WHERE kind = 'paid_after_close'").await;
+        assert_eq!(refund, 1, "{db}: recorded for refund");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_at_the_cashier_leaves_the_fine_payable() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let browser = app.linked_browser("wechat", "cancel", &ZHANG_SAN).await;
+        let cashier = to_cashier(&browser, OVERDUE).await;
+        let result = at_cashier(&browser, &cashier, "cancel").await;
+        assert!(result.contains("已取消支付"), "{db}: {result}");
+        assert_eq!(paid(&app, OVERDUE).await, 0, "{db}");
+        let cashier = to_cashier(&browser, OVERDUE).await;
+        assert!(at_cashier(&browser, &cashier, "pay").await.contains("缴费成功"), "{db}: payable again");
+        assert_eq!(paid(&app, OVERDUE).await, 1, "{db}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_pays_or_reads_the_receipt_of_another_persons_fine() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let zhang = app.linked_browser("icbc", "owner", &ZHANG_SAN).await;
+        let cashier = to_cashier(&zhang, OVERDUE).await;
+        at_cashier(&zhang, &cashier, "pay").await;
+        let row = sqlx::query("SELECT order_no, receipt_no FROM payment_orders WHERE decision_no = $1")
+            .bind(OVERDUE)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        let (order_no, receipt_no): (String, String) = (row.get(0), row.get(1));
+
+        let li = app.linked_browser("icbc", "other", &LI_SI).await;
+        assert!(li.get(&format!("/fines/pay?no={OVERDUE}")).await.contains("未找到该处罚决定书"), "{db}");
+        let page = li.post("/api/start_payment", &[("decision_no", OVERDUE), ("total_fen", "1")]).await;
+        assert!(!page.text().await.unwrap().contains("收银台"), "{db}");
+        assert!(li.get(&format!("/fines/result?order={order_no}")).await.contains("未找到该缴费订单"), "{db}");
+        let receipt = li.get(&format!("/fines/receipt?no={receipt_no}")).await;
+        assert!(receipt.contains("未找到该缴款凭证") && !receipt.contains("加处罚款"), "{db}");
+    }
+}
