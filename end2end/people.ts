@@ -40,7 +40,7 @@ export interface Person {
   payableRecord: string;
   /** An untreated drink-driving record that must be handled at the counter. */
   counterRecord: string;
-  /** For the OVERDUE_SLOT person only: a 100-yuan decision made 20 days before today (5 days overdue). */
+  /** For the OVERDUE_SLOT and GUEST_SLOT people only: a 100-yuan decision made 20 days before today (5 days overdue). */
   overdueDecision: string;
 }
 
@@ -95,8 +95,9 @@ export function vehiclesCsv(): string {
   return rows.join('\n') + '\n';
 }
 
-/** The spec slot whose person also has an overdue decision; others have none, so their fine lists start empty. */
+/** The spec slots whose people also have an overdue decision; others have none, so their fine lists start empty. */
 export const OVERDUE_SLOT = 44;
+export const GUEST_SLOT = 45;
 
 /** The Asia/Shanghai date `days` days before today, YYYY-MM-DD. */
 function shanghaiDate(daysAgo: number): string {
@@ -112,7 +113,7 @@ export function violationsCsv(): string {
     const p = person(n);
     rows.push(`${p.payableRecord},${p.plate},02,2026-11-01 08:15,中山路与五四路交叉口,1625,驾驶机动车违反道路交通信号灯通行的,6,200,0,,,,0`);
     rows.push(`${p.counterRecord},${p.plate},02,2026-11-02 23:40,黄河路与西安路交叉口,1711,饮酒后驾驶机动车的,12,1500,1,,,,0`);
-    if (n % 100 !== OVERDUE_SLOT) continue;
+    if (n % 100 !== OVERDUE_SLOT && n % 100 !== GUEST_SLOT) continue;
     rows.push(
       `E2E${100 + n}C,${p.plate},02,${shanghaiDate(30)} 10:00,人民路,1039,机动车违反规定停放、临时停车且驾驶人不在现场的,0,100,0,${p.overdueDecision},${shanghaiDate(20)},${p.idNumber},0`,
     );

@@ -7,7 +7,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
-use crate::payments::pages::{PayPage, PaymentResultPage, ReceiptPage};
+use crate::payments::pages::{GuestDecisionPage, GuestPayPage, PayPage, PaymentResultPage, ReceiptPage};
 use crate::ui::ComingSoon;
 use crate::violations::pages::{
     DecisionResultPage, FinesPage, RecordPage, VehicleRecordsPage, VehicleUnbindPage, VehiclesPage, ViolationsPage,
@@ -65,7 +65,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/vehicles") view=VehiclesPage ssr=SsrMode::Async/>
                     <Route path=path!("/vehicles/unbind") view=VehicleUnbindPage ssr=SsrMode::Async/>
                     <Route path=path!("/study") view=|| view! { <ComingSoon title="审验学习"/> }/>
-                    <Route path=path!("/guest-pay") view=|| view! { <ComingSoon title="缴纳罚款"/> }/>
+                    <Route path=path!("/guest-pay") view=GuestPayPage ssr=SsrMode::Async/>
+                    <Route path=path!("/guest-pay/decision") view=GuestDecisionPage ssr=SsrMode::Async/>
                     <Route path=path!("/card-apply") view=|| view! { <ComingSoon title="申办交通服务卡"/> }/>
                 </Routes>
             </main>

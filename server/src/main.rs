@@ -69,7 +69,10 @@ async fn serve(config: Config) -> ExitCode {
     server::spawn_reconciliation(&state);
     tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);
     let app = server::router(state);
-    match axum::serve(listener, app).with_graceful_shutdown(shutdown()).await {
+    match axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server error: {e}");

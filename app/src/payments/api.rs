@@ -27,7 +27,6 @@ pub async fn pay_page(decision_no: String) -> Result<PayPageData, AppError> {
 /// 确认缴费: opens (or reuses) the decision's order for exactly the total shown and goes to the cashier.
 #[server(prefix = "/api", endpoint = "start_payment")]
 pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), AppError> {
-    use super::gateway::GatewayOrder;
     use super::orders::{self, OpenError, Payer};
     use crate::domain::Fen;
     use crate::identity::model::Flash;
@@ -46,44 +45,29 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
             return flash_and_redirect(&state, &session, &flash, &back).await;
         }
     };
-    let request = GatewayOrder {
-        order_no: order.order_no.clone(),
-        amount_fen: order.amount.fen(),
-        subject: format!("交通罚款 决定书{}", order.decision_no),
-        notify_url: format!("{}/pay/notify", state.config.base_url),
-        return_url: format!("{}/fines/result?order={}", state.config.base_url, order.order_no),
-    };
-    match state.gateway.create(&request).await {
-        Ok(cashier_url) => {
-            leptos_axum::redirect(&cashier_url);
-            Ok(())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, order_no = %order.order_no, "the gateway refused the order");
-            let flash = Flash { error: Some("支付服务暂不可用，请稍后再试".into()), ..Flash::default() };
-            flash_and_redirect(&state, &session, &flash, &back).await
-        }
-    }
+    let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
+    ssr::go_to_cashier(&state, &order, return_url).await
 }
 
 /// `/fines/result`: the payment's outcome from the server's record; an order still open is checked with the
 /// gateway first, never taken from the browser's return.
 #[server(prefix = "/api", endpoint = "payment_result")]
-pub async fn payment_result(order_no: String) -> Result<ResultPageData, AppError> {
+pub async fn payment_result(order_no: String, #[server(default)] pass: String) -> Result<ResultPageData, AppError> {
     use super::model::OrderState;
     use super::orders;
-    let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
     let not_found = || AppError::rejected("未找到该缴费订单");
+    let (state, channel, allowed) = ssr::payer(&pass).await?;
     let mut order = orders::order(&state.db, &order_no)
         .await?
-        .filter(|o| o.account_id == Some(account_id))
+        .filter(|o| allowed(o.account_id, &o.decision_no))
         .ok_or_else(not_found)?;
     if order.state == OrderState::Open {
         orders::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
         order = orders::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
     }
     Ok(ResultPageData {
-        channel: session.channel,
+        channel,
+        pass,
         order_no: order.order_no,
         decision_no: order.decision_no,
         amount: order.amount.to_string(),
@@ -94,17 +78,169 @@ pub async fn payment_result(order_no: String) -> Result<ResultPageData, AppError
 
 /// `/fines/receipt`: 电子缴款凭证, for the account that paid or the person the decision belongs to.
 #[server(prefix = "/api", endpoint = "receipt_page")]
-pub async fn receipt_page(receipt_no: String) -> Result<ReceiptPageData, AppError> {
-    let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
+pub async fn receipt_page(receipt_no: String, #[server(default)] pass: String) -> Result<ReceiptPageData, AppError> {
     let not_found = || AppError::rejected("未找到该缴款凭证");
+    let (state, channel, allowed) = ssr::payer(&pass).await?;
     let (receipt, payer) = super::orders::receipt(&state.db, &receipt_no).await?.ok_or_else(not_found)?;
-    let allowed = payer == Some(account_id)
-        || match crate::identity::repo::link(&state.db, account_id).await? {
-            Some(link) => crate::violations::repo::decision(&state.db, &link, &receipt.decision_no).await?.is_some(),
-            None => false,
-        };
-    if !allowed {
+    let visible_to_link = match (pass.is_empty(), crate::platform::http::linked_caller().await) {
+        (true, Ok((state, _, _, link))) => {
+            crate::violations::repo::decision(&state.db, &link, &receipt.decision_no).await?.is_some()
+        }
+        _ => false,
+    };
+    if !allowed(payer, &receipt.decision_no) && !visible_to_link {
         return Err(not_found());
     }
-    Ok(ReceiptPageData { channel: session.channel, receipt })
+    Ok(ReceiptPageData { channel, receipt })
+}
+
+/// 缴纳罚款 as a guest: 决定书编号 plus 车牌号 or 当事人姓名. A match leads to the decision with a short-lived pass;
+/// any mismatch gets the same answer, and lookups are rate limited per client and per decision number.
+#[server(prefix = "/api", endpoint = "guest_lookup")]
+pub async fn guest_lookup(
+    decision_no: String,
+    #[server(default)] plate: String,
+    #[server(default)] name: String,
+) -> Result<(), AppError> {
+    use crate::domain::{DecisionNo, PersonName, Plate};
+    use crate::platform::rate_limit;
+    let (state, _) = crate::platform::http::caller().await?;
+    let (Ok(decision_no), plate, name) =
+        (DecisionNo::parse(&decision_no), Plate::parse(&plate).ok(), PersonName::parse(&name).ok())
+    else {
+        leptos_axum::redirect("/guest-pay?e=input");
+        return Ok(());
+    };
+    if plate.is_none() && name.is_none() {
+        leptos_axum::redirect("/guest-pay?e=input");
+        return Ok(());
+    }
+    let client = ssr::client_ip();
+    let per_client = rate_limit::allow(&state.db, &format!("guest-lookup:{client}"), 600, 30).await?;
+    let per_decision =
+        rate_limit::allow(&state.db, &format!("guest-lookup:{}", decision_no.as_str()), 3600, 10).await?;
+    if !(per_client && per_decision) {
+        leptos_axum::redirect("/guest-pay?e=limited");
+        return Ok(());
+    }
+    let found = crate::violations::repo::decision_for_guest(
+        &state.db,
+        decision_no.as_str(),
+        plate.as_ref().map(|p| p.as_str()),
+        name.as_ref().map(|n| n.as_str()),
+    )
+    .await?;
+    match found {
+        Some(_) => {
+            let pass = super::guest::issue(&state.signer, decision_no.as_str(), crate::platform::now());
+            leptos_axum::redirect(&format!("/guest-pay/decision?pass={pass}"));
+        }
+        None => leptos_axum::redirect("/guest-pay?e=notfound"),
+    }
+    Ok(())
+}
+
+/// The decision a guest's pass opens, masked, with today's amounts.
+#[server(prefix = "/api", endpoint = "guest_decision")]
+pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
+    use super::model::method_name;
+    use crate::identity::model::Flash;
+    let (state, _) = crate::platform::http::caller().await?;
+    let decision_no = super::guest::check(&state.signer, &pass, crate::platform::now())
+        .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
+    let decision = crate::violations::repo::decision_by_number(&state.db, &decision_no)
+        .await?
+        .ok_or_else(|| AppError::rejected("未找到该处罚决定书"))?;
+    let channel = ssr::guest_channel();
+    Ok(PayPageData {
+        channel,
+        total_fen: decision.total_fen,
+        decision,
+        method: method_name(channel).to_string(),
+        flash: Flash::default(),
+    })
+}
+
+/// 确认缴费 for a guest holding a pass.
+#[server(prefix = "/api", endpoint = "start_guest_payment")]
+pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), AppError> {
+    use super::orders::{self, OpenError, Payer};
+    use crate::domain::Fen;
+    let (state, _) = crate::platform::http::caller().await?;
+    let decision_no = super::guest::check(&state.signer, &pass, crate::platform::now())
+        .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
+    let payer = Payer { account_id: None, channel: ssr::guest_channel() };
+    let order = match orders::open_order(&state.db, &decision_no, payer, Fen::new(total_fen)).await {
+        Ok(order) => order,
+        Err(OpenError::Database(e)) => return Err(e.into()),
+        Err(e) => return Err(AppError::rejected(e.to_string())),
+    };
+    let return_url = format!("{}/fines/result?order={}&pass={pass}", state.config.base_url, order.order_no);
+    ssr::go_to_cashier(&state, &order, return_url).await
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::super::gateway::GatewayOrder;
+    use super::super::orders::OpenOrder;
+    use crate::error::AppError;
+    use crate::identity::model::Channel;
+    use crate::platform::state::AppState;
+
+    /// Who may see an order or receipt: the account that paid, or a guest whose pass names its decision.
+    pub async fn payer(pass: &str) -> Result<(AppState, Channel, impl Fn(Option<i64>, &str) -> bool), AppError> {
+        let (state, session) = crate::platform::http::caller().await?;
+        let guest_decision = if pass.is_empty() {
+            None
+        } else {
+            super::super::guest::check(&state.signer, pass, crate::platform::now())
+        };
+        let account_id = session.as_ref().and_then(|s| s.account_id);
+        if guest_decision.is_none() && account_id.is_none() {
+            return Err(AppError::NotSignedIn);
+        }
+        let channel = session.map(|s| s.channel).unwrap_or_else(guest_channel);
+        let allowed = move |payer: Option<i64>, decision_no: &str| {
+            guest_decision.as_deref() == Some(decision_no) || (account_id.is_some() && payer == account_id)
+        };
+        Ok((state, channel, allowed))
+    }
+
+    /// Registers the order with the gateway and sends the browser to its cashier.
+    pub async fn go_to_cashier(state: &AppState, order: &OpenOrder, return_url: String) -> Result<(), AppError> {
+        let request = GatewayOrder {
+            order_no: order.order_no.clone(),
+            amount_fen: order.amount.fen(),
+            subject: format!("交通罚款 决定书{}", order.decision_no),
+            notify_url: format!("{}{}", state.config.base_url, crate::platform::http::NOTIFY_PATH),
+            return_url,
+        };
+        match state.gateway.create(&request).await {
+            Ok(cashier_url) => {
+                leptos_axum::redirect(&cashier_url);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, order_no = %order.order_no, "the gateway refused the order");
+                Err(AppError::rejected("支付服务暂不可用，请稍后再试"))
+            }
+        }
+    }
+
+    /// The channel a guest's webview implies.
+    pub fn guest_channel() -> Channel {
+        let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get(axum::http::header::USER_AGENT)?.to_str().ok().map(String::from))
+            .unwrap_or_default();
+        Channel::from_user_agent(&user_agent)
+    }
+
+    /// The client's address, for per-client limits.
+    pub fn client_ip() -> String {
+        leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|p| {
+                p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into())
+    }
 }

@@ -3,6 +3,8 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod gateway;
+#[cfg(feature = "ssr")]
+pub mod guest;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod notify;

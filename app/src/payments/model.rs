@@ -53,6 +53,8 @@ impl OrderState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResultPageData {
     pub channel: Channel,
+    /// A guest's pass, carried to the receipt link; empty for signed-in payers.
+    pub pass: String,
     pub order_no: String,
     pub decision_no: String,
     pub amount: String,

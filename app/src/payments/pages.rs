@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{pay_page, payment_result, receipt_page, StartPayment};
+use super::api::{
+    guest_decision, pay_page, payment_result, receipt_page, GuestLookup, StartGuestPayment, StartPayment,
+};
 use super::model::OrderState;
 use crate::ui::{FlashMessage, InfoRow, LoadFailed, Loading, Screen};
 use crate::violations::pages::DecisionCells;
@@ -56,7 +58,8 @@ pub fn PayPage() -> impl IntoView {
 #[component]
 pub fn PaymentResultPage() -> impl IntoView {
     let order_no = query("order");
-    let page = Resource::new(order_no, payment_result);
+    let pass = query("pass");
+    let page = Resource::new(move || (order_no(), pass()), |(order, pass)| payment_result(order, pass));
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -78,12 +81,16 @@ pub fn PaymentResultPage() -> impl IntoView {
                                     </div>
                                 </div>
                                 {page.receipt_no.map(|no| view! {
-                                    <a class="weui-btn weui-btn_primary" href=format!("/fines/receipt?no={no}")>"电子缴款凭证"</a>
+                                    <a class="weui-btn weui-btn_primary" href=format!("/fines/receipt?no={no}&pass={}", page.pass)>"电子缴款凭证"</a>
                                 })}
                                 {(page.state == OrderState::Open).then(|| view! {
-                                    <a class="weui-btn weui-btn_default" href=format!("/fines/result?order={}", page.order_no)>"刷新"</a>
+                                    <a class="weui-btn weui-btn_default" href=format!("/fines/result?order={}&pass={}", page.order_no, page.pass)>"刷新"</a>
                                 })}
-                                <a class="weui-btn weui-btn_default" href="/fines">"返回交通罚款缴纳"</a>
+                                {if page.pass.is_empty() {
+                                    view! { <a class="weui-btn weui-btn_default" href="/fines">"返回交通罚款缴纳"</a> }.into_any()
+                                } else {
+                                    view! { <a class="weui-btn weui-btn_default" href="/">"返回首页"</a> }.into_any()
+                                }}
                             </Screen>
                         }.into_any()
                     }
@@ -98,7 +105,8 @@ pub fn PaymentResultPage() -> impl IntoView {
 #[component]
 pub fn ReceiptPage() -> impl IntoView {
     let receipt_no = query("no");
-    let page = Resource::new(receipt_no, receipt_page);
+    let pass = query("pass");
+    let page = Resource::new(move || (receipt_no(), pass()), |(no, pass)| receipt_page(no, pass));
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -123,6 +131,99 @@ pub fn ReceiptPage() -> impl IntoView {
                             </Screen>
                         }.into_any()
                     }
+                    Err(error) => view! { <LoadFailed error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// What a failed guest lookup says; the same words for a wrong number and a wrong plate or name.
+fn lookup_error(code: &str) -> Option<&'static str> {
+    match code {
+        "notfound" => Some("未查询到符合条件的处罚决定书，请核对决定书编号和车牌号（或当事人姓名）"),
+        "input" => Some("请填写15或16位决定书编号，以及车牌号或当事人姓名"),
+        "limited" => Some("查询过于频繁，请稍后再试"),
+        _ => None,
+    }
+}
+
+/// `/guest-pay`: 缴纳罚款 without signing in, by 决定书编号 plus 车牌号 (or 当事人姓名).
+#[component]
+pub fn GuestPayPage() -> impl IntoView {
+    let lookup = ServerAction::<GuestLookup>::new();
+    let error = query("e");
+    let viewer = Resource::new(|| (), |_| crate::identity::api::current_viewer());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(viewer) => view! {
+                        <Screen channel=viewer.channel title="缴纳罚款">
+                            <p class="screen__lead">"凭处罚决定书编号缴纳已裁决的交通罚款，无需登录。"</p>
+                            {move || lookup_error(&error()).map(|text| view! { <p class="flash flash_error" role="alert">{text}</p> })}
+                            <ActionForm action=lookup>
+                                <div class="weui-cells weui-cells_form">
+                                    <LabelledInput name="decision_no" label="决定书编号" hint="15或16位数字" numeric=true/>
+                                    <LabelledInput name="plate" label="车牌号" hint="如：辽B12345" numeric=false/>
+                                    <LabelledInput name="name" label="当事人姓名" hint="不填车牌号时填写" numeric=false/>
+                                </div>
+                                <button type="submit" class="weui-btn weui-btn_primary">"查询"</button>
+                            </ActionForm>
+                            <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+                        </Screen>
+                    }.into_any(),
+                    Err(error) => view! { <LoadFailed error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LabelledInput(name: &'static str, label: &'static str, hint: &'static str, numeric: bool) -> impl IntoView {
+    let id = format!("guest-{name}");
+    view! {
+        <div class="weui-cell weui-cell_active">
+            <div class="weui-cell__hd"><label class="weui-label" for=id.clone()>{label}</label></div>
+            <div class="weui-cell__bd">
+                <input id=id class="weui-input" name=name placeholder=hint autocomplete="off" inputmode=numeric.then_some("numeric")/>
+            </div>
+        </div>
+    }
+}
+
+/// `/guest-pay/decision?pass=…`: the decision a lookup found, masked, with 缴费.
+#[component]
+pub fn GuestDecisionPage() -> impl IntoView {
+    let start = ServerAction::<StartGuestPayment>::new();
+    let pass = query("pass");
+    let page = Resource::new(pass, guest_decision);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! {
+                        <Screen channel=page.channel title="缴纳罚款">
+                            <DecisionCells decision=page.decision.clone()/>
+                            {if page.decision.paid {
+                                view! { <p class="flash flash_notice" role="status">"该罚款已缴纳"</p> }.into_any()
+                            } else {
+                                view! {
+                                    <div class="weui-cells">
+                                        <InfoRow label="支付方式" value=page.method.clone()/>
+                                        <InfoRow label="本次缴费金额" value=format!("{}元", page.decision.total)/>
+                                    </div>
+                                    <ActionForm action=start>
+                                        <input type="hidden" name="pass" value=pass()/>
+                                        <input type="hidden" name="total_fen" value=page.total_fen.to_string()/>
+                                        <button type="submit" class="weui-btn weui-btn_primary">"缴费"</button>
+                                    </ActionForm>
+                                }.into_any()
+                            }}
+                            <a class="weui-btn weui-btn_default" href="/guest-pay">"重新查询"</a>
+                        </Screen>
+                    }.into_any(),
                     Err(error) => view! { <LoadFailed error/> }.into_any(),
                 }
             })}

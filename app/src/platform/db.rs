@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0003_payments.sql"),
         include_str!("../../migrations/postgres/0003_payments.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_rate_limits.sql"),
+        include_str!("../../migrations/postgres/0004_rate_limits.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod platform_identity;
+pub mod rate_limit;
 pub mod session;
 pub mod sms;
 pub mod state;

@@ -305,12 +305,47 @@ pub async fn process(
     Ok(decision_no)
 }
 
+/// The columns `decision_view` reads, joined with the party's driver record.
+const DECISION_COLUMNS: &str = "SELECT x.decision_no, x.record_no, x.plate, x.behaviour, x.points, x.fine_fen, \
+     x.decided_on, x.paid, d.name, x.party_id_number FROM violations x \
+     LEFT JOIN drivers d ON d.id_number = x.party_id_number";
+
 /// Decisions the caller may see: they are the party, or the vehicle is on their card.
 const DECISIONS: &str = "SELECT x.decision_no, x.record_no, x.plate, x.behaviour, x.points, x.fine_fen, x.decided_on, \
      x.paid, d.name, x.party_id_number \
      FROM violations x LEFT JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
      LEFT JOIN drivers d ON d.id_number = x.party_id_number \
      WHERE (x.party_id_number = $1 OR v.card_no = $2)";
+
+/// A guest's lookup (SPEC §2B): the decision, only when the plate or the party's full name also matches.
+/// Every mismatch gives the same `None`, so decisions cannot be enumerated by their answers.
+pub async fn decision_for_guest(
+    db: &Db,
+    decision_no: &str,
+    plate: Option<&str>,
+    party_name: Option<&str>,
+) -> Result<Option<DecisionView>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{DECISION_COLUMNS} WHERE x.decision_no = $1")))
+        .bind(decision_no)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row
+        .filter(|row| {
+            let plate_matches = plate.is_some_and(|p| p == row.get::<&str, _>(2));
+            let name_matches = party_name.is_some_and(|n| Some(n) == row.get::<Option<&str>, _>(8));
+            plate_matches || name_matches
+        })
+        .and_then(|row| decision_view(&row)))
+}
+
+/// One decision by number, for a guest who already proved it with a lookup.
+pub async fn decision_by_number(db: &Db, decision_no: &str) -> Result<Option<DecisionView>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{DECISION_COLUMNS} WHERE x.decision_no = $1")))
+        .bind(decision_no)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.and_then(|row| decision_view(&row)))
+}
 
 /// One decision the caller may see.
 pub async fn decision(db: &Db, link: &Link, decision_no: &str) -> Result<Option<DecisionView>, sqlx::Error> {

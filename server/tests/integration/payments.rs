@@ -200,3 +200,97 @@ async fn nobody_pays_or_reads_the_receipt_of_another_persons_fine() {
         assert!(receipt.contains("未找到该缴款凭证") && !receipt.contains("加处罚款"), "{db}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_settles_a_payment_whose_notification_was_lost() {
+    use app::payments::gateway::SandboxClient;
+    for (db, app) in TestApp::each_with_demo().await {
+        let browser = app.linked_browser("icbc", "reconcile", &ZHANG_SAN).await;
+        to_cashier(&browser, OVERDUE).await;
+        let (order_no, _) = open_order(&app, OVERDUE).await;
+        // The payer paid at the gateway, but its notification never reached the app.
+        sqlx::query("UPDATE sandbox_orders SET state = 'paid', txn_id = 'SBXLOST', paid_at = $1 WHERE order_no = $2")
+            .bind(app::platform::now())
+            .bind(&order_no)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        let gateway = SandboxClient::new(app.sandbox.clone(), app.sandbox.clone(), DEV_PAYMENT_SECRET.as_bytes());
+        assert_eq!(app::payments::orders::reconcile(&app.db, &gateway).await.unwrap(), 0, "{db}: too young to ask");
+        sqlx::query("UPDATE payment_orders SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
+        assert_eq!(app::payments::orders::reconcile(&app.db, &gateway).await.unwrap(), 1, "{db}");
+        assert_eq!(paid(&app, OVERDUE).await, 1, "{db}: settled from the gateway's answer");
+        let txn: String = sqlx::query("SELECT txn_id FROM payment_orders WHERE order_no = $1")
+            .bind(&order_no)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(txn, "SBXLOST", "{db}");
+        assert_eq!(app::payments::orders::reconcile(&app.db, &gateway).await.unwrap(), 0, "{db}: nothing left open");
+    }
+}
+
+/// Looks a decision up as a guest; returns the page the lookup lands on and its URL.
+async fn guest_lookup(browser: &Browser, decision_no: &str, plate: &str, name: &str) -> (String, String) {
+    let response =
+        browser.post("/api/guest_lookup", &[("decision_no", decision_no), ("plate", plate), ("name", name)]).await;
+    let url = response.url().to_string();
+    (response.text().await.unwrap(), url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_pays_by_decision_number_and_plate_and_sees_only_masked_data() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let guest = app.browser();
+        let (wrong_number, _) = guest_lookup(&guest, "2102021000015368", "辽B6A789", "").await;
+        let (wrong_plate, _) = guest_lookup(&guest, OVERDUE, "辽B12345", "").await;
+        let (wrong_name, _) = guest_lookup(&guest, OVERDUE, "", "李四").await;
+        for page in [&wrong_number, &wrong_plate, &wrong_name] {
+            assert!(page.contains("未查询到符合条件的处罚决定书"), "{db}: one answer for every mismatch");
+            assert!(!page.contains("加处罚款"), "{db}");
+        }
+        let (by_name, _) = guest_lookup(&guest, OVERDUE, "", "张三").await;
+        assert!(by_name.contains(OVERDUE) && by_name.contains("加处罚款"), "{db}: the party's name also works");
+        let (page, url) = guest_lookup(&guest, OVERDUE, "辽B6A789", "").await;
+        assert!(page.contains("张*") && !page.contains("张三") && !page.contains(ZHANG_SAN.id_number), "{db}: masked");
+        let pass = url.split("pass=").nth(1).expect("a pass in the URL").to_string();
+        let total = {
+            let start = page.find("name=\"total_fen\" value=\"").unwrap() + "name=\"total_fen\" value=\"".len();
+            page[start..].split('"').next().unwrap().to_string()
+        };
+        let response = guest.post("/api/start_guest_payment", &[("pass", &pass), ("total_fen", &total)]).await;
+        let cashier = response.url().to_string();
+        assert!(cashier.starts_with(&app.sandbox), "{db}: {cashier}");
+        let result = at_cashier(&guest, &cashier, "pay").await;
+        assert!(result.contains("缴费成功"), "{db}: {result}");
+        assert_eq!(paid(&app, OVERDUE).await, 1, "{db}");
+        let receipt_no: String =
+            sqlx::query("SELECT receipt_no FROM payment_orders WHERE decision_no = $1 AND state = 'paid'")
+                .bind(OVERDUE)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap()
+                .get(0);
+        let receipt = guest.get(&format!("/fines/receipt?no={receipt_no}&pass={pass}")).await;
+        assert!(receipt.contains("电子缴款凭证") && receipt.contains(&receipt_no), "{db}");
+        let stranger = app.browser().get(&format!("/fines/receipt?no={receipt_no}")).await;
+        assert!(!stranger.contains("交易流水号"), "{db}: no receipt without the pass");
+        let forged = pass.replacen(OVERDUE, "2102021000009122", 1);
+        let other = app.browser().get(&format!("/guest-pay/decision?pass={forged}")).await;
+        assert!(other.contains("查询已过期") && !other.contains("2102021000009122"), "{db}: a pass opens one decision");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_lookups_are_rate_limited() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let guest = app.browser();
+        for _ in 0..10 {
+            let (page, _) = guest_lookup(&guest, OVERDUE, "辽B00000", "").await;
+            assert!(page.contains("未查询到符合条件的处罚决定书"), "{db}");
+        }
+        let (page, _) = guest_lookup(&guest, OVERDUE, "辽B6A789", "").await;
+        assert!(page.contains("查询过于频繁") && !page.contains("加处罚款"), "{db}: even the right plate waits");
+    }
+}

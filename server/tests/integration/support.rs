@@ -60,7 +60,10 @@ impl TestApp {
         let state = AppState::new(config, db.clone(), leptos_options);
         server::serve_sandbox(&state, sandbox).await;
         let router = server::router(state);
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        tokio::spawn(async move {
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.unwrap()
+        });
         TestApp { base, sandbox: sandbox_url, db }
     }
 
