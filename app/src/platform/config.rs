@@ -226,6 +226,14 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_the_sandbox_gateway_and_its_development_secret() {
+        let err = config(&[("APP_ENV", "production")]).unwrap_err().to_string();
+        assert!(err.contains("sandbox") && err.contains("PAYMENT_SECRET"), "{err}");
+        let err = config(&[("APP_ENV", "production"), ("PAYMENT_SECRET", DEV_PAYMENT_SECRET)]).unwrap_err().to_string();
+        assert!(err.contains("PAYMENT_SECRET"), "{err}");
+    }
+
+    #[test]
     fn production_refuses_the_development_cookie_key() {
         let err = config(&[("APP_ENV", "production"), ("COOKIE_KEY", DEV_COOKIE_KEY)]).unwrap_err().to_string();
         assert!(err.contains("development key"), "{err}");
