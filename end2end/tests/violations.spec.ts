@@ -2,71 +2,83 @@ import { expect, test } from '@playwright/test';
 import { OVERDUE_SLOT } from '../people';
 import { personFor, ready, signInLinked, uid, WECHAT_UA } from './helpers';
 
-test.describe('交通违法处理 in 融e联', () => {
-  test('知晓并同意, pick the car, process the red light, see the decision', async ({ page }, testInfo) => {
-    const p = personFor(testInfo, 40);
-    await signInLinked(page, 'icbc', uid(testInfo, 'process'), p);
-    await page.getByRole('link', { name: '交通违法处理' }).click();
-    await expect(page.getByRole('heading', { name: '使用须知' })).toBeVisible();
-    await ready(page);
-    await page.getByRole('button', { name: '知晓并同意' }).click();
-    await expect(page.getByText('请选择要查询的绑定车辆')).toBeVisible();
-    await ready(page);
+for (const { channel, slot, userAgent } of [
+  { channel: 'icbc' as const, slot: 40, userAgent: undefined },
+  { channel: 'wechat' as const, slot: 46, userAgent: WECHAT_UA },
+]) {
+  test.describe(`the guide's path in ${channel}`, () => {
+    if (userAgent) test.use({ userAgent });
 
-    await page.getByRole('link', { name: new RegExp(p.plate) }).click();
-    await expect(page.getByText('驾驶机动车违反道路交通信号灯通行的')).toBeVisible();
-    await expect(page.getByText(/该违法需到交警大队窗口处理/)).toBeVisible();
-    await expect(page.getByRole('link', { name: '处理', exact: true })).toHaveCount(1);
-    await ready(page);
-    await page.getByRole('link', { name: '处理', exact: true }).click();
+    test('知晓并同意, process the red light, pay it later from 交通罚款缴纳, see the receipt', async ({ page }, testInfo) => {
+      const p = personFor(testInfo, slot);
+      await signInLinked(page, channel, uid(testInfo, 'process'), p);
+      if (channel === 'wechat') await page.getByRole('link', { name: '交通违法缴罚' }).click();
+      await page.getByRole('link', { name: '交通违法处理' }).click();
+      await expect(page.getByRole('heading', { name: '使用须知' })).toBeVisible();
+      await ready(page);
+      await page.getByRole('button', { name: '知晓并同意' }).click();
+      await expect(page.getByText('请选择要查询的绑定车辆')).toBeVisible();
+      await ready(page);
 
-    await expect(page.getByRole('heading', { name: '违法详情' })).toBeVisible();
-    await expect(page.getByText('中山路与五四路交叉口')).toBeVisible();
-    await expect(page.getByText('1625')).toBeVisible();
-    await expect(page.getByText('6分')).toBeVisible();
-    await expect(page.getByText('200.00元')).toBeVisible();
-    await expect(page.getByRole('img', { name: '违法证据照片' })).toBeVisible();
-    await ready(page);
-    await page.getByRole('button', { name: '接受处理' }).click();
+      await page.getByRole('link', { name: new RegExp(p.plate) }).click();
+      await expect(page.getByText('驾驶机动车违反道路交通信号灯通行的')).toBeVisible();
+      await expect(page.getByText(/该违法需到交警大队窗口处理/)).toBeVisible();
+      await expect(page.getByRole('link', { name: '处理', exact: true })).toHaveCount(1);
+      await ready(page);
+      await page.getByRole('link', { name: '处理', exact: true }).click();
 
-    await expect(page.getByRole('heading', { name: '处理结果' })).toBeVisible();
-    await expect(page.getByText('处理成功，已生成处罚决定书')).toBeVisible();
-    const decisionNo = (await page.getByText(/^2102\d{12}$/).textContent())!.trim();
-    await expect(page.getByText('距缴费截止还有15天')).toBeVisible();
-    await expect(page.getByRole('link', { name: '缴费', exact: true })).toBeVisible();
+      await expect(page.getByRole('heading', { name: '违法详情' })).toBeVisible();
+      await expect(page.getByText('中山路与五四路交叉口')).toBeVisible();
+      await expect(page.getByText('1625')).toBeVisible();
+      await expect(page.getByText('6分')).toBeVisible();
+      await expect(page.getByText('200.00元')).toBeVisible();
+      await expect(page.getByRole('img', { name: '违法证据照片' })).toBeVisible();
+      await ready(page);
+      await page.getByRole('button', { name: '接受处理' }).click();
 
-    await page.getByRole('link', { name: '返回车辆列表' }).click();
-    await ready(page);
-    await page.getByRole('link', { name: new RegExp(p.plate) }).click();
-    await expect(page.getByText('驾驶机动车违反道路交通信号灯通行的')).toHaveCount(0);
-    await expect(page.getByRole('link', { name: '处理', exact: true })).toHaveCount(0);
+      await expect(page.getByRole('heading', { name: '处理结果' })).toBeVisible();
+      await expect(page.getByText('处理成功，已生成处罚决定书')).toBeVisible();
+      const decisionNo = (await page.getByText(/^2102\d{12}$/).textContent())!.trim();
+      await expect(page.getByText('距缴费截止还有15天')).toBeVisible();
+      await expect(page.getByRole('link', { name: '缴费', exact: true })).toBeVisible();
 
-    await page.goto('/');
-    await page.getByRole('link', { name: '交通罚款缴纳' }).click();
-    await expect(page.getByText(decisionNo)).toBeVisible();
-    await expect(page.getByText('应缴金额')).toBeVisible();
-    await ready(page);
-    await page.getByRole('link', { name: '缴费', exact: true }).click();
+      await page.getByRole('link', { name: '返回车辆列表' }).click();
+      await ready(page);
+      await page.getByRole('link', { name: new RegExp(p.plate) }).click();
+      await expect(page.getByText('驾驶机动车违反道路交通信号灯通行的')).toHaveCount(0);
+      await expect(page.getByRole('link', { name: '处理', exact: true })).toHaveCount(0);
 
-    await expect(page.getByRole('heading', { name: '缴费确认' })).toBeVisible();
-    await expect(page.getByText('本次缴费金额')).toBeVisible();
-    await ready(page);
-    await page.getByRole('button', { name: '确认缴费' }).click();
-    await expect(page.getByText('收银台')).toBeVisible();
-    await expect(page.getByText('¥200.00')).toBeVisible();
-    await page.getByRole('button', { name: '确认支付' }).click();
+      await page.goto('/');
+      if (channel === 'wechat') await page.getByRole('link', { name: '交通违法缴罚' }).click();
+      await page.getByRole('link', { name: '交通罚款缴纳' }).click();
+      await expect(page.getByText(decisionNo)).toBeVisible();
+      await expect(page.getByText('应缴金额')).toBeVisible();
+      await ready(page);
+      await page.getByRole('link', { name: '缴费', exact: true }).click();
 
-    await expect(page.getByRole('heading', { name: '缴费成功' })).toBeVisible();
-    await ready(page);
-    await page.getByRole('link', { name: '电子缴款凭证' }).click();
-    await expect(page.getByRole('heading', { name: '电子缴款凭证' })).toBeVisible();
-    await expect(page.getByText(decisionNo)).toBeVisible();
-    await expect(page.getByText('200.00元').first()).toBeVisible();
+      await expect(page.getByRole('heading', { name: '缴费确认' })).toBeVisible();
+      await expect(page.getByText('本次缴费金额')).toBeVisible();
+      await ready(page);
+      await page.getByRole('button', { name: '确认缴费' }).click();
+      await expect(page.getByText('收银台')).toBeVisible();
+      await expect(page.getByText('¥200.00')).toBeVisible();
+      await page.getByRole('button', { name: '确认支付' }).click();
 
-    await page.goto('/fines');
-    await expect(page.getByText('您目前车辆无违法记录')).toBeVisible();
-    await expect(page.getByRole('link', { name: /查看凭证/ })).toBeVisible();
+      await expect(page.getByRole('heading', { name: '缴费成功' })).toBeVisible();
+      await ready(page);
+      await page.getByRole('link', { name: '电子缴款凭证' }).click();
+      await expect(page.getByRole('heading', { name: '电子缴款凭证' })).toBeVisible();
+      await expect(page.getByText(decisionNo)).toBeVisible();
+      await expect(page.getByText('200.00元').first()).toBeVisible();
+
+      await page.goto('/fines');
+      await expect(page.getByText('您目前车辆无违法记录')).toBeVisible();
+      await expect(page.getByRole('link', { name: /查看凭证/ })).toBeVisible();
+    });
   });
+}
+
+test.describe('交通违法处理 in 融e联', () => {
 
   test('cancelling at the cashier leaves the fine unpaid and payable again', async ({ page }, testInfo) => {
     const p = personFor(testInfo, 43);
