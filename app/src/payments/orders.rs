@@ -76,7 +76,8 @@ pub async fn open_order(db: &Db, decision_no: &str, payer: Payer, shown_total: F
     .await?;
     if let Some(open) = open {
         let (order_no, amount, expires_at): (String, i64, i64) = (open.get(0), open.get(1), open.get(2));
-        if expires_at > now {
+        // Reused only while it still charges what the page showed; otherwise a fresh order replaces it.
+        if expires_at > now && amount == shown_total.fen() {
             tx.commit().await?;
             return Ok(OpenOrder { order_no, amount: Fen::new(amount), decision_no: decision_no.to_string() });
         }

@@ -294,3 +294,24 @@ async fn guest_lookups_are_rate_limited() {
         assert!(page.contains("查询过于频繁") && !page.contains("加处罚款"), "{db}: even the right plate waits");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_order_is_reused_only_while_it_charges_what_the_page_shows() {
+    for (db, app) in TestApp::each_with_demo().await {
+        let browser = app.linked_browser("icbc", "reuse", &ZHANG_SAN).await;
+        to_cashier(&browser, OVERDUE).await;
+        let (first, amount) = open_order(&app, OVERDUE).await;
+        to_cashier(&browser, OVERDUE).await;
+        assert_eq!(open_order(&app, OVERDUE).await.0, first, "{db}: a second click reuses the order");
+        // As if the order had been opened before midnight, when the surcharge was one day smaller.
+        sqlx::query("UPDATE payment_orders SET amount_fen = amount_fen - 600 WHERE order_no = $1")
+            .bind(&first)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        to_cashier(&browser, OVERDUE).await;
+        let (second, charged) = open_order(&app, OVERDUE).await;
+        assert_ne!(second, first, "{db}: a new order at today's amount");
+        assert_eq!(charged, amount, "{db}: it charges what the page shows");
+    }
+}
