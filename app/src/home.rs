@@ -4,23 +4,16 @@ use leptos::prelude::*;
 
 use crate::identity::api::{current_viewer, SignOut};
 use crate::identity::model::{Channel, Viewer};
-use crate::ui::{LoadFailed, Loading, MenuLink, Screen};
+use crate::ui::{loaded, MenuLink, Screen};
 
 /// `/`: the home of the viewer's channel.
 #[component]
 pub fn HomePage() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let viewer = Resource::new(move || sign_out.version().get(), |_| current_viewer());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match viewer.await {
-                    Ok(viewer) => view! { <Home viewer sign_out/> }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(viewer, move |data: Viewer| match data {
+        viewer => view! { <Home viewer sign_out/> }.into_any(),
+    })
 }
 
 #[component]
@@ -99,28 +92,23 @@ fn icbc_menu(authenticated: bool) -> impl IntoView {
 #[component]
 pub fn TrafficHubPage() -> impl IntoView {
     let viewer = Resource::new(|| (), |_| current_viewer());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match viewer.await {
-                    Ok(viewer) if viewer.real_name.is_none() => view! {
-                        <Screen channel=viewer.channel title="交通违法缴罚">
-                            <p class="flash flash_error" role="alert">"请先完成实名认证"</p>
-                            <div class="weui-cells"><MenuLink href="/realname" label="实名认证"/></div>
-                        </Screen>
-                    }.into_any(),
-                    Ok(viewer) => view! {
-                        <Screen channel=viewer.channel title="交通违法缴罚">
-                            <div class="weui-cells">
-                                <MenuLink href="/vehicles" label="已绑定车辆信息"/>
-                                <MenuLink href="/violations" label="交通违法处理"/>
-                                <MenuLink href="/fines" label="交通罚款缴纳"/>
-                            </div>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(viewer, move |data: Viewer| match data {
+        viewer if viewer.real_name.is_none() => view! {
+            <Screen channel=viewer.channel title="交通违法缴罚">
+                <p class="flash flash_error" role="alert">"请先完成实名认证"</p>
+                <div class="weui-cells"><MenuLink href="/realname" label="实名认证"/></div>
+            </Screen>
+        }
+        .into_any(),
+        viewer => view! {
+            <Screen channel=viewer.channel title="交通违法缴罚">
+                <div class="weui-cells">
+                    <MenuLink href="/vehicles" label="已绑定车辆信息"/>
+                    <MenuLink href="/violations" label="交通违法处理"/>
+                    <MenuLink href="/fines" label="交通罚款缴纳"/>
+                </div>
+            </Screen>
+        }
+        .into_any(),
+    })
 }

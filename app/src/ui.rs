@@ -19,6 +19,31 @@ pub fn Screen(channel: Channel, title: &'static str, children: Children) -> impl
     }
 }
 
+/// A screen whose data comes from the server: the spinner while it loads, the safe error if it fails, and
+/// `render` once it is there. Every route renders it on the server, so it works without JavaScript.
+pub fn loaded<T, V>(
+    resource: Resource<Result<T, AppError>>,
+    render: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(data) => render(data).into_any(),
+                        Err(error) => view! { <LoadFailed error/> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// The spinner shown while a screen's data loads.
 #[component]
 pub fn Loading() -> impl IntoView {

@@ -3,38 +3,34 @@
 use leptos::prelude::*;
 
 use crate::identity::api::{realname_page, RealnameSubmit, RealnameUnlink};
+use crate::identity::model::Viewer;
 use crate::identity::model::{Flash, RealName, RealNamePage as PageData};
-use crate::ui::{Field, FlashMessage, InfoRow, LoadFailed, Loading, Screen};
+use crate::ui::{loaded, Field, FlashMessage, InfoRow, Screen};
 
 /// `/realname`: the form, or the current link with 解除绑定.
 #[component]
 pub fn RealNamePage() -> impl IntoView {
     let submit = ServerAction::<RealnameSubmit>::new();
     let page = Resource::new(move || submit.version().get(), |_| realname_page());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(PageData { viewer, flash }) => view! {
-                        <Screen channel=viewer.channel title="实名认证">
-                            <FlashMessage flash=flash.clone()/>
-                            {match (viewer.signed_in, viewer.real_name) {
-                                (false, _) => view! {
-                                    <p class="flash flash_error" role="alert">
-                                        {format!("请从{}「{}」进入后再进行实名认证", viewer.channel.platform_name(), viewer.channel.account_name())}
-                                    </p>
-                                }.into_any(),
-                                (true, Some(real_name)) => view! { <Linked real_name/> }.into_any(),
-                                (true, None) => view! { <RealNameForm submit flash/> }.into_any(),
-                            }}
-                            <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
-                        </Screen>
+    loaded(page, move |data: PageData| {
+        match data {
+        PageData { viewer, flash } => view! {
+            <Screen channel=viewer.channel title="实名认证">
+                <FlashMessage flash=flash.clone()/>
+                {match (viewer.signed_in, viewer.real_name) {
+                    (false, _) => view! {
+                        <p class="flash flash_error" role="alert">
+                            {format!("请从{}「{}」进入后再进行实名认证", viewer.channel.platform_name(), viewer.channel.account_name())}
+                        </p>
                     }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+                    (true, Some(real_name)) => view! { <Linked real_name/> }.into_any(),
+                    (true, None) => view! { <RealNameForm submit flash/> }.into_any(),
+                }}
+                <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+            </Screen>
+        }.into_any(),
     }
+    })
 }
 
 #[component]
@@ -93,35 +89,30 @@ fn Linked(real_name: RealName) -> impl IntoView {
 pub fn UnbindPage() -> impl IntoView {
     let unlink = ServerAction::<RealnameUnlink>::new();
     let page = Resource::new(|| (), |_| crate::identity::api::current_viewer());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(viewer) => view! {
-                        <Screen channel=viewer.channel title="解除绑定">
-                            {match viewer.real_name {
-                                Some(real_name) => view! {
-                                    <div class="weui-msg">
-                                        <div class="weui-msg__icon-area"><i class="weui-icon-warn weui-icon_msg"></i></div>
-                                        <div class="weui-msg__text-area">
-                                            <h2 class="weui-msg__title">"确定解除绑定吗？"</h2>
-                                            <p class="weui-msg__desc">
-                                                {format!("将解除本账号与交通服务卡 {} 的绑定。解除后需重新实名认证才能查询和处理交通违法。", real_name.card_no)}
-                                            </p>
-                                        </div>
-                                    </div>
-                                    <ActionForm action=unlink>
-                                        <button type="submit" class="weui-btn weui-btn_warn">"确认解除绑定"</button>
-                                    </ActionForm>
-                                }.into_any(),
-                                None => view! { <p class="flash flash_notice" role="status">"当前没有实名认证信息"</p> }.into_any(),
-                            }}
-                            <a class="weui-btn weui-btn_default" href="/realname">"取消"</a>
-                        </Screen>
+    loaded(page, move |data: Viewer| {
+        match data {
+        viewer => view! {
+            <Screen channel=viewer.channel title="解除绑定">
+                {match viewer.real_name {
+                    Some(real_name) => view! {
+                        <div class="weui-msg">
+                            <div class="weui-msg__icon-area"><i class="weui-icon-warn weui-icon_msg"></i></div>
+                            <div class="weui-msg__text-area">
+                                <h2 class="weui-msg__title">"确定解除绑定吗？"</h2>
+                                <p class="weui-msg__desc">
+                                    {format!("将解除本账号与交通服务卡 {} 的绑定。解除后需重新实名认证才能查询和处理交通违法。", real_name.card_no)}
+                                </p>
+                            </div>
+                        </div>
+                        <ActionForm action=unlink>
+                            <button type="submit" class="weui-btn weui-btn_warn">"确认解除绑定"</button>
+                        </ActionForm>
                     }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+                    None => view! { <p class="flash flash_notice" role="status">"当前没有实名认证信息"</p> }.into_any(),
+                }}
+                <a class="weui-btn weui-btn_default" href="/realname">"取消"</a>
+            </Screen>
+        }.into_any(),
     }
+    })
 }

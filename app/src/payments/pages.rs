@@ -6,8 +6,9 @@ use leptos_router::hooks::use_query_map;
 use super::api::{
     guest_decision, pay_page, payment_result, receipt_page, GuestLookup, StartGuestPayment, StartPayment,
 };
-use super::model::OrderState;
-use crate::ui::{FlashMessage, InfoRow, LoadFailed, Loading, Screen};
+use super::model::{OrderState, PayPageData, ReceiptPageData, ResultPageData};
+use crate::identity::model::Viewer;
+use crate::ui::{loaded, FlashMessage, InfoRow, Screen};
 use crate::violations::pages::DecisionCells;
 
 fn query(name: &'static str) -> impl Fn() -> String + Send + Sync + Copy + 'static {
@@ -21,37 +22,31 @@ pub fn PayPage() -> impl IntoView {
     let start = ServerAction::<StartPayment>::new();
     let decision_no = query("no");
     let page = Resource::new(move || (decision_no(), start.version().get()), |(no, _)| pay_page(no));
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! {
-                        <Screen channel=page.channel title="缴费确认">
-                            <FlashMessage flash=page.flash/>
-                            <DecisionCells decision=page.decision.clone()/>
-                            {if page.decision.paid {
-                                view! { <p class="flash flash_notice" role="status">"该罚款已缴纳"</p> }.into_any()
-                            } else {
-                                view! {
-                                    <div class="weui-cells">
-                                        <InfoRow label="支付方式" value=page.method.clone()/>
-                                        <InfoRow label="本次缴费金额" value=format!("{}元", page.decision.total)/>
-                                    </div>
-                                    <ActionForm action=start>
-                                        <input type="hidden" name="decision_no" value=page.decision.decision_no.clone()/>
-                                        <input type="hidden" name="total_fen" value=page.total_fen.to_string()/>
-                                        <button type="submit" class="weui-btn weui-btn_primary">"确认缴费"</button>
-                                    </ActionForm>
-                                }.into_any()
-                            }}
-                            <a class="weui-btn weui-btn_default" href="/fines">"返回"</a>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(page, move |data: PayPageData| match data {
+        page => view! {
+            <Screen channel=page.channel title="缴费确认">
+                <FlashMessage flash=page.flash/>
+                <DecisionCells decision=page.decision.clone()/>
+                {if page.decision.paid {
+                    view! { <p class="flash flash_notice" role="status">"该罚款已缴纳"</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="weui-cells">
+                            <InfoRow label="支付方式" value=page.method.clone()/>
+                            <InfoRow label="本次缴费金额" value=format!("{}元", page.decision.total)/>
+                        </div>
+                        <ActionForm action=start>
+                            <input type="hidden" name="decision_no" value=page.decision.decision_no.clone()/>
+                            <input type="hidden" name="total_fen" value=page.total_fen.to_string()/>
+                            <button type="submit" class="weui-btn weui-btn_primary">"确认缴费"</button>
+                        </ActionForm>
+                    }.into_any()
+                }}
+                <a class="weui-btn weui-btn_default" href="/fines">"返回"</a>
+            </Screen>
+        }
+        .into_any(),
+    })
 }
 
 /// `/fines/result?order=…`: the outcome, from the server's own record.
@@ -60,45 +55,44 @@ pub fn PaymentResultPage() -> impl IntoView {
     let order_no = query("order");
     let pass = query("pass");
     let page = Resource::new(move || (order_no(), pass()), |(order, pass)| payment_result(order, pass));
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => {
-                        let (icon, title, desc) = match page.state {
-                            OrderState::Paid => ("weui-icon-success", "缴费成功", format!("已缴纳{}元，决定书{}", page.amount, page.decision_no)),
-                            OrderState::Open => ("weui-icon-waiting", "支付结果确认中", "银行尚未返回支付结果，请稍后刷新查看，请勿重复缴费。".to_string()),
-                            OrderState::Cancelled => ("weui-icon-info", "已取消支付", "本次未扣款，罚款仍可缴纳。".to_string()),
-                            OrderState::Expired => ("weui-icon-info", "订单已过期", "本次未扣款，请重新缴费。".to_string()),
-                        };
-                        view! {
-                            <Screen channel=page.channel title="缴费结果">
-                                <div class="weui-msg">
-                                    <div class="weui-msg__icon-area"><i class=format!("{icon} weui-icon_msg")></i></div>
-                                    <div class="weui-msg__text-area">
-                                        <h2 class="weui-msg__title">{title}</h2>
-                                        <p class="weui-msg__desc">{desc}</p>
-                                    </div>
-                                </div>
-                                {page.receipt_no.map(|no| view! {
-                                    <a class="weui-btn weui-btn_primary" href=format!("/fines/receipt?no={no}&pass={}", page.pass)>"电子缴款凭证"</a>
-                                })}
-                                {(page.state == OrderState::Open).then(|| view! {
-                                    <a class="weui-btn weui-btn_default" href=format!("/fines/result?order={}&pass={}", page.order_no, page.pass)>"刷新"</a>
-                                })}
-                                {if page.pass.is_empty() {
-                                    view! { <a class="weui-btn weui-btn_default" href="/fines">"返回交通罚款缴纳"</a> }.into_any()
-                                } else {
-                                    view! { <a class="weui-btn weui-btn_default" href="/">"返回首页"</a> }.into_any()
-                                }}
-                            </Screen>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
+    loaded(page, move |data: ResultPageData| match data {
+        page => {
+            let (icon, title, desc) = match page.state {
+                OrderState::Paid => {
+                    ("weui-icon-success", "缴费成功", format!("已缴纳{}元，决定书{}", page.amount, page.decision_no))
                 }
-            })}
-        </Suspense>
-    }
+                OrderState::Open => (
+                    "weui-icon-waiting",
+                    "支付结果确认中",
+                    "银行尚未返回支付结果，请稍后刷新查看，请勿重复缴费。".to_string(),
+                ),
+                OrderState::Cancelled => ("weui-icon-info", "已取消支付", "本次未扣款，罚款仍可缴纳。".to_string()),
+                OrderState::Expired => ("weui-icon-info", "订单已过期", "本次未扣款，请重新缴费。".to_string()),
+            };
+            view! {
+                <Screen channel=page.channel title="缴费结果">
+                    <div class="weui-msg">
+                        <div class="weui-msg__icon-area"><i class=format!("{icon} weui-icon_msg")></i></div>
+                        <div class="weui-msg__text-area">
+                            <h2 class="weui-msg__title">{title}</h2>
+                            <p class="weui-msg__desc">{desc}</p>
+                        </div>
+                    </div>
+                    {page.receipt_no.map(|no| view! {
+                        <a class="weui-btn weui-btn_primary" href=format!("/fines/receipt?no={no}&pass={}", page.pass)>"电子缴款凭证"</a>
+                    })}
+                    {(page.state == OrderState::Open).then(|| view! {
+                        <a class="weui-btn weui-btn_default" href=format!("/fines/result?order={}&pass={}", page.order_no, page.pass)>"刷新"</a>
+                    })}
+                    {if page.pass.is_empty() {
+                        view! { <a class="weui-btn weui-btn_default" href="/fines">"返回交通罚款缴纳"</a> }.into_any()
+                    } else {
+                        view! { <a class="weui-btn weui-btn_default" href="/">"返回首页"</a> }.into_any()
+                    }}
+                </Screen>
+            }.into_any()
+        }
+    })
 }
 
 /// `/fines/receipt?no=…`: 电子缴款凭证, printable.
@@ -107,35 +101,29 @@ pub fn ReceiptPage() -> impl IntoView {
     let receipt_no = query("no");
     let pass = query("pass");
     let page = Resource::new(move || (receipt_no(), pass()), |(no, pass)| receipt_page(no, pass));
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => {
-                        let r = page.receipt;
-                        view! {
-                            <Screen channel=page.channel title="电子缴款凭证">
-                                <div class="weui-cells receipt">
-                                    <InfoRow label="凭证编号" value=r.receipt_no/>
-                                    <InfoRow label="决定书编号" value=r.decision_no/>
-                                    <InfoRow label="号牌号码" value=r.plate/>
-                                    <InfoRow label="违法行为" value=r.behaviour/>
-                                    <InfoRow label="罚款" value=format!("{}元", r.fine)/>
-                                    <InfoRow label="加处罚款" value=format!("{}元", r.late_fee)/>
-                                    <InfoRow label="实缴金额" value=format!("{}元", r.total)/>
-                                    <InfoRow label="缴款时间" value=r.paid_at/>
-                                    <InfoRow label="支付方式" value=r.method/>
-                                    <InfoRow label="交易流水号" value=r.txn_id/>
-                                </div>
-                                <a class="weui-btn weui-btn_default" href="/fines">"返回交通罚款缴纳"</a>
-                            </Screen>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(page, move |data: ReceiptPageData| match data {
+        page => {
+            let r = page.receipt;
+            view! {
+                <Screen channel=page.channel title="电子缴款凭证">
+                    <div class="weui-cells receipt">
+                        <InfoRow label="凭证编号" value=r.receipt_no/>
+                        <InfoRow label="决定书编号" value=r.decision_no/>
+                        <InfoRow label="号牌号码" value=r.plate/>
+                        <InfoRow label="违法行为" value=r.behaviour/>
+                        <InfoRow label="罚款" value=format!("{}元", r.fine)/>
+                        <InfoRow label="加处罚款" value=format!("{}元", r.late_fee)/>
+                        <InfoRow label="实缴金额" value=format!("{}元", r.total)/>
+                        <InfoRow label="缴款时间" value=r.paid_at/>
+                        <InfoRow label="支付方式" value=r.method/>
+                        <InfoRow label="交易流水号" value=r.txn_id/>
+                    </div>
+                    <a class="weui-btn weui-btn_default" href="/fines">"返回交通罚款缴纳"</a>
+                </Screen>
+            }
+            .into_any()
+        }
+    })
 }
 
 /// What a failed guest lookup says; the same words for a wrong number and a wrong plate or name.
@@ -154,30 +142,25 @@ pub fn GuestPayPage() -> impl IntoView {
     let lookup = ServerAction::<GuestLookup>::new();
     let error = query("e");
     let viewer = Resource::new(|| (), |_| crate::identity::api::current_viewer());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match viewer.await {
-                    Ok(viewer) => view! {
-                        <Screen channel=viewer.channel title="缴纳罚款">
-                            <p class="screen__lead">"凭处罚决定书编号缴纳已裁决的交通罚款，无需登录。"</p>
-                            {move || lookup_error(&error()).map(|text| view! { <p class="flash flash_error" role="alert">{text}</p> })}
-                            <ActionForm action=lookup>
-                                <div class="weui-cells weui-cells_form">
-                                    <LabelledInput name="decision_no" label="决定书编号" hint="15或16位数字" numeric=true/>
-                                    <LabelledInput name="plate" label="车牌号" hint="如：辽B12345" numeric=false/>
-                                    <LabelledInput name="name" label="当事人姓名" hint="不填车牌号时填写" numeric=false/>
-                                </div>
-                                <button type="submit" class="weui-btn weui-btn_primary">"查询"</button>
-                            </ActionForm>
-                            <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    loaded(viewer, move |data: Viewer| {
+        match data {
+        viewer => view! {
+            <Screen channel=viewer.channel title="缴纳罚款">
+                <p class="screen__lead">"凭处罚决定书编号缴纳已裁决的交通罚款，无需登录。"</p>
+                {move || lookup_error(&error()).map(|text| view! { <p class="flash flash_error" role="alert">{text}</p> })}
+                <ActionForm action=lookup>
+                    <div class="weui-cells weui-cells_form">
+                        <LabelledInput name="decision_no" label="决定书编号" hint="15或16位数字" numeric=true/>
+                        <LabelledInput name="plate" label="车牌号" hint="如：辽B12345" numeric=false/>
+                        <LabelledInput name="name" label="当事人姓名" hint="不填车牌号时填写" numeric=false/>
+                    </div>
+                    <button type="submit" class="weui-btn weui-btn_primary">"查询"</button>
+                </ActionForm>
+                <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+            </Screen>
+        }.into_any(),
     }
+    })
 }
 
 #[component]
@@ -199,34 +182,28 @@ pub fn GuestDecisionPage() -> impl IntoView {
     let start = ServerAction::<StartGuestPayment>::new();
     let pass = query("pass");
     let page = Resource::new(pass, guest_decision);
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! {
-                        <Screen channel=page.channel title="缴纳罚款">
-                            <DecisionCells decision=page.decision.clone()/>
-                            {if page.decision.paid {
-                                view! { <p class="flash flash_notice" role="status">"该罚款已缴纳"</p> }.into_any()
-                            } else {
-                                view! {
-                                    <div class="weui-cells">
-                                        <InfoRow label="支付方式" value=page.method.clone()/>
-                                        <InfoRow label="本次缴费金额" value=format!("{}元", page.decision.total)/>
-                                    </div>
-                                    <ActionForm action=start>
-                                        <input type="hidden" name="pass" value=pass()/>
-                                        <input type="hidden" name="total_fen" value=page.total_fen.to_string()/>
-                                        <button type="submit" class="weui-btn weui-btn_primary">"缴费"</button>
-                                    </ActionForm>
-                                }.into_any()
-                            }}
-                            <a class="weui-btn weui-btn_default" href="/guest-pay">"重新查询"</a>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(page, move |data: PayPageData| match data {
+        page => view! {
+            <Screen channel=page.channel title="缴纳罚款">
+                <DecisionCells decision=page.decision.clone()/>
+                {if page.decision.paid {
+                    view! { <p class="flash flash_notice" role="status">"该罚款已缴纳"</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="weui-cells">
+                            <InfoRow label="支付方式" value=page.method.clone()/>
+                            <InfoRow label="本次缴费金额" value=format!("{}元", page.decision.total)/>
+                        </div>
+                        <ActionForm action=start>
+                            <input type="hidden" name="pass" value=pass()/>
+                            <input type="hidden" name="total_fen" value=page.total_fen.to_string()/>
+                            <button type="submit" class="weui-btn weui-btn_primary">"缴费"</button>
+                        </ActionForm>
+                    }.into_any()
+                }}
+                <a class="weui-btn weui-btn_default" href="/guest-pay">"重新查询"</a>
+            </Screen>
+        }
+        .into_any(),
+    })
 }

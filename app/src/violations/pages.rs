@@ -7,8 +7,11 @@ use super::api::{
     decision_page, fines_page, record_page, urlencode, vehicle_records, vehicles_page, violations_home, ProcessRecord,
     UnbindVehicle, ViolationsAgree,
 };
-use super::model::{BoundVehicle, DecisionView, RecordView};
-use crate::ui::{FlashMessage, InfoRow, LoadFailed, Loading, Screen};
+use super::model::{
+    BoundVehicle, DecisionPageData, DecisionView, FinesPageData, RecordPageData, RecordView, VehicleRecordsData,
+    VehiclesPageData, ViolationsHomeData,
+};
+use crate::ui::{loaded, FlashMessage, InfoRow, Screen};
 
 /// The exact words the guide uses when a vehicle has nothing untreated.
 pub const NO_RECORDS: &str = "您目前车辆无违法记录";
@@ -23,31 +26,26 @@ fn query(name: &'static str) -> impl Fn() -> String + Send + Sync + Copy + 'stat
 pub fn ViolationsPage() -> impl IntoView {
     let agree = ServerAction::<ViolationsAgree>::new();
     let home = Resource::new(move || agree.version().get(), |_| violations_home());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Ok(home) if !home.agreed => view! {
-                        <Screen channel=home.channel title="使用须知">
-                            <Notice/>
-                            <ActionForm action=agree>
-                                <button type="submit" class="weui-btn weui-btn_primary">"知晓并同意"</button>
-                            </ActionForm>
-                            <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
-                        </Screen>
-                    }.into_any(),
-                    Ok(home) => view! {
-                        <Screen channel=home.channel title="交通违法处理">
-                            <div class="weui-cells__title">"请选择要查询的绑定车辆"</div>
-                            <VehicleList vehicles=home.vehicles link_records=true/>
-                            <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(home, move |data: ViolationsHomeData| match data {
+        home if !home.agreed => view! {
+            <Screen channel=home.channel title="使用须知">
+                <Notice/>
+                <ActionForm action=agree>
+                    <button type="submit" class="weui-btn weui-btn_primary">"知晓并同意"</button>
+                </ActionForm>
+                <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+            </Screen>
+        }
+        .into_any(),
+        home => view! {
+            <Screen channel=home.channel title="交通违法处理">
+                <div class="weui-cells__title">"请选择要查询的绑定车辆"</div>
+                <VehicleList vehicles=home.vehicles link_records=true/>
+                <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+            </Screen>
+        }
+        .into_any(),
+    })
 }
 
 #[component]
@@ -107,30 +105,25 @@ pub fn VehicleRecordsPage() -> impl IntoView {
     let plate = query("plate");
     let plate_type = query("type");
     let page = Resource::new(move || (plate(), plate_type()), |(plate, t)| vehicle_records(plate, t));
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! {
-                        <Screen channel=page.channel title="交通违法处理">
-                            <div class="weui-cells__title">{page.vehicle.plate.clone()}" · "{page.vehicle.plate_type_label.clone()}</div>
-                            {if page.records.is_empty() {
-                                view! { <p class="empty" role="status">{NO_RECORDS}</p> }.into_any()
-                            } else {
-                                view! {
-                                    <div class="weui-cells">
-                                        {page.records.into_iter().map(|r| view! { <RecordRow record=r/> }).collect_view()}
-                                    </div>
-                                }.into_any()
-                            }}
-                            <a class="weui-btn weui-btn_default" href="/violations">"返回车辆列表"</a>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    loaded(page, move |data: VehicleRecordsData| {
+        match data {
+        page => view! {
+            <Screen channel=page.channel title="交通违法处理">
+                <div class="weui-cells__title">{page.vehicle.plate.clone()}" · "{page.vehicle.plate_type_label.clone()}</div>
+                {if page.records.is_empty() {
+                    view! { <p class="empty" role="status">{NO_RECORDS}</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="weui-cells">
+                            {page.records.into_iter().map(|r| view! { <RecordRow record=r/> }).collect_view()}
+                        </div>
+                    }.into_any()
+                }}
+                <a class="weui-btn weui-btn_default" href="/violations">"返回车辆列表"</a>
+            </Screen>
+        }.into_any(),
     }
+    })
 }
 
 #[component]
@@ -157,54 +150,48 @@ pub fn RecordPage() -> impl IntoView {
     let process = ServerAction::<ProcessRecord>::new();
     let record_no = query("no");
     let page = Resource::new(move || (record_no(), process.version().get()), |(no, _)| record_page(no));
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => {
-                        let record = page.record;
-                        let vehicle_href = format!("/violations/vehicle?plate={}&type={}", urlencode(&record.plate), record.plate_type);
-                        view! {
-                            <Screen channel=page.channel title="违法详情">
-                                <FlashMessage flash=page.flash/>
-                                <div class="weui-cells">
-                                    <InfoRow label="号牌号码" value=record.plate.clone()/>
-                                    <InfoRow label="违法时间" value=record.occurred_at.clone()/>
-                                    <InfoRow label="违法地点" value=record.location.clone()/>
-                                    <InfoRow label="违法代码" value=record.code.clone()/>
-                                    <InfoRow label="违法行为" value=record.behaviour.clone()/>
-                                    <InfoRow label="记分" value=format!("{}分", record.points)/>
-                                    <InfoRow label="罚款金额" value=format!("{}元", record.fine)/>
-                                </div>
-                                <figure class="evidence">
-                                    <img src=format!("/evidence/{}", urlencode(&record.record_no)) alt="违法证据照片" width="360" height="240"/>
-                                    <figcaption>"违法证据照片"</figcaption>
-                                </figure>
-                                {match (page.decision_no, record.refusal) {
-                                    (Some(no), _) => view! {
-                                        <p class="flash flash_notice" role="status">"该记录已处理"</p>
-                                        <a class="weui-btn weui-btn_primary" href=format!("/violations/decision?no={no}")>"查看处罚决定"</a>
-                                    }.into_any(),
-                                    (None, Some(reason)) => view! {
-                                        <p class="refusal" role="note">"不能在线处理："{reason}</p>
-                                    }.into_any(),
-                                    (None, None) => view! {
-                                        <p class="screen__lead">"确认对以上违法事实无异议后，点击“接受处理”。处理后记分计入您本人的驾驶证，并生成处罚决定书。"</p>
-                                        <ActionForm action=process>
-                                            <input type="hidden" name="record_no" value=record.record_no.clone()/>
-                                            <button type="submit" class="weui-btn weui-btn_primary">"接受处理"</button>
-                                        </ActionForm>
-                                    }.into_any(),
-                                }}
-                                <a class="weui-btn weui-btn_default" href=vehicle_href>"返回"</a>
-                            </Screen>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(page, move |data: RecordPageData| match data {
+        page => {
+            let record = page.record;
+            let vehicle_href =
+                format!("/violations/vehicle?plate={}&type={}", urlencode(&record.plate), record.plate_type);
+            view! {
+                <Screen channel=page.channel title="违法详情">
+                    <FlashMessage flash=page.flash/>
+                    <div class="weui-cells">
+                        <InfoRow label="号牌号码" value=record.plate.clone()/>
+                        <InfoRow label="违法时间" value=record.occurred_at.clone()/>
+                        <InfoRow label="违法地点" value=record.location.clone()/>
+                        <InfoRow label="违法代码" value=record.code.clone()/>
+                        <InfoRow label="违法行为" value=record.behaviour.clone()/>
+                        <InfoRow label="记分" value=format!("{}分", record.points)/>
+                        <InfoRow label="罚款金额" value=format!("{}元", record.fine)/>
+                    </div>
+                    <figure class="evidence">
+                        <img src=format!("/evidence/{}", urlencode(&record.record_no)) alt="违法证据照片" width="360" height="240"/>
+                        <figcaption>"违法证据照片"</figcaption>
+                    </figure>
+                    {match (page.decision_no, record.refusal) {
+                        (Some(no), _) => view! {
+                            <p class="flash flash_notice" role="status">"该记录已处理"</p>
+                            <a class="weui-btn weui-btn_primary" href=format!("/violations/decision?no={no}")>"查看处罚决定"</a>
+                        }.into_any(),
+                        (None, Some(reason)) => view! {
+                            <p class="refusal" role="note">"不能在线处理："{reason}</p>
+                        }.into_any(),
+                        (None, None) => view! {
+                            <p class="screen__lead">"确认对以上违法事实无异议后，点击“接受处理”。处理后记分计入您本人的驾驶证，并生成处罚决定书。"</p>
+                            <ActionForm action=process>
+                                <input type="hidden" name="record_no" value=record.record_no.clone()/>
+                                <button type="submit" class="weui-btn weui-btn_primary">"接受处理"</button>
+                            </ActionForm>
+                        }.into_any(),
+                    }}
+                    <a class="weui-btn weui-btn_default" href=vehicle_href>"返回"</a>
+                </Screen>
+            }.into_any()
+        }
+    })
 }
 
 /// `/violations/decision?no=…`: the decision, the amount due and its deadline, 缴费 now or later.
@@ -212,26 +199,21 @@ pub fn RecordPage() -> impl IntoView {
 pub fn DecisionResultPage() -> impl IntoView {
     let decision_no = query("no");
     let page = Resource::new(decision_no, decision_page);
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! {
-                        <Screen channel=page.channel title="处理结果">
-                            <FlashMessage flash=page.flash/>
-                            <DecisionCells decision=page.decision.clone()/>
-                            {(!page.decision.paid).then(|| view! {
-                                <a class="weui-btn weui-btn_primary" href=format!("/fines/pay?no={}", page.decision.decision_no)>"缴费"</a>
-                                <a class="weui-btn weui-btn_default" href="/fines">"稍后缴费"</a>
-                            })}
-                            <a class="weui-btn weui-btn_default" href="/violations">"返回车辆列表"</a>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    loaded(page, move |data: DecisionPageData| {
+        match data {
+        page => view! {
+            <Screen channel=page.channel title="处理结果">
+                <FlashMessage flash=page.flash/>
+                <DecisionCells decision=page.decision.clone()/>
+                {(!page.decision.paid).then(|| view! {
+                    <a class="weui-btn weui-btn_primary" href=format!("/fines/pay?no={}", page.decision.decision_no)>"缴费"</a>
+                    <a class="weui-btn weui-btn_default" href="/fines">"稍后缴费"</a>
+                })}
+                <a class="weui-btn weui-btn_default" href="/violations">"返回车辆列表"</a>
+            </Screen>
+        }.into_any(),
     }
+    })
 }
 
 /// A decision's facts, amounts, deadline and the carry-over warning.
@@ -267,39 +249,33 @@ pub fn DecisionCells(decision: DecisionView) -> impl IntoView {
 #[component]
 pub fn FinesPage() -> impl IntoView {
     let page = Resource::new(|| (), |_| fines_page());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! {
-                        <Screen channel=page.channel title="交通罚款缴纳">
-                            {if page.decisions.is_empty() {
-                                view! { <p class="empty" role="status">{NO_RECORDS}</p> }.into_any()
-                            } else {
-                                view! {
-                                    <div class="weui-cells__title">"已裁决未缴款"</div>
-                                    {page.decisions.into_iter().map(|d| view! { <FineItem decision=d/> }).collect_view()}
-                                }.into_any()
-                            }}
-                            {(!page.receipts.is_empty()).then(|| view! {
-                                <div class="weui-cells__title">"已缴款 · 电子缴款凭证"</div>
-                                <div class="weui-cells">
-                                    {page.receipts.into_iter().map(|(receipt_no, decision_no)| view! {
-                                        <a class="weui-cell weui-cell_access" href=format!("/fines/receipt?no={receipt_no}")>
-                                            <div class="weui-cell__bd"><p>{format!("决定书 {decision_no}")}</p></div>
-                                            <div class="weui-cell__ft">"查看凭证"</div>
-                                        </a>
-                                    }).collect_view()}
-                                </div>
-                            })}
-                            <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(page, move |data: FinesPageData| match data {
+        page => view! {
+            <Screen channel=page.channel title="交通罚款缴纳">
+                {if page.decisions.is_empty() {
+                    view! { <p class="empty" role="status">{NO_RECORDS}</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="weui-cells__title">"已裁决未缴款"</div>
+                        {page.decisions.into_iter().map(|d| view! { <FineItem decision=d/> }).collect_view()}
+                    }.into_any()
+                }}
+                {(!page.receipts.is_empty()).then(|| view! {
+                    <div class="weui-cells__title">"已缴款 · 电子缴款凭证"</div>
+                    <div class="weui-cells">
+                        {page.receipts.into_iter().map(|(receipt_no, decision_no)| view! {
+                            <a class="weui-cell weui-cell_access" href=format!("/fines/receipt?no={receipt_no}")>
+                                <div class="weui-cell__bd"><p>{format!("决定书 {decision_no}")}</p></div>
+                                <div class="weui-cell__ft">"查看凭证"</div>
+                            </a>
+                        }).collect_view()}
+                    </div>
+                })}
+                <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+            </Screen>
+        }
+        .into_any(),
+    })
 }
 
 #[component]
@@ -318,23 +294,17 @@ fn FineItem(decision: DecisionView) -> impl IntoView {
 #[component]
 pub fn VehiclesPage() -> impl IntoView {
     let page = Resource::new(|| (), |_| vehicles_page());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! {
-                        <Screen channel=page.channel title="已绑定车辆信息">
-                            <FlashMessage flash=page.flash/>
-                            <div class="weui-cells__title">"交通服务卡 "{page.card}</div>
-                            <VehicleList vehicles=page.vehicles link_records=false/>
-                            <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
-                        </Screen>
-                    }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(page, move |data: VehiclesPageData| match data {
+        page => view! {
+            <Screen channel=page.channel title="已绑定车辆信息">
+                <FlashMessage flash=page.flash/>
+                <div class="weui-cells__title">"交通服务卡 "{page.card}</div>
+                <VehicleList vehicles=page.vehicles link_records=false/>
+                <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
+            </Screen>
+        }
+        .into_any(),
+    })
 }
 
 /// `/vehicles/unbind?plate=…&type=…`: the confirmation before 解除绑定 of a vehicle.
@@ -344,37 +314,30 @@ pub fn VehicleUnbindPage() -> impl IntoView {
     let plate = query("plate");
     let plate_type = query("type");
     let page = Resource::new(|| (), |_| vehicles_page());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => {
-                        let vehicle = page.vehicles.into_iter().find(|v| v.plate == plate() && v.plate_type == plate_type());
-                        view! {
-                            <Screen channel=page.channel title="解除绑定">
-                                {match vehicle {
-                                    Some(v) => view! {
-                                        <div class="weui-msg">
-                                            <div class="weui-msg__text-area">
-                                                <h2 class="weui-msg__title">"确定解除该车辆的绑定吗？"</h2>
-                                                <p class="weui-msg__desc">{format!("解除后，{} 的违法记录将不再显示，也不能通过交通服务卡处理或缴款。", v.plate)}</p>
-                                            </div>
-                                        </div>
-                                        <ActionForm action=unbind>
-                                            <input type="hidden" name="plate" value=v.plate.clone()/>
-                                            <input type="hidden" name="plate_type" value=v.plate_type.clone()/>
-                                            <button type="submit" class="weui-btn weui-btn_warn">"确认解除绑定"</button>
-                                        </ActionForm>
-                                    }.into_any(),
-                                    None => view! { <p class="flash flash_error" role="alert">"该车辆未绑定您的交通服务卡"</p> }.into_any(),
-                                }}
-                                <a class="weui-btn weui-btn_default" href="/vehicles">"取消"</a>
-                            </Screen>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(page, move |data: VehiclesPageData| match data {
+        page => {
+            let vehicle = page.vehicles.into_iter().find(|v| v.plate == plate() && v.plate_type == plate_type());
+            view! {
+                <Screen channel=page.channel title="解除绑定">
+                    {match vehicle {
+                        Some(v) => view! {
+                            <div class="weui-msg">
+                                <div class="weui-msg__text-area">
+                                    <h2 class="weui-msg__title">"确定解除该车辆的绑定吗？"</h2>
+                                    <p class="weui-msg__desc">{format!("解除后，{} 的违法记录将不再显示，也不能通过交通服务卡处理或缴款。", v.plate)}</p>
+                                </div>
+                            </div>
+                            <ActionForm action=unbind>
+                                <input type="hidden" name="plate" value=v.plate.clone()/>
+                                <input type="hidden" name="plate_type" value=v.plate_type.clone()/>
+                                <button type="submit" class="weui-btn weui-btn_warn">"确认解除绑定"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        None => view! { <p class="flash flash_error" role="alert">"该车辆未绑定您的交通服务卡"</p> }.into_any(),
+                    }}
+                    <a class="weui-btn weui-btn_default" href="/vehicles">"取消"</a>
+                </Screen>
+            }.into_any()
+        }
+    })
 }
