@@ -8,6 +8,7 @@ use leptos_router::{path, SsrMode};
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
 use crate::payments::pages::{GuestDecisionPage, GuestPayPage, PayPage, PaymentResultPage, ReceiptPage};
+use crate::study::pages::{CertificatePage, CoursePage, CoursesPage, QuizPage, StudyPage, VerifyPage};
 use crate::ui::ComingSoon;
 use crate::violations::pages::{
     DecisionResultPage, FinesPage, RecordPage, VehicleRecordsPage, VehicleUnbindPage, VehiclesPage, ViolationsPage,
@@ -64,7 +65,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/fines/receipt") view=ReceiptPage ssr=SsrMode::Async/>
                     <Route path=path!("/vehicles") view=VehiclesPage ssr=SsrMode::Async/>
                     <Route path=path!("/vehicles/unbind") view=VehicleUnbindPage ssr=SsrMode::Async/>
-                    <Route path=path!("/study") view=|| view! { <ComingSoon title="审验学习"/> }/>
+                    <Route path=path!("/study") view=StudyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/study/quiz") view=QuizPage ssr=SsrMode::Async/>
+                    <Route path=path!("/study/courses") view=CoursesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/study/course") view=CoursePage ssr=SsrMode::Async/>
+                    <Route path=path!("/study/certificate") view=CertificatePage ssr=SsrMode::Async/>
+                    <Route path=path!("/verify/:code") view=VerifyPage ssr=SsrMode::Async/>
                     <Route path=path!("/guest-pay") view=GuestPayPage ssr=SsrMode::Async/>
                     <Route path=path!("/guest-pay/decision") view=GuestDecisionPage ssr=SsrMode::Async/>
                     <Route path=path!("/card-apply") view=|| view! { <ComingSoon title="申办交通服务卡"/> }/>

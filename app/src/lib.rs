@@ -6,6 +6,7 @@ pub mod error;
 pub mod home;
 pub mod identity;
 pub mod payments;
+pub mod study;
 pub mod ui;
 pub mod violations;
 

@@ -13,7 +13,9 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Opens the database, loads the demo data when asked, and builds the state.
@@ -58,6 +60,11 @@ pub fn router(state: AppState) -> Router {
     let page_routes = generate_route_list(App);
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
+    let video_dir =
+        state.config.video_dir.clone().unwrap_or_else(|| format!("{}/videos", state.leptos_options.site_root));
+    // Videos are already compressed, and a compressed body could not answer the player's range requests.
+    let compression = CompressionLayer::new()
+        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/")));
     Router::new()
         .leptos_routes_with_context(
             &state,
@@ -66,9 +73,10 @@ pub fn router(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .merge(http::routes(&state))
+        .nest_service("/videos", ServeDir::new(video_dir))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_guard))
-        .layer(CompressionLayer::new())
+        .layer(compression)
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(middleware::map_response(cache_policy))

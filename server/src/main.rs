@@ -8,7 +8,7 @@ use app::platform::db::Db;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations)\n  server import demo          load the bundled demo data";
+const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data";
 
 #[tokio::main]
 async fn main() -> ExitCode {

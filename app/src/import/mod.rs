@@ -4,6 +4,7 @@
 
 mod cards;
 mod drivers;
+mod study;
 #[cfg(test)]
 mod tests;
 mod vehicles;
@@ -30,13 +31,18 @@ pub enum Kind {
     Vehicles,
     /// `violations.csv`: violation records, keyed by record_no.
     Violations,
+    /// `questions.csv`: 审验学习's question bank, keyed by code.
+    Questions,
+    /// `courses.csv`: 审验学习's video course catalogue, keyed by code.
+    Courses,
 }
 
 impl Kind {
     /// Every kind in dependency order: vehicles name cards, so cards come first.
-    pub const ALL: [Kind; 4] = [Kind::Cards, Kind::Drivers, Kind::Vehicles, Kind::Violations];
+    pub const ALL: [Kind; 6] =
+        [Kind::Cards, Kind::Drivers, Kind::Vehicles, Kind::Violations, Kind::Questions, Kind::Courses];
 
-    /// Reads `cards`, `drivers`, `vehicles` or `violations`.
+    /// Reads `cards`, `drivers`, `vehicles`, `violations`, `questions` or `courses`.
     pub fn parse(name: &str) -> Option<Kind> {
         Self::ALL.into_iter().find(|kind| kind.name() == name)
     }
@@ -48,6 +54,8 @@ impl Kind {
             Kind::Drivers => "drivers",
             Kind::Vehicles => "vehicles",
             Kind::Violations => "violations",
+            Kind::Questions => "questions",
+            Kind::Courses => "courses",
         }
     }
 
@@ -58,6 +66,7 @@ impl Kind {
             Kind::Drivers => "id_number",
             Kind::Vehicles => "plate、plate_type",
             Kind::Violations => "record_no",
+            Kind::Questions | Kind::Courses => "code",
         }
     }
 
@@ -68,6 +77,8 @@ impl Kind {
             Kind::Drivers => drivers::COLUMNS,
             Kind::Vehicles => vehicles::COLUMNS,
             Kind::Violations => violations::COLUMNS,
+            Kind::Questions => study::QUESTION_COLUMNS,
+            Kind::Courses => study::COURSE_COLUMNS,
         }
     }
 }
@@ -159,10 +170,12 @@ pub fn demo_file(kind: Kind) -> &'static [u8] {
         Kind::Drivers => include_bytes!("../../demo/drivers.csv"),
         Kind::Vehicles => include_bytes!("../../demo/vehicles.csv"),
         Kind::Violations => include_bytes!("../../demo/violations.csv"),
+        Kind::Questions => include_bytes!("../../demo/questions.csv"),
+        Kind::Courses => include_bytes!("../../demo/courses.csv"),
     }
 }
 
-/// Imports all four demo files in dependency order, as operator `demo`.
+/// Imports every demo file in dependency order, as operator `demo`.
 pub async fn load_demo(db: &Db) -> Result<(), ImportError> {
     for kind in Kind::ALL {
         import_csv(db, kind, demo_file(kind), "demo").await?;
@@ -176,6 +189,8 @@ enum Rows {
     Drivers(Vec<Parsed<drivers::Driver>>),
     Vehicles(Vec<Parsed<vehicles::Vehicle>>),
     Violations(Vec<Parsed<violations::Violation>>),
+    Questions(Vec<Parsed<study::Question>>),
+    Courses(Vec<Parsed<study::Course>>),
 }
 
 impl Rows {
@@ -189,6 +204,10 @@ impl Rows {
                 violations::check_decisions_unique(&rows)?;
                 Rows::Violations(rows)
             }
+            Kind::Questions => {
+                Rows::Questions(parse_rows(kind, records, study::parse_question, study::question_key)?)
+            }
+            Kind::Courses => Rows::Courses(parse_rows(kind, records, study::parse_course, study::course_key)?),
         };
         Ok(rows)
     }
@@ -199,6 +218,8 @@ impl Rows {
             Rows::Drivers(rows) => drivers::write(tx, rows).await,
             Rows::Vehicles(rows) => vehicles::write(tx, rows).await,
             Rows::Violations(rows) => violations::write(tx, rows).await,
+            Rows::Questions(rows) => study::write_questions(tx, rows).await,
+            Rows::Courses(rows) => study::write_courses(tx, rows).await,
         }
     }
 }

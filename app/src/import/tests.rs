@@ -61,7 +61,7 @@ fn kinds_parse_by_name_in_dependency_order() {
     assert_eq!(Kind::parse("Cards"), None);
     assert_eq!(Kind::parse("cards.csv"), None);
     let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-    assert_eq!(names, ["cards", "drivers", "vehicles", "violations"]);
+    assert_eq!(names, ["cards", "drivers", "vehicles", "violations", "questions", "courses"]);
 }
 
 #[test]
@@ -148,7 +148,7 @@ async fn demo_set_loads_and_reloads_as_updates() {
             .unwrap();
         let audit: Vec<(String, String, String, String)> =
             audit.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
-        assert_eq!(audit.len(), 4, "{backend}");
+        assert_eq!(audit.len(), 6, "{backend}");
         assert_eq!(
             audit[0],
             (
@@ -596,5 +596,67 @@ async fn drivers_are_checked_and_stored_by_code() {
         assert_eq!(row.get::<String, _>(1), "suspended", "{backend}");
         assert_eq!(row.get::<String, _>(2), "2008-03-20", "{backend}");
         assert_eq!(row.get::<i64, _>(3), 12, "{backend}");
+    }
+}
+
+const QUESTIONS_HEADER: &str = "code,kind,stem,option_a,option_b,option_c,option_d,answer,explanation\n";
+const COURSES_HEADER: &str = "code,position,title,summary,video,required_minutes\n";
+
+#[tokio::test]
+async fn the_demo_bank_has_at_least_60_questions_and_a_demo_catalogue() {
+    for (backend, db) in fresh_databases().await {
+        load_demo(&db).await.unwrap();
+        let questions = count(&db, "study_questions").await;
+        assert!(questions >= 60, "{backend}: {questions} questions");
+        let kinds: Vec<String> = sqlx::query("SELECT DISTINCT kind FROM study_questions ORDER BY kind")
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(kinds, ["judge", "single"], "{backend}");
+        assert_eq!(count(&db, "study_courses").await, 3, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn bad_questions_and_courses_are_reported_by_line_and_nothing_is_written() {
+    for (backend, db) in fresh_databases().await {
+        let file = format!(
+            "{QUESTIONS_HEADER}\
+             Q1,single,题干,甲,乙,丙,丁,C,解析\n\
+             Q2,single,题干,甲,乙,,丁,A,解析\n\
+             Q3,judge,题干,,,,,T,解析\n\
+             Q4,judge,题干,,,,,A,解析\n\
+             Q5,multi,题干,甲,乙,丙,丁,A,解析\n\
+             Q6,judge,,,,,,F,\n"
+        );
+        let errors = row_errors(import_csv(&db, Kind::Questions, file.as_bytes(), "ops").await);
+        assert_eq!(lines(&errors), [3, 5, 6, 7, 7], "{backend}: {errors:?}");
+        assert_eq!(errors[0].reason, "option_c 单选题的四个选项都不能为空", "{backend}");
+        assert_eq!(errors[1].reason, "answer 判断题的答案应为 T（正确）或 F（错误）", "{backend}");
+        assert_eq!(count(&db, "study_questions").await, 0, "{backend}");
+
+        let file = format!(
+            "{COURSES_HEADER}\
+             C1,1,课程,简介,/videos/a.mp4,45\n\
+             C2,2,课程,简介,ftp://x/a.mp4,45\n\
+             C3,3,课程,简介,/videos/a.mp4,0\n"
+        );
+        let errors = row_errors(import_csv(&db, Kind::Courses, file.as_bytes(), "ops").await);
+        assert_eq!(lines(&errors), [3, 4], "{backend}: {errors:?}");
+        assert!(errors[0].reason.starts_with("video "), "{backend}");
+        assert!(errors[1].reason.starts_with("required_minutes "), "{backend}");
+        assert_eq!(count(&db, "study_courses").await, 0, "{backend}");
+
+        let good = format!("{COURSES_HEADER}C1,1,课程,简介,/videos/a.mp4|/videos/a.webm,45\n");
+        import_csv(&db, Kind::Courses, good.as_bytes(), "ops").await.unwrap();
+        let seconds: i64 = sqlx::query("SELECT required_seconds FROM study_courses WHERE code = 'C1'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(seconds, 2700, "{backend}");
     }
 }

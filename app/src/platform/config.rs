@@ -41,6 +41,10 @@ pub struct Config {
     /// Where the built-in sandbox gateway listens, and the URL browsers reach its cashier at.
     pub sandbox_addr: String,
     pub sandbox_url: String,
+    /// 审验学习's study requirement in minutes ([162] Art.73: three hours).
+    pub study_required_minutes: i64,
+    /// Where the course videos are served from; by default the `videos` folder of the site root.
+    pub video_dir: Option<String>,
 }
 
 /// Verification-code timing; the defaults are the product's, tests shorten them to stay fast.
@@ -75,6 +79,8 @@ impl std::fmt::Debug for Config {
             .field("base_url", &self.base_url)
             .field("sandbox_addr", &self.sandbox_addr)
             .field("sandbox_url", &self.sandbox_url)
+            .field("study_required_minutes", &self.study_required_minutes)
+            .field("video_dir", &self.video_dir)
             .finish_non_exhaustive()
     }
 }
@@ -150,6 +156,8 @@ impl Config {
             }),
             sandbox_addr,
             sandbox_url,
+            study_required_minutes: number("STUDY_REQUIRED_MINUTES", 180, 1..=1440)?,
+            video_dir: lookup("STUDY_VIDEO_DIR").filter(|d| !d.is_empty()),
         };
         config.check()?;
         Ok(config)

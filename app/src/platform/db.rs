@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_rate_limits.sql"),
         include_str!("../../migrations/postgres/0004_rate_limits.sql"),
     ),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_study.sql"),
+        include_str!("../../migrations/postgres/0005_study.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

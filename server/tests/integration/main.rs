@@ -4,5 +4,6 @@ mod cli;
 mod payments;
 mod realname;
 mod signin;
+mod study;
 mod support;
 mod violations;

@@ -53,6 +53,7 @@ impl TestApp {
             "DATABASE_URL" => Some("sqlite://unused".into()),
             "APP_BASE_URL" => Some(base.clone()),
             "PAYMENT_SANDBOX_URL" => Some(sandbox_url.clone()),
+            "STUDY_VIDEO_DIR" => Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../public/videos").into()),
             _ => None,
         })
         .expect("development config");
