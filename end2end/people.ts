@@ -75,12 +75,25 @@ export function cardsCsv(): string {
   return rows.join('\n') + '\n';
 }
 
-/** drivers.csv: every test person holds a normal C1 licence with no points. */
+/** 审验学习 slots: an eligible B2 driver with nothing untreated, and one person per ineligible case. */
+export const STUDY_SLOT = 60;
+export const STUDY_CASES: { slot: number; licence: string; message: RegExp }[] = [
+  { slot: 61, licence: 'C1,normal,3', message: /您的准驾车型为C1/ },
+  { slot: 62, licence: 'B2,normal,0', message: /没有记分，无需参加审验学习/ },
+  { slot: 63, licence: 'B1,normal,9', message: /超过8分.*交通警察大队/ },
+  { slot: 64, licence: 'A2,suspended,3', message: /驾驶证状态为“暂扣”/ },
+];
+
+/** drivers.csv: a normal C1 licence with no points, except for the 审验学习 people. */
 export function driversCsv(): string {
   const rows = ['id_number,name,licence_class,licence_status,first_issued,cycle_points'];
   for (let n = 0; n < PEOPLE; n++) {
     const p = person(n);
-    rows.push(`${p.idNumber},${p.name},C1,normal,2010-05-20,0`);
+    const slot = n % 100;
+    const licence =
+      slot === STUDY_SLOT ? 'B2,normal,3' : (STUDY_CASES.find((c) => c.slot === slot)?.licence ?? 'C1,normal,0');
+    const [cls, status, points] = licence.split(',');
+    rows.push(`${p.idNumber},${p.name},${cls},${status},2010-05-20,${points}`);
   }
   return rows.join('\n') + '\n';
 }
@@ -111,6 +124,8 @@ export function violationsCsv(): string {
   ];
   for (let n = 0; n < PEOPLE; n++) {
     const p = person(n);
+    // The study-eligible driver has nothing untreated or unpaid, so the certificate can be issued.
+    if (n % 100 === STUDY_SLOT) continue;
     rows.push(`${p.payableRecord},${p.plate},02,2026-11-01 08:15,中山路与五四路交叉口,1625,驾驶机动车违反道路交通信号灯通行的,6,200,0,,,,0`);
     rows.push(`${p.counterRecord},${p.plate},02,2026-11-02 23:40,黄河路与西安路交叉口,1711,饮酒后驾驶机动车的,12,1500,1,,,,0`);
     if (n % 100 !== OVERDUE_SLOT && n % 100 !== GUEST_SLOT) continue;

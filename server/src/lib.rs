@@ -63,8 +63,8 @@ pub fn router(state: AppState) -> Router {
     let video_dir =
         state.config.video_dir.clone().unwrap_or_else(|| format!("{}/videos", state.leptos_options.site_root));
     // Videos are already compressed, and a compressed body could not answer the player's range requests.
-    let compression = CompressionLayer::new()
-        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/")));
+    let compression =
+        CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/")));
     Router::new()
         .leptos_routes_with_context(
             &state,

@@ -204,9 +204,7 @@ impl Rows {
                 violations::check_decisions_unique(&rows)?;
                 Rows::Violations(rows)
             }
-            Kind::Questions => {
-                Rows::Questions(parse_rows(kind, records, study::parse_question, study::question_key)?)
-            }
+            Kind::Questions => Rows::Questions(parse_rows(kind, records, study::parse_question, study::question_key)?),
             Kind::Courses => Rows::Courses(parse_rows(kind, records, study::parse_course, study::course_key)?),
         };
         Ok(rows)

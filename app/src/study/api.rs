@@ -220,10 +220,8 @@ pub async fn submit_quiz(answers: Option<std::collections::HashMap<String, Strin
     let enrolment = learner.enrolment().await?;
     let questions = repo::questions(&learner.state.db, &enrolment.questions).await?;
     let given = answers.unwrap_or_default();
-    let chosen: Vec<Option<&String>> = questions
-        .iter()
-        .map(|q| given.get(&q.code).filter(|a| rules::is_valid_answer(&q.kind, a)))
-        .collect();
+    let chosen: Vec<Option<&String>> =
+        questions.iter().map(|q| given.get(&q.code).filter(|a| rules::is_valid_answer(&q.kind, a))).collect();
     let unanswered = chosen.iter().filter(|a| a.is_none()).count();
     if unanswered > 0 || questions.is_empty() {
         // The answers already chosen come back checked, so nothing is lost.

@@ -183,11 +183,10 @@ pub struct Course {
 
 /// The catalogue in its order.
 pub async fn catalogue(db: &Db) -> Result<Vec<Course>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT code, title, summary, video, required_seconds FROM study_courses ORDER BY position, code",
-    )
-    .fetch_all(db.pool())
-    .await?;
+    let rows =
+        sqlx::query("SELECT code, title, summary, video, required_seconds FROM study_courses ORDER BY position, code")
+            .fetch_all(db.pool())
+            .await?;
     Ok(rows
         .iter()
         .map(|row| Course {
@@ -428,7 +427,8 @@ pub async fn issue(
         return Ok(certificate_row(&row));
     }
     let issued_at = now();
-    let cert_no = format!("SY{}{:06}", shanghai_date(issued_at).replace('-', ""), rand::rng().random_range(0..1_000_000));
+    let cert_no =
+        format!("SY{}{:06}", shanghai_date(issued_at).replace('-', ""), rand::rng().random_range(0..1_000_000));
     let verify_code = random_token()[..32].to_owned();
     sqlx::query(
         "INSERT INTO study_certificates (cert_no, verify_code, enrolment_id, id_number, name, licence_class, \

@@ -9,7 +9,9 @@ pub const ONLINE_POINTS: std::ops::RangeInclusive<i64> = 1..=8;
 /// Whether, and why not, a driver may study online.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Eligibility {
-    Eligible { points: i64 },
+    Eligible {
+        points: i64,
+    },
     /// The police data has no licence for the person.
     NoLicence,
     /// Only A1, A2, A3, B1 and B2 holders take review study.
@@ -56,14 +58,15 @@ impl Eligibility {
                 format!("您本记分周期已记{points}分，符合在线审验学习条件，请依次完成在线答题和视频课程学习。")
             }
             Eligibility::NoLicence => "未查询到您的驾驶证信息，不能在线审验学习，请到交警大队咨询。".into(),
-            Eligibility::ClassNotCovered(class) => format!(
-                "您的准驾车型为{class}，审验学习仅适用于A1、A2、A3、B1、B2准驾车型的驾驶人，您无需参加。"
-            ),
-            Eligibility::LicenceNotNormal(status) => format!(
-                "您的驾驶证状态为“{}”，不是正常状态，不能在线审验学习，请到交警大队办理。",
-                status.label()
-            ),
-            Eligibility::NoPoints => "您本记分周期没有记分，无需参加审验学习（《机动车驾驶证申领和使用规定》第七十二条）。".into(),
+            Eligibility::ClassNotCovered(class) => {
+                format!("您的准驾车型为{class}，审验学习仅适用于A1、A2、A3、B1、B2准驾车型的驾驶人，您无需参加。")
+            }
+            Eligibility::LicenceNotNormal(status) => {
+                format!("您的驾驶证状态为“{}”，不是正常状态，不能在线审验学习，请到交警大队办理。", status.label())
+            }
+            Eligibility::NoPoints => {
+                "您本记分周期没有记分，无需参加审验学习（《机动车驾驶证申领和使用规定》第七十二条）。".into()
+            }
             Eligibility::TooManyPoints(points) => format!(
                 "您本记分周期已记{points}分，超过8分，不能在线学习，请到交通警察大队参加不少于3小时的审验学习。"
             ),

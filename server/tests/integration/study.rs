@@ -192,11 +192,8 @@ async fn jumping_ahead_of_the_furthest_point_is_refused() {
         let reply = beat(&li, "T01", &lease, 60_000).await;
         assert_eq!(reply["status"], "SkipRefused", "{db}: {reply}");
         assert_eq!(reply["furthest_ms"], 500, "{db}: the player is sent back to 500 ms");
-        let furthest: i64 = sqlx::query("SELECT furthest_ms FROM study_progress")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap()
-            .get(0);
+        let furthest: i64 =
+            sqlx::query("SELECT furthest_ms FROM study_progress").fetch_one(app.db.pool()).await.unwrap().get(0);
         assert_eq!(furthest, 500, "{db}: nothing stored from the skip");
     }
 }
