@@ -18,6 +18,10 @@ pub enum AppError {
     BadRequest,
     #[error("系统繁忙，请稍后再试")]
     Unavailable,
+    #[error("请先登录管理后台")]
+    StaffNotSignedIn,
+    #[error("您的角色无权进行此操作")]
+    Forbidden,
 }
 
 impl AppError {

@@ -68,6 +68,9 @@ pub fn LoadFailed(error: AppError) -> impl IntoView {
                 {(error == AppError::NotAuthenticated).then(|| view! {
                     <a class="weui-btn weui-btn_primary" href="/realname">"去实名认证"</a>
                 })}
+                {(error == AppError::StaffNotSignedIn).then(|| view! {
+                    <a class="weui-btn weui-btn_primary" href="/console/login">"登录管理后台"</a>
+                })}
                 <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
             </div>
         </div>

@@ -1,4 +1,5 @@
-//! `server` runs the web app; `server import KIND FILE` loads operators' CSV files.
+//! `server` runs the web app; `server import KIND FILE` loads operators' CSV files; `server staff add` creates
+//! console accounts.
 
 use std::process::ExitCode;
 
@@ -8,7 +9,7 @@ use app::platform::db::Db;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data";
+const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,6 +28,7 @@ async fn main() -> ExitCode {
         [] | ["serve"] => serve(config).await,
         ["import", "demo"] => import_demo(&config).await,
         ["import", kind, file] => import(&config, kind, file).await,
+        ["staff", "add", name, role] => add_staff(&config, name, role).await,
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -125,6 +127,33 @@ async fn import(config: &Config, kind: &str, file: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{file}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn add_staff(config: &Config, name: &str, role: &str) -> ExitCode {
+    let Some(role) = app::console::model::Role::parse(role) else {
+        eprintln!("unknown role {role}\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let mut password = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut password) {
+        eprintln!("cannot read the password from standard input: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = password.trim_end_matches(['\r', '\n']);
+    let Some(db) = open(config).await else {
+        return ExitCode::FAILURE;
+    };
+    let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    match app::console::auth::add_staff(&db, name, role, password, &operator).await {
+        Ok(()) => {
+            println!("staff account {name} ({}) created", role.code());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }

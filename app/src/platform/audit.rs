@@ -8,6 +8,8 @@ pub enum Actor<'a> {
     Account { id: i64, channel: &'a str },
     /// An operator's command-line tool.
     Operator(&'a str),
+    /// A staff member in the console, with their role.
+    Staff { username: &'a str, role: &'a str },
 }
 
 /// Appends an audit row inside `tx`.
@@ -21,6 +23,7 @@ pub async fn record(
     let (actor, channel) = match actor {
         Actor::Account { id, channel } => (format!("account:{id}"), Some(channel.to_string())),
         Actor::Operator(name) => (format!("operator:{name}"), None),
+        Actor::Staff { username, role } => (format!("staff:{username}"), Some(format!("console:{role}"))),
     };
     sqlx::query("INSERT INTO audit_log (at, actor, channel, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(super::now())

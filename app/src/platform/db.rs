@@ -45,6 +45,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_study.sql"),
         include_str!("../../migrations/postgres/0005_study.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_card_applications.sql"),
+        include_str!("../../migrations/postgres/0006_card_applications.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations/sqlite/0007_console.sql"),
+        include_str!("../../migrations/postgres/0007_console.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

@@ -1,0 +1,213 @@
+//! Staff accounts and their sessions, separate from drivers': argon2 password hashes, a cookie of their own, and
+//! the role check every console server function starts with.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::HeaderMap;
+use sqlx::Row;
+
+use super::model::{Role, StaffView};
+use crate::error::AppError;
+use crate::identity::model::Flash;
+use crate::platform::audit::{self, Actor};
+use crate::platform::db::Db;
+use crate::platform::now;
+use crate::platform::session::{random_token, CookieSigner};
+use crate::platform::state::AppState;
+
+/// The staff cookie's name; drivers' `dlt_session` never opens the console.
+pub const COOKIE: &str = "dlt_staff";
+/// Staff sessions last one working day.
+const SESSION_HOURS: i64 = 10;
+
+/// A signed-in staff member.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    token_hash: String,
+}
+
+impl Staff {
+    /// Who made a change, for the audit log.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor::Staff { username: &self.username, role: self.role.code() }
+    }
+
+    /// The staff member as the screen shows them.
+    pub fn view(&self) -> StaffView {
+        StaffView { username: self.username.clone(), role: self.role }
+    }
+}
+
+/// Why `server staff add` refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AddStaffError {
+    #[error("username must be 3 to 32 letters, digits, '.', '-' or '_'")]
+    Username,
+    #[error("password must be at least 12 characters")]
+    Password,
+    #[error("a staff account named {0} already exists")]
+    Exists(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashes any password").to_string()
+}
+
+/// Creates a staff account (the command line's `server staff add`), audited as done by `operator`.
+pub async fn add_staff(db: &Db, username: &str, role: Role, password: &str, operator: &str) -> Result<(), AddStaffError> {
+    let valid = (3..=32).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if !valid {
+        return Err(AddStaffError::Username);
+    }
+    if password.chars().count() < 12 {
+        return Err(AddStaffError::Password);
+    }
+    let mut tx = db.begin_write().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO staff (username, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(username)
+    .bind(role.code())
+    .bind(hash_password(password))
+    .bind(now())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(AddStaffError::Exists(username.into()));
+    }
+    audit::record(&mut tx, Actor::Operator(operator), "staff.add", username, role.code()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The staff account whose password matches, or `None`. A wrong name costs as much time as a wrong password.
+pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<Option<(i64, Role)>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, role, password_hash FROM staff WHERE username = $1")
+        .bind(username)
+        .fetch_optional(db.pool())
+        .await?;
+    // A hash to verify against when the name is unknown, so timing does not reveal which names exist.
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash: String = row.as_ref().map_or_else(|| DECOY.get_or_init(|| hash_password(&random_token())).clone(), |r| r.get(2));
+    let matches = PasswordHash::new(&hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+    Ok(match row {
+        Some(row) if matches => Role::parse(row.get::<&str, _>(1)).map(|role| (row.get(0), role)),
+        _ => None,
+    })
+}
+
+fn hash_token(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Starts a staff session and returns the `Set-Cookie` value for it.
+pub async fn create_session(state: &AppState, staff_id: i64) -> Result<String, sqlx::Error> {
+    let token = random_token();
+    let at = now();
+    sqlx::query("INSERT INTO staff_sessions (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(hash_token(&token))
+        .bind(staff_id)
+        .bind(at)
+        .bind(at + SESSION_HOURS * 3600)
+        .execute(state.db.pool())
+        .await?;
+    Ok(cookie(&state.signer, &token, SESSION_HOURS * 3600, state.config.secure_cookies()))
+}
+
+fn cookie(signer: &CookieSigner, token: &str, max_age: i64, secure: bool) -> String {
+    let value = if token.is_empty() { String::new() } else { signer.sign(token) };
+    format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
+}
+
+/// Ends the session and returns the `Set-Cookie` value that removes the cookie.
+pub async fn end_session(state: &AppState, staff: &Staff) -> Result<String, sqlx::Error> {
+    sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(&staff.token_hash).execute(state.db.pool()).await?;
+    Ok(cookie(&state.signer, "", 0, state.config.secure_cookies()))
+}
+
+/// The staff member a request's cookie belongs to, if the session is live.
+pub async fn request_staff(state: &AppState, headers: &HeaderMap) -> Result<Option<Staff>, sqlx::Error> {
+    let token = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .and_then(|(_, value)| state.signer.verify(value));
+    let Some(token) = token else { return Ok(None) };
+    let row = sqlx::query(
+        "SELECT s.id, s.username, s.role, x.token_hash FROM staff_sessions x JOIN staff s ON s.id = x.staff_id \
+         WHERE x.token_hash = $1 AND x.expires_at > $2",
+    )
+    .bind(hash_token(token))
+    .bind(now())
+    .fetch_optional(state.db.pool())
+    .await?;
+    Ok(row.and_then(|row| {
+        Some(Staff {
+            id: row.get(0),
+            username: row.get(1),
+            role: Role::parse(row.get::<&str, _>(2))?,
+            token_hash: row.get(3),
+        })
+    }))
+}
+
+/// Inside a console server function: the state and the signed-in staff member, refused unless their role is
+/// one of `allowed`.
+pub async fn staff_caller(allowed: &[Role]) -> Result<(AppState, Staff), AppError> {
+    let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Unavailable)?;
+    let staff = request_staff(&state, &parts.headers).await?.ok_or(AppError::StaffNotSignedIn)?;
+    if !allowed.contains(&staff.role) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((state, staff))
+}
+
+/// Leaves a one-time message for the console page at `url` and sends the browser there.
+pub async fn flash_and_redirect(state: &AppState, staff: &Staff, flash: &Flash, url: &str) -> Result<(), AppError> {
+    let page = url.split('?').next().unwrap_or(url);
+    let text = serde_json::to_string(&(page, flash)).expect("a flash always serialises");
+    sqlx::query("UPDATE staff_sessions SET flash = $1 WHERE token_hash = $2")
+        .bind(text)
+        .bind(&staff.token_hash)
+        .execute(state.db.pool())
+        .await?;
+    leptos_axum::redirect(url);
+    Ok(())
+}
+
+/// The message left for the console page `page`, if any; it shows once.
+pub async fn take_flash(state: &AppState, staff: &Staff, page: &str) -> Result<Flash, AppError> {
+    let text: Option<String> = sqlx::query("SELECT flash FROM staff_sessions WHERE token_hash = $1")
+        .bind(&staff.token_hash)
+        .fetch_optional(state.db.pool())
+        .await?
+        .and_then(|row| row.get(0));
+    let Some((for_page, flash)) = text.as_deref().and_then(|t| serde_json::from_str::<(String, Flash)>(t).ok()) else {
+        return Ok(Flash::default());
+    };
+    if for_page != page {
+        return Ok(Flash::default());
+    }
+    sqlx::query("UPDATE staff_sessions SET flash = NULL WHERE token_hash = $1 AND flash = $2")
+        .bind(&staff.token_hash)
+        .bind(text)
+        .execute(state.db.pool())
+        .await?;
+    Ok(flash)
+}

@@ -1,0 +1,58 @@
+//! Console views shared by the server and the browser.
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::model::Flash;
+
+/// What a staff account may do; every console server function checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Bank operator: reviews, approves, rejects and hands over card applications.
+    Bank,
+    /// Traffic-police operator: loads the police data files.
+    Police,
+    /// Auditor: reads everything, changes nothing.
+    Auditor,
+}
+
+impl Role {
+    /// Every role, in the order the console lists them.
+    pub const ALL: [Role; 3] = [Role::Bank, Role::Police, Role::Auditor];
+
+    /// The code stored in the database and typed on the command line.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Bank => "bank",
+            Role::Police => "police",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// Reads `bank`, `police` or `auditor`.
+    pub fn parse(code: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|role| role.code() == code)
+    }
+
+    /// The role's name on screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Bank => "银行操作员",
+            Role::Police => "交警操作员",
+            Role::Auditor => "审计员",
+        }
+    }
+}
+
+/// The signed-in staff member as the screen shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffView {
+    pub username: String,
+    pub role: Role,
+}
+
+/// `/console/login`: a message left by a failed sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginPageData {
+    pub signed_in: Option<StaffView>,
+    pub flash: Flash,
+}
