@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cardsCsv, driversCsv, vehiclesCsv, violationsCsv } from './people';
+import { cardsCsv, driversCsv, STAFF_PASSWORD, vehiclesCsv, violationsCsv } from './people';
 
 // Loads the test people with `server import KIND FILE`, the operators' own command.
 export default function globalSetup() {
@@ -22,5 +22,14 @@ export default function globalSetup() {
       encoding: 'utf8',
     });
     if (!out.includes('新增')) throw new Error(`${kind} import did not report its counts: ${out}`);
+  }
+  // Console accounts, made with the operators' own command; the password comes on standard input.
+  for (const role of ['bank', 'police', 'auditor']) {
+    execFileSync('./target/release/server', ['staff', 'add', `e2e-${role}`, role], {
+      cwd: '..',
+      env: { ...process.env, RUST_LOG: 'warn' },
+      input: `${STAFF_PASSWORD}\n`,
+      encoding: 'utf8',
+    });
   }
 }

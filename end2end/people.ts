@@ -135,3 +135,6 @@ export function violationsCsv(): string {
   }
   return rows.join('\n') + '\n';
 }
+
+/** The password of the console accounts e2e-bank, e2e-police and e2e-auditor that global setup creates. */
+export const STAFF_PASSWORD = 'e2e-staff-password-2026';
