@@ -5,7 +5,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use crate::console::pages::{ConsoleHomePage, ConsoleLoginPage};
+use crate::console::pages::{ConsoleAuditPage, ConsoleHomePage, ConsoleImportPage, ConsoleLoginPage};
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
 use crate::payments::pages::{GuestDecisionPage, GuestPayPage, PayPage, PaymentResultPage, ReceiptPage};
@@ -77,6 +77,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/card-apply") view=|| view! { <ComingSoon title="申办交通服务卡"/> }/>
                     <Route path=path!("/console/login") view=ConsoleLoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=ConsoleHomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/import") view=ConsoleImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/audit") view=ConsoleAuditPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{LoginPageData, StaffView};
+use super::model::{AuditPageData, AuditQuery, ImportPageData, LoginPageData, StaffView};
 use crate::error::AppError;
 
 /// `/console/login`: who is signed in, and a failed attempt's message.
@@ -52,4 +52,66 @@ pub async fn console_home() -> Result<StaffView, AppError> {
     use super::model::Role;
     let (_, staff) = super::auth::staff_caller(&Role::ALL).await?;
     Ok(staff.view())
+}
+
+/// `/console/import`: the upload form for police operators, with the last upload's outcome.
+#[server(prefix = "/api", endpoint = "console_import_page")]
+pub async fn console_import_page() -> Result<ImportPageData, AppError> {
+    use super::model::Role;
+    let (state, staff) = super::auth::staff_caller(&[Role::Police]).await?;
+    let flash = super::auth::take_flash(&state, &staff, super::upload::PATH).await?;
+    Ok(ImportPageData { staff: staff.view(), flash })
+}
+
+/// The most rows one audit search shows.
+pub const AUDIT_PAGE: usize = 200;
+
+/// `/console/audit`: searches the append-only audit log, newest first; auditors only.
+#[server(prefix = "/api", endpoint = "console_audit")]
+pub async fn console_audit(query: AuditQuery) -> Result<AuditPageData, AppError> {
+    use super::model::{AuditEntry, Role};
+    use crate::domain::CivilDate;
+    use sqlx::Row;
+    let (state, staff) = super::auth::staff_caller(&[Role::Auditor]).await?;
+    // Dalian midnight is 16:00 UTC the day before.
+    let bound = |text: &str, end: bool| -> Result<Option<i64>, ()> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let date = CivilDate::parse(text).ok_or(())?;
+        let day = if end { date.add_days(1) } else { date };
+        Ok(Some(day.to_days() * 86_400 - 8 * 3600))
+    };
+    let (Ok(from), Ok(to)) = (bound(&query.from, false), bound(&query.to, true)) else {
+        let error = Some("日期应为 YYYY-MM-DD 格式".to_string());
+        return Ok(AuditPageData { staff: staff.view(), entries: Vec::new(), truncated: false, error });
+    };
+    let like = |text: &str| format!("%{}%", text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let rows = sqlx::query(
+        "SELECT at, actor, channel, action, subject, detail FROM audit_log \
+         WHERE actor LIKE $1 ESCAPE '\\' AND action LIKE $2 ESCAPE '\\' AND subject LIKE $3 ESCAPE '\\' \
+         AND at >= $4 AND at < $5 ORDER BY at DESC, id DESC LIMIT $6",
+    )
+    .bind(like(&query.actor))
+    .bind(like(&query.action))
+    .bind(like(&query.subject))
+    .bind(from.unwrap_or(i64::MIN))
+    .bind(to.unwrap_or(i64::MAX))
+    .bind(AUDIT_PAGE as i64 + 1)
+    .fetch_all(state.db.pool())
+    .await?;
+    let truncated = rows.len() > AUDIT_PAGE;
+    let entries = rows
+        .iter()
+        .take(AUDIT_PAGE)
+        .map(|row| AuditEntry {
+            at: crate::platform::shanghai_time(row.get(0)),
+            actor: row.get(1),
+            channel: row.get::<Option<String>, _>(2).unwrap_or_default(),
+            action: row.get(3),
+            subject: row.get(4),
+            detail: row.get(5),
+        })
+        .collect();
+    Ok(AuditPageData { staff: staff.view(), entries, truncated, error: None })
 }

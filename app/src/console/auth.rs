@@ -180,14 +180,19 @@ pub async fn staff_caller(allowed: &[Role]) -> Result<(AppState, Staff), AppErro
 
 /// Leaves a one-time message for the console page at `url` and sends the browser there.
 pub async fn flash_and_redirect(state: &AppState, staff: &Staff, flash: &Flash, url: &str) -> Result<(), AppError> {
-    let page = url.split('?').next().unwrap_or(url);
+    store_flash(state, staff, url.split('?').next().unwrap_or(url), flash).await?;
+    leptos_axum::redirect(url);
+    Ok(())
+}
+
+/// Leaves a one-time message for the console page `page`.
+pub async fn store_flash(state: &AppState, staff: &Staff, page: &str, flash: &Flash) -> Result<(), sqlx::Error> {
     let text = serde_json::to_string(&(page, flash)).expect("a flash always serialises");
     sqlx::query("UPDATE staff_sessions SET flash = $1 WHERE token_hash = $2")
         .bind(text)
         .bind(&staff.token_hash)
         .execute(state.db.pool())
         .await?;
-    leptos_axum::redirect(url);
     Ok(())
 }
 

@@ -6,3 +6,5 @@ pub mod api;
 pub mod auth;
 pub mod model;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod upload;

@@ -56,3 +56,42 @@ pub struct LoginPageData {
     pub signed_in: Option<StaffView>,
     pub flash: Flash,
 }
+
+/// `/console/import`: the police operator's upload form and the last upload's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPageData {
+    pub staff: StaffView,
+    pub flash: Flash,
+}
+
+/// One row of the audit log, times in Asia/Shanghai.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub channel: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+}
+
+/// The audit search's criteria, as the GET form sends them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    /// YYYY-MM-DD, Asia/Shanghai, inclusive.
+    pub from: String,
+    pub to: String,
+}
+
+/// `/console/audit`: the newest matching rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPageData {
+    pub staff: StaffView,
+    pub entries: Vec<AuditEntry>,
+    /// Set when more rows matched than are shown.
+    pub truncated: bool,
+    pub error: Option<String>,
+}

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{console_home, console_login_page, StaffLogin, StaffLogout};
-use super::model::{LoginPageData, Role, StaffView};
+use super::api::{console_audit, console_home, console_import_page, console_login_page, StaffLogin, StaffLogout};
+use super::model::{AuditPageData, AuditQuery, ImportPageData, LoginPageData, Role, StaffView};
 use crate::ui::{loaded, FlashMessage};
 
 /// The console's frame: a plain header with the staff member and the way out.
@@ -85,6 +85,86 @@ pub fn ConsoleHomePage() -> impl IntoView {
                     {matches!(role, Role::Auditor).then(|| view! {
                         <a class="weui-cell weui-cell_access" href="/console/audit"><div class="weui-cell__bd"><p>"审计日志"</p></div></a>
                     })}
+                </div>
+            </ConsoleScreen>
+        }
+    })
+}
+
+/// The files a police operator can upload, with their names on screen.
+const IMPORT_KINDS: [(&str, &str); 6] = [
+    ("cards", "交通服务卡 cards.csv"),
+    ("drivers", "驾驶人 drivers.csv"),
+    ("vehicles", "机动车 vehicles.csv"),
+    ("violations", "违法记录 violations.csv"),
+    ("questions", "审验学习题库 questions.csv"),
+    ("courses", "审验学习课程 courses.csv"),
+];
+
+/// `/console/import`: 数据导入, a plain multipart form so it works without JavaScript.
+#[component]
+pub fn ConsoleImportPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| console_import_page());
+    loaded(page, |data: ImportPageData| {
+        view! {
+            <ConsoleScreen title="数据导入" staff=data.staff>
+                <div class="import-result"><FlashMessage flash=data.flash/></div>
+                <p class="screen__lead">"上传UTF-8编码、带表头行的CSV文件。整个文件逐行校验：只要有一行有误，就列出每个有误的行号和原因，且不写入任何数据；全部正确时按自然键新增或更新。"</p>
+                <form method="post" action="/console/import/upload" enctype="multipart/form-data">
+                    <div class="weui-cells weui-cells_form">
+                        <div class="weui-cell weui-cell_active weui-cell_select weui-cell_select-after">
+                            <div class="weui-cell__hd"><label class="weui-label" for="import-kind">"数据类型"</label></div>
+                            <div class="weui-cell__bd">
+                                <select id="import-kind" class="weui-select" name="kind" required=true>
+                                    {IMPORT_KINDS.iter().map(|(code, label)| view! { <option value=*code>{*label}</option> }).collect_view()}
+                                </select>
+                            </div>
+                        </div>
+                        <div class="weui-cell weui-cell_active">
+                            <div class="weui-cell__hd"><label class="weui-label" for="import-file">"文件"</label></div>
+                            <div class="weui-cell__bd"><input id="import-file" type="file" name="file" accept=".csv,text/csv" required=true/></div>
+                        </div>
+                    </div>
+                    <button type="submit" class="weui-btn weui-btn_primary">"上传并导入"</button>
+                </form>
+            </ConsoleScreen>
+        }
+    })
+}
+
+/// `/console/audit`: 审计日志, searched by a GET form; nothing here changes a row.
+#[component]
+pub fn ConsoleAuditPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = move || {
+        let map = params.read();
+        let get = |name: &str| map.get(name).unwrap_or_default();
+        AuditQuery { actor: get("actor"), action: get("action"), subject: get("subject"), from: get("from"), to: get("to") }
+    };
+    let page = Resource::new(query, console_audit);
+    loaded(page, move |data: AuditPageData| {
+        let q = query();
+        view! {
+            <ConsoleScreen title="审计日志" staff=data.staff>
+                <form method="get" action="/console/audit" class="console-filters">
+                    <label>"操作人"<input name="actor" value=q.actor/></label>
+                    <label>"操作"<input name="action" value=q.action placeholder="如 import、payment、card"/></label>
+                    <label>"对象"<input name="subject" value=q.subject/></label>
+                    <label>"开始日期"<input type="date" name="from" value=q.from/></label>
+                    <label>"结束日期"<input type="date" name="to" value=q.to/></label>
+                    <button type="submit" class="weui-btn weui-btn_mini weui-btn_primary">"查询"</button>
+                </form>
+                {data.error.map(|e| view! { <p class="flash flash_error" role="alert">{e}</p> })}
+                {data.truncated.then(|| view! { <p class="flash flash_notice">"仅显示最新200条，请缩小查询范围"</p> })}
+                <div class="table-scroll">
+                    <table class="console-table">
+                        <thead><tr><th>"时间"</th><th>"操作人"</th><th>"渠道"</th><th>"操作"</th><th>"对象"</th><th>"详情"</th></tr></thead>
+                        <tbody>
+                            {data.entries.into_iter().map(|e| view! {
+                                <tr><td>{e.at}</td><td>{e.actor}</td><td>{e.channel}</td><td>{e.action}</td><td>{e.subject}</td><td>{e.detail}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
                 </div>
             </ConsoleScreen>
         }

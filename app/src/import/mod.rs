@@ -148,8 +148,13 @@ impl fmt::Display for ImportReport {
     }
 }
 
-/// Imports one file all or nothing and records who did it in the audit log.
+/// Imports one file all or nothing and records the command-line operator in the audit log.
 pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Result<ImportReport, ImportError> {
+    import_csv_by(db, kind, bytes, Actor::Operator(operator)).await
+}
+
+/// Imports one file all or nothing and records `actor` in the audit log.
+pub async fn import_csv_by(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
     let records = read_records(kind, bytes)?;
     let rows = Rows::parse(kind, &records)?;
     let mut tx = db.begin_write().await?;
@@ -157,9 +162,9 @@ pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Re
     db.lock(&mut tx, "import").await?;
     let report = rows.write(&mut tx).await?;
     let detail = format!("inserted {}, updated {}", report.inserted, report.updated);
-    audit::record(&mut tx, Actor::Operator(operator), &format!("import.{kind}"), kind.name(), &detail).await?;
+    audit::record(&mut tx, actor, &format!("import.{kind}"), kind.name(), &detail).await?;
     tx.commit().await?;
-    tracing::info!(%kind, operator, inserted = report.inserted, updated = report.updated, "imported");
+    tracing::info!(%kind, inserted = report.inserted, updated = report.updated, "imported");
     Ok(report)
 }
 

@@ -26,6 +26,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let mut router = Router::new()
         .route("/auth/callback", get(callback))
         .route("/evidence/{record_no}", get(crate::violations::evidence::evidence_photo))
+        .route(
+            crate::console::upload::UPLOAD_PATH,
+            axum::routing::post(crate::console::upload::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::console::upload::MAX_BYTES)),
+        )
         .route(NOTIFY_PATH, axum::routing::post(crate::payments::notify::payment_notify));
     if state.dev_identity.is_some() {
         router = router.route("/auth/dev/login", get(dev_login));

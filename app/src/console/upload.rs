@@ -1,0 +1,84 @@
+//! `POST /console/import`: a police operator uploads one of the CSV files of SPEC §5 from the browser. It is a
+//! plain multipart form handled here (not a server function), so it works the same with or without JavaScript,
+//! and it goes through the very import the command line uses: all or nothing, every bad row by line number.
+
+use axum::extract::{Multipart, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::auth::{request_staff, Staff};
+use super::model::Role;
+use crate::identity::model::Flash;
+use crate::import::{import_csv_by, ImportError, Kind};
+use crate::platform::state::AppState;
+
+/// The page with the form, which the upload returns to.
+pub const PATH: &str = "/console/import";
+/// Where the form posts.
+pub const UPLOAD_PATH: &str = "/console/import/upload";
+/// Police files for a city are large, but not larger than this.
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+fn back_to_form() -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, PATH)]).into_response()
+}
+
+/// Imports the uploaded file and reports the outcome on the import page.
+pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Response {
+    let staff = match request_staff(&state, &headers).await {
+        Ok(Some(staff)) => staff,
+        Ok(None) => return (StatusCode::SEE_OTHER, [(LOCATION, "/console/login")]).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the staff session failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    if staff.role != Role::Police {
+        return (StatusCode::FORBIDDEN, "您的角色无权进行此操作").into_response();
+    }
+    let flash = match read_form(multipart).await {
+        Err(message) => Flash { error: Some(message), ..Flash::default() },
+        Ok((kind, name, bytes)) => outcome(&state, &staff, kind, &name, &bytes).await,
+    };
+    if let Err(e) = super::auth::store_flash(&state, &staff, PATH, &flash).await {
+        tracing::error!(error = %e, "storing the import result failed");
+    }
+    back_to_form()
+}
+
+async fn outcome(state: &AppState, staff: &Staff, kind: Kind, name: &str, bytes: &[u8]) -> Flash {
+    match import_csv_by(&state.db, kind, bytes, staff.actor()).await {
+        Ok(report) => Flash { notice: Some(format!("{name}（{kind}）导入成功：{report}")), ..Flash::default() },
+        Err(ImportError::Database(e)) => {
+            tracing::error!(error = %e, "console import failed");
+            Flash { error: Some(format!("{name}：数据库写入失败，未导入任何数据，请稍后重试")), ..Flash::default() }
+        }
+        Err(e) => Flash { error: Some(format!("{name}：{e}")), ..Flash::default() },
+    }
+}
+
+/// The form's `kind` and `file` fields, or what is missing in Chinese.
+async fn read_form(mut multipart: Multipart) -> Result<(Kind, String, Vec<u8>), String> {
+    let mut kind = None;
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(|_| "上传内容不完整，请重新选择文件上传".to_string())? {
+        match field.name() {
+            Some("kind") => {
+                let text = field.text().await.map_err(|_| "数据类型读取失败".to_string())?;
+                kind = Some(Kind::parse(&text).ok_or("请选择数据类型")?);
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_string();
+                let bytes = field.bytes().await.map_err(|_| format!("文件过大或上传中断（上限{}MB）", MAX_BYTES >> 20))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    let kind = kind.ok_or("请选择数据类型")?;
+    match file {
+        Some((name, bytes)) if !name.is_empty() && !bytes.is_empty() => Ok((kind, name, bytes)),
+        _ => Err("请选择要上传的CSV文件".into()),
+    }
+}
