@@ -1,5 +1,5 @@
 import { expect, Page, test, TestInfo } from '@playwright/test';
-import { Person, person } from '../people';
+import { Person, person, STAFF_PASSWORD } from '../people';
 
 export const WECHAT_UA =
   'Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/126.0 Mobile Safari/537.36 MicroMessenger/8.0.50.2701(0x2800323B) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN';
@@ -84,5 +84,16 @@ export async function signInLinked(page: Page, channel: 'wechat' | 'icbc', accou
   await submitCode(page, await requestCode(page, p.phone));
   await expect(page.getByText('实名认证成功')).toBeVisible();
   await page.goto('/');
+  await ready(page);
+}
+
+/** Signs into the operators' console as the global-setup account for `role`. */
+export async function consoleSignIn(page: Page, role: 'bank' | 'police' | 'auditor') {
+  await page.goto('/console/login');
+  await ready(page);
+  await page.getByLabel('用户名', { exact: true }).fill(`e2e-${role}`);
+  await page.getByLabel('密码', { exact: true }).fill(STAFF_PASSWORD);
+  await page.getByRole('button', { name: '登录' }).click();
+  await expect(page.getByRole('heading', { name: '管理后台', exact: true })).toBeVisible();
   await ready(page);
 }

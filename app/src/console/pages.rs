@@ -139,7 +139,13 @@ pub fn ConsoleAuditPage() -> impl IntoView {
     let query = move || {
         let map = params.read();
         let get = |name: &str| map.get(name).unwrap_or_default();
-        AuditQuery { actor: get("actor"), action: get("action"), subject: get("subject"), from: get("from"), to: get("to") }
+        AuditQuery {
+            actor: get("actor"),
+            action: get("action"),
+            subject: get("subject"),
+            from: get("from"),
+            to: get("to"),
+        }
     };
     let page = Resource::new(query, console_audit);
     loaded(page, move |data: AuditPageData| {

@@ -52,7 +52,9 @@ async fn outcome(state: &AppState, staff: &Staff, kind: Kind, name: &str, bytes:
         Ok(report) => Flash { notice: Some(format!("{name}（{kind}）导入成功：{report}")), ..Flash::default() },
         Err(ImportError::Database(e)) => {
             tracing::error!(error = %e, "console import failed");
-            Flash { error: Some(format!("{name}：数据库写入失败，未导入任何数据，请稍后重试")), ..Flash::default() }
+            Flash {
+                error: Some(format!("{name}：数据库写入失败，未导入任何数据，请稍后重试")), ..Flash::default()
+            }
         }
         Err(e) => Flash { error: Some(format!("{name}：{e}")), ..Flash::default() },
     }
@@ -62,7 +64,9 @@ async fn outcome(state: &AppState, staff: &Staff, kind: Kind, name: &str, bytes:
 async fn read_form(mut multipart: Multipart) -> Result<(Kind, String, Vec<u8>), String> {
     let mut kind = None;
     let mut file = None;
-    while let Some(field) = multipart.next_field().await.map_err(|_| "上传内容不完整，请重新选择文件上传".to_string())? {
+    while let Some(field) =
+        multipart.next_field().await.map_err(|_| "上传内容不完整，请重新选择文件上传".to_string())?
+    {
         match field.name() {
             Some("kind") => {
                 let text = field.text().await.map_err(|_| "数据类型读取失败".to_string())?;
@@ -70,7 +74,8 @@ async fn read_form(mut multipart: Multipart) -> Result<(Kind, String, Vec<u8>), 
             }
             Some("file") => {
                 let name = field.file_name().unwrap_or("").to_string();
-                let bytes = field.bytes().await.map_err(|_| format!("文件过大或上传中断（上限{}MB）", MAX_BYTES >> 20))?;
+                let bytes =
+                    field.bytes().await.map_err(|_| format!("文件过大或上传中断（上限{}MB）", MAX_BYTES >> 20))?;
                 file = Some((name, bytes.to_vec()));
             }
             _ => {}

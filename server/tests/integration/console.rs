@@ -95,7 +95,8 @@ async fn console_sign_in_is_separate_from_drivers_and_checks_the_password() {
     for (db, app) in TestApp::each_with_demo().await {
         add_staff(&app.db, "bank1", Role::Bank, PASSWORD, "test").await.unwrap();
         let stranger = app.browser();
-        let page = stranger.submit("/api/staff_login", &[("username", "bank1"), ("password", "wrong-password-1")]).await;
+        let page =
+            stranger.submit("/api/staff_login", &[("username", "bank1"), ("password", "wrong-password-1")]).await;
         assert!(page.contains("用户名或密码不正确"), "{db}: {page}");
         let page = stranger.submit("/api/staff_login", &[("username", "nobody"), ("password", PASSWORD)]).await;
         assert!(page.contains("用户名或密码不正确"), "{db}");
@@ -139,7 +140,8 @@ async fn only_police_operators_upload_and_a_bad_row_changes_nothing() {
         assert!(page.contains("导入成功：新增2条，更新0条"), "{db}: {page}");
         assert_eq!(app.count("SELECT COUNT(*) FROM drivers").await, 2, "{db}");
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_log WHERE actor = 'staff:police1' AND action = 'import.drivers'").await,
+            app.count("SELECT COUNT(*) FROM audit_log WHERE actor = 'staff:police1' AND action = 'import.drivers'")
+                .await,
             1,
             "{db}: the upload is audited under the staff member"
         );

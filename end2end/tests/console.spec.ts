@@ -1,0 +1,50 @@
+import { expect, test } from '@playwright/test';
+import { person } from '../people';
+import { consoleSignIn } from './helpers';
+
+const PROJECTS = ['android-hydrated', 'android-nojs', 'iphone-hydrated', 'iphone-nojs'];
+
+/** Two people the import has never seen, different in every project. */
+function newcomers(project: string) {
+  const base = 400 + PROJECTS.indexOf(project) * 10;
+  return [person(base), person(base + 1)];
+}
+
+test('a police operator uploads drivers.csv: a bad row is reported by line and nothing changes', async ({ page }, testInfo) => {
+  const [a, b] = newcomers(testInfo.project.name);
+  const header = 'id_number,name,licence_class,licence_status,first_issued,cycle_points';
+  const bad = `${header}\n${a.idNumber},${a.name},B2,normal,2012-03-01,2\n${b.idNumber},${b.name},Z9,normal,2012-03-01,1\n`;
+  const good = bad.replace(',Z9,', ',C1,');
+
+  await consoleSignIn(page, 'police');
+  await page.getByRole('link', { name: '数据导入' }).click();
+  await expect(page.getByRole('heading', { name: '数据导入' })).toBeVisible();
+  await page.getByLabel('数据类型').selectOption('drivers');
+  await page.getByLabel('文件').setInputFiles({ name: 'drivers.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+  await page.getByRole('button', { name: '上传并导入' }).click();
+  await expect(page.getByText(/第3行：licence_class/)).toBeVisible();
+  await expect(page.getByText(/未导入任何数据/)).toBeVisible();
+
+  // The good row of the bad file was not written: the corrected file adds both people.
+  await page.getByLabel('数据类型').selectOption('drivers');
+  await page.getByLabel('文件').setInputFiles({ name: 'drivers.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+  await page.getByRole('button', { name: '上传并导入' }).click();
+  await expect(page.getByText('drivers.csv（drivers）导入成功：新增2条，更新0条')).toBeVisible();
+});
+
+test('each role sees only its own console menus, and the auditor finds the upload in the audit log', async ({ page }) => {
+  await consoleSignIn(page, 'auditor');
+  await expect(page.getByRole('link', { name: '数据导入' })).toHaveCount(0);
+  await page.getByRole('link', { name: '审计日志' }).click();
+  await expect(page.getByRole('heading', { name: '审计日志' })).toBeVisible();
+  await page.getByLabel('操作', { exact: true }).fill('staff.add');
+  await page.getByRole('button', { name: '查询' }).click();
+  await expect(page.getByRole('cell', { name: 'e2e-police', exact: true })).toBeVisible();
+  await page.goto('/console/import');
+  await expect(page.getByText('您的角色无权进行此操作')).toBeVisible();
+
+  await consoleSignIn(page, 'bank');
+  await expect(page.getByRole('link', { name: '审计日志' })).toHaveCount(0);
+  await page.goto('/console/audit');
+  await expect(page.getByText('您的角色无权进行此操作')).toBeVisible();
+});
