@@ -26,7 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="format-detection" content="telephone=no"/>
                 <link rel="stylesheet" href="/vendor/weui.min.css"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -40,13 +40,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Lets end-to-end tests wait until the page is interactive.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
+        <HydrationMarker/>
         <Stylesheet id="leptos" href="/pkg/dalian-traffic.css"/>
         <Title text="大连智慧交通"/>
         <Router>
@@ -83,6 +78,16 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// Marks the page once the wasm has loaded and islands hydrated, so end-to-end tests can wait for it.
+#[island]
+fn HydrationMarker() -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 #[component]

@@ -20,5 +20,6 @@ pub mod platform;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Pages are server-rendered forms that work without JavaScript; only islands (the video player) hydrate.
+    leptos::mount::hydrate_islands();
 }

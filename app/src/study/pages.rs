@@ -261,7 +261,8 @@ fn media_type(source: &str) -> &'static str {
 /// How often the playing video reports to the server.
 const BEAT_EVERY_MS: u64 = 5_000;
 
-#[component]
+/// The one island: it reports playback to the server, which decides what is credited.
+#[island]
 fn Player(data: CoursePlayerData) -> impl IntoView {
     let video = NodeRef::<leptos::html::Video>::new();
     let credited = RwSignal::new(data.credited_ms);
