@@ -56,6 +56,7 @@ count_cargo "$LOGS/server.log"
 
 say "release build for the end-to-end specs"
 cargo leptos build --release
+./target/release/server precompress
 
 run_e2e() {
   local label=$1 url=$2

@@ -1,7 +1,7 @@
 //! The HTML shell and the routes.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -25,6 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
                 <meta name="format-detection" content="telephone=no"/>
                 <link rel="stylesheet" href="/vendor/weui.min.css"/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
@@ -42,7 +43,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <HydrationMarker/>
-        <Stylesheet id="leptos" href="/pkg/dalian-traffic.css"/>
         <Title text="大连智慧交通"/>
         <Router>
             <main class="app">

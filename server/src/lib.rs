@@ -74,19 +74,43 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(http::routes(&state))
         .nest_service("/videos", ServeDir::new(video_dir))
+        // The wasm, JS and CSS, served from the .br and .gz files `server precompress` wrote beside them.
+        .nest_service(
+            &format!("/{}", state.leptos_options.site_pkg_dir),
+            ServeDir::new(format!("{}/{}", state.leptos_options.site_root, state.leptos_options.site_pkg_dir))
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_guard))
         .layer(compression)
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(middleware::map_response(cache_policy))
+        .layer(middleware::from_fn(cache_policy))
         .with_state(state)
 }
 
-/// Pages and server-function answers carry personal data: no cache may keep them. Static files may be cached but
-/// are revalidated, since their names do not change between releases yet.
-async fn cache_policy(mut response: Response) -> Response {
+/// Whether a file name carries a content hash, as cargo-leptos writes them: `name.<hash>.ext`.
+pub fn is_content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3 && {
+        let hash = parts[parts.len() - 2];
+        hash.len() >= 8 && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+}
+
+/// Pages and server-function answers carry personal data: no cache may keep them. Content-hashed files never
+/// change under their name, so browsers and CDNs keep them for a year; other static files are revalidated.
+async fn cache_policy(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let hashed = request.uri().path().starts_with("/pkg/") && is_content_hashed(request.uri().path());
+    let mut response = next.run(request).await;
     if response.headers().contains_key(CACHE_CONTROL) {
+        return response;
+    }
+    if hashed && response.status().is_success() {
+        let forever = HeaderValue::from_static("public, max-age=31536000, immutable");
+        response.headers_mut().insert(CACHE_CONTROL, forever);
         return response;
     }
     let dynamic =
@@ -96,4 +120,54 @@ async fn cache_policy(mut response: Response) -> Response {
     let policy = if dynamic { "no-store" } else { "no-cache" };
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(policy));
     response
+}
+
+/// Writes `file.br` and `file.gz` beside every wasm, JS and CSS file under the site's `pkg` and `vendor` folders
+/// (skipping those already up to date), so they are served compressed at the highest level without compressing
+/// on every request. Returns how many files were written.
+pub fn precompress(site_root: &std::path::Path) -> std::io::Result<usize> {
+    use std::io::Write;
+    let mut written = 0;
+    for folder in ["pkg", "vendor"] {
+        let Ok(entries) = std::fs::read_dir(site_root.join(folder)) else { continue };
+        for entry in entries {
+            let path = entry?.path();
+            let compressible =
+                path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "wasm" | "js" | "css"));
+            if !compressible {
+                continue;
+            }
+            let source = std::fs::read(&path)?;
+            let modified = std::fs::metadata(&path)?.modified()?;
+            for (suffix, level) in [("br", 11u32), ("gz", 9)] {
+                let target = path.with_extension(format!("{}.{suffix}", path.extension().unwrap().to_string_lossy()));
+                let fresh = std::fs::metadata(&target).and_then(|m| m.modified()).is_ok_and(|t| t >= modified);
+                if fresh {
+                    continue;
+                }
+                let mut out = Vec::new();
+                if suffix == "br" {
+                    let params = brotli::enc::BrotliEncoderParams { quality: level as i32, ..Default::default() };
+                    brotli::BrotliCompress(&mut source.as_slice(), &mut out, &params)?;
+                } else {
+                    let mut encoder = flate2::write::GzEncoder::new(&mut out, flate2::Compression::new(level));
+                    encoder.write_all(&source)?;
+                    encoder.finish()?;
+                }
+                std::fs::write(&target, out)?;
+                written += 1;
+            }
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_cargo_leptos_hashed_names_count_as_content_hashed() {
+        assert!(super::is_content_hashed("/pkg/dalian-traffic.Xk3p9aQ_z1.wasm"));
+        assert!(!super::is_content_hashed("/pkg/dalian-traffic.wasm"));
+        assert!(!super::is_content_hashed("/vendor/weui.min.css"));
+    }
 }

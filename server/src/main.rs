@@ -9,7 +9,7 @@ use app::platform::db::Db;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
+const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server precompress          write .br and .gz beside the built wasm, JS and CSS (after cargo leptos build)\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
         ["import", "demo"] => import_demo(&config).await,
         ["import", kind, file] => import(&config, kind, file).await,
         ["staff", "add", name, role] => add_staff(&config, name, role).await,
+        ["precompress"] => precompress(),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -37,13 +38,17 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    let leptos_options = match get_configuration(None) {
+    let mut leptos_options = match get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(e) => {
             eprintln!("cannot read the Leptos configuration: {e}");
             return ExitCode::FAILURE;
         }
     };
+    // cargo-leptos writes the content hashes of the built files beside the binary; use them when present.
+    let hash_file =
+        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)));
+    leptos_options.hash_files = hash_file.is_some_and(|file| file.exists());
     let addr = leptos_options.site_addr;
     tracing::info!(?config, "starting");
     let state = match server::prepare(config, leptos_options).await {
@@ -127,6 +132,20 @@ async fn import(config: &Config, kind: &str, file: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{file}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn precompress() -> ExitCode {
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    match server::precompress(std::path::Path::new(&site_root)) {
+        Ok(written) => {
+            println!("{site_root}: {written} compressed files written");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("precompressing {site_root} failed: {e}");
             ExitCode::FAILURE
         }
     }
