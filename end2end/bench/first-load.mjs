@@ -13,6 +13,8 @@
 //      1.6 Mbit/s down, 750 kbit/s up, CPU slowed 4x), each timed from navigation start to the moment
 //      body[data-hydrated="true"] appears (a MutationObserver installed before any page script runs), with
 //      DOMContentLoaded and load from the Navigation Timing entry; medians reported.
+// DevTools throttling holds back response bodies, not headers: a run's ttfb_ms stays near the server's own time and
+// the emulated latency shows in html_received_ms (the document's responseEnd) and everything after it.
 // One JSON document goes to stdout; progress and warnings go to stderr. Exits 1 if a page answers with an error
 // status or never hydrates, 2 on bad input.
 
@@ -49,6 +51,9 @@ const SLOW_4G = {
   uploadThroughput: (750 * 1024) / 8,
 };
 const CPU_SLOWDOWN = 4;
+// A fixed busy loop (about 0.1 s unthrottled) run after hydration to show the CPU slowdown took effect; shorter
+// loops fall inside Chromium's throttling time slices and show less than the full factor.
+const CPU_PROBE_ITERATIONS = 2e7;
 
 class BenchError extends Error {}
 
@@ -234,8 +239,10 @@ async function measureTransfer(browser, config, path) {
       lastActivity = Date.now();
     });
 
+    await page.addInitScript(HYDRATION_PROBE);
     await navigate(page, url, path, problems);
     await waitHydrated(page, path, problems, 'unthrottled');
+    const ttiUnthrottled = await page.evaluate(() => window.__benchHydratedAt ?? null);
     await page.waitForLoadState('networkidle', { timeout: IDLE_TIMEOUT_MS }).catch(() => {
       log(`warning: ${path}: Playwright's networkidle not reached within ${IDLE_TIMEOUT_MS / 1000} s`);
     });
@@ -265,8 +272,8 @@ async function measureTransfer(browser, config, path) {
     }
     const errors = resources.filter((r) => r.status >= 400);
     for (const r of errors) log(`warning: ${path}: ${r.url} answered ${r.status}`);
-    for (const p of problems) log(`note: ${path}: ${p}`);
-    return { finalUrl: page.url(), bytes, bodyBytes, encodings, resources };
+    for (const p of new Set(problems)) log(`note: ${path}: ${p}`);
+    return { finalUrl: page.url(), ttiUnthrottled: round(ttiUnthrottled), bytes, bodyBytes, encodings, resources };
   } finally {
     await context.close();
   }
@@ -306,29 +313,31 @@ async function measureRun(browser, config, path, run) {
         polling: 100,
       })
       .catch(() => log(`warning: ${path}: run ${run}: the load event had not finished after ${HYDRATE_TIMEOUT_MS / 1000} s`));
-    const t = await page.evaluate(() => {
+    const t = await page.evaluate((CPU_PROBE_ITERATIONS) => {
       const nav = performance.getEntriesByType('navigation')[0];
       // A fixed piece of work, to show the CPU slowdown took effect (compare with the unthrottled probe).
       const start = performance.now();
       let x = 0;
-      for (let i = 0; i < 2e6; i++) x = (x + i * 7) % 1000003;
+      for (let i = 0; i < CPU_PROBE_ITERATIONS; i++) x = (x + i * 7) % 1000003;
       const cpuProbe = performance.now() - start;
       return {
         hydrated: window.__benchHydratedAt ?? null,
         ttfb: nav?.responseStart ?? null,
+        htmlDone: nav?.responseEnd ?? null,
         dcl: nav?.domContentLoadedEventEnd || null,
         load: nav?.loadEventEnd || null,
         status: nav?.responseStatus ?? null,
         cpuProbe,
         checksum: x,
       };
-    });
+    }, CPU_PROBE_ITERATIONS);
     if (t.hydrated == null) log(`warning: ${path}: run ${run}: the in-page probe missed hydration; using wall time`);
     return {
       tti_ms: round(t.hydrated ?? wallMs),
       dcl_ms: round(t.dcl),
       load_ms: round(t.load),
       ttfb_ms: round(t.ttfb),
+      html_received_ms: round(t.htmlDone),
       wall_ms: round(wallMs),
       cpu_probe_ms: round(t.cpuProbe),
       final_url: page.url(),
@@ -344,13 +353,13 @@ async function cpuProbeUnthrottled(browser) {
   try {
     const page = await context.newPage();
     return round(
-      await page.evaluate(() => {
+      await page.evaluate((CPU_PROBE_ITERATIONS) => {
         const start = performance.now();
         let x = 0;
-        for (let i = 0; i < 2e6; i++) x = (x + i * 7) % 1000003;
+        for (let i = 0; i < CPU_PROBE_ITERATIONS; i++) x = (x + i * 7) % 1000003;
         const ms = performance.now() - start;
         return x < 0 ? -1 : ms;
-      }),
+      }, CPU_PROBE_ITERATIONS),
     );
   } finally {
     await context.close();
@@ -391,6 +400,7 @@ async function main() {
         tti_ms_median: median(runs.map((r) => r.tti_ms)),
         dcl_ms_median: median(runs.map((r) => r.dcl_ms)),
         load_ms_median: median(runs.map((r) => r.load_ms)),
+        tti_ms_unthrottled: transfer.ttiUnthrottled,
         runs,
         resources: transfer.resources,
       });

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The city-scale benchmark of BENCHMARKS.md: generates the data set on SQLite and on PostgreSQL, then measures
+# first-load transfer and time to interactive, page throughput and latency next to a static file of the same size,
+# the payment path, the pages' queries and the server's memory, and prints every budget as PASS or FAIL.
+# Not part of scripts/test.sh. Full size takes about 30 minutes on 2 cores; BENCH_DIVISOR=100 runs at 1/100.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+DIVISOR=${BENCH_DIVISOR:-1}
+DRIVERS=$((1000000 / DIVISOR))
+VEHICLES=$((1500000 / DIVISOR))
+VIOLATIONS=$((5000000 / DIVISOR))
+SECONDS_EACH=${BENCH_SECONDS:-8}
+PORT=${BENCH_PORT:-3600}
+BASE="http://127.0.0.1:$PORT"
+PG_ADMIN_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+WORK=${BENCH_DIR:-$ROOT/target/bench}
+REPORT="$WORK/report.txt"
+
+say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
+report() { printf '%s\n' "$*" | tee -a "$REPORT"; }
+verdict() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
+
+bash scripts/setup.sh >&2
+if ! command -v wrk >/dev/null; then
+  say "installing wrk from apt"
+  apt-get update -qq && apt-get install -y -qq wrk >&2
+fi
+[ -x /usr/bin/chromium ] || { apt-get update -qq && apt-get install -y -qq chromium >&2; }
+[ -d end2end/node_modules/@playwright ] || (cd end2end && npm ci --no-audit --no-fund --silent)
+export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
+
+say "release build"
+cargo leptos build --release >&2
+./target/release/server precompress >&2
+cargo build --release -p server --bin bench >&2
+
+mkdir -p "$WORK"
+: >"$REPORT"
+report "大连智慧交通 benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+report "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+report "tools: $(rustc --version), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(psql --version)"
+report "data: $DRIVERS drivers and cards, $VEHICLES vehicles, $VIOLATIONS violation records (divisor $DIVISOR); $SECONDS_EACH s per load run"
+
+SERVER_PID=""
+stop_server() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; }
+trap stop_server EXIT
+
+start_server() {
+  local url=$1
+  LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD DATABASE_URL="$url" \
+    APP_BASE_URL="$BASE" PAYMENT_SANDBOX_ADDR="127.0.0.1:$((PORT + 1))" RUST_LOG=error \
+    ./target/release/server >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$BASE/" && return 0
+    sleep 0.2
+  done
+  echo "the server did not start; see $WORK/server.log" >&2
+  exit 1
+}
+
+rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$SERVER_PID/status"; }
+
+# wrk's Requests/sec and its 50% and 99% latencies in milliseconds.
+load() {
+  local conns=$1 url=$2 cookie=$3 threads=2
+  [ "$conns" = 1 ] && threads=1
+  wrk -t"$threads" -c"$conns" -d"${SECONDS_EACH}s" --latency -H "Cookie: $cookie" "$url" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad }'
+}
+
+FAILED=0
+run_database() {
+  local label=$1 url=$2
+  say "$label: generating the data set"
+  local began=$SECONDS
+  DATABASE_URL="$url" ./target/release/bench generate "$DRIVERS" "$VEHICLES" "$VIOLATIONS"
+  report ""
+  report "== $label =="
+  report "generation: $((SECONDS - began)) s"
+  start_server "$url"
+  sleep 1
+  report "memory idle: $(( $(rss_kb VmRSS) / 1024 )) MB resident"
+
+  local line cookie plate
+  line=$(DATABASE_URL="$url" ./target/release/bench sessions 1)
+  cookie=${line%%$'\t'*}
+  plate=${line##*$'\t'}
+  local encoded
+  encoded=$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$plate")
+  local pages=("/" "/vehicles" "/violations/vehicle?plate=$encoded&type=02")
+  local names=("home" "vehicles" "violations")
+
+  report "page (connections)          req/s   p50 ms   p99 ms   static req/s   ratio   budgets"
+  mkdir -p target/site/bench
+  for i in 0 1 2; do
+    local page=${pages[$i]} name=${names[$i]}
+    local body
+    body=$(curl -fs -H "Cookie: $cookie" "$BASE$page")
+    case "$name" in
+      vehicles) grep -q "$plate" <<<"$body" || { echo "$name does not list $plate: not signed in?" >&2; exit 1; } ;;
+      violations) grep -q "违法\|您目前车辆无违法记录" <<<"$body" || { echo "$name did not render" >&2; exit 1; } ;;
+    esac
+    # The ceiling: the same server answering a static file of the same size.
+    head -c "${#body}" /dev/zero | tr '\0' 'x' >"target/site/bench/$name.html"
+    for conns in 1 16 64; do
+      read -r rps p50 p99 bad < <(load "$conns" "$BASE$page" "$cookie")
+      read -r srps _ _ _ < <(load "$conns" "$BASE/bench/$name.html" "$cookie")
+      local ratio ok=1 notes=""
+      ratio=$(awk -v a="$rps" -v b="$srps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+      if [ "$bad" != 0 ]; then ok=0; notes+=" non-2xx:$bad"; fi
+      if [ "$conns" = 1 ] && awk -v v="$p50" 'BEGIN { exit !(v > 2) }'; then ok=0; notes+=" p50>2ms"; fi
+      if [ "$conns" = 64 ] && awk -v v="$p99" 'BEGIN { exit !(v > 25) }'; then ok=0; notes+=" p99>25ms"; fi
+      if awk -v v="$ratio" 'BEGIN { exit !(v < 0.30) }'; then ok=0; notes+=" ratio<0.30"; fi
+      [ "$ok" = 1 ] || FAILED=1
+      report "$(printf '%-12s (%2s)            %6s  %7s  %7s   %12s   %5s   %s%s' "$name" "$conns" "$rps" "$p50" "$p99" "$srps" "$ratio" "$(verdict $ok)" "$notes")"
+    done
+  done
+  report "memory under the heaviest load: $(( $(rss_kb VmHWM) / 1024 )) MB peak resident"
+
+  report "queries of these pages at full size:"
+  local plans
+  plans=$(DATABASE_URL="$url" ./target/release/bench queries)
+  report "$plans"
+  if grep -q "FAIL" <<<"$plans"; then FAILED=1; fi
+
+  report "payment path (order, cashier confirm, signed notification, receipt):"
+  DATABASE_URL="$url" ./target/release/bench pay "$BASE" 16 10 | tee -a "$REPORT" || FAILED=1
+
+  if [ "$label" = SQLite ]; then
+    say "first load and time to interactive (slow 4G, 4x CPU)"
+    BENCH_URL="$BASE" BENCH_COOKIE="$cookie" BENCH_PAGES="/,${pages[2]}" BENCH_RUNS=3 \
+      node end2end/bench/first-load.mjs >"$WORK/first-load.json"
+    node -e '
+      const r = require(process.argv[1]);
+      for (const p of r.pages) {
+        const kb = p.bytes.total / 1024;
+        const ok = kb <= 200;
+        console.log(`first load ${p.path}: ${kb.toFixed(1)} KB compressed (html ${p.bytes.document}, css ${p.bytes.css}, js ${p.bytes.js}, wasm ${p.bytes.wasm} bytes); time to interactive ${p.tti_ms_median.toFixed(0)} ms (slow 4G) ${ok ? "PASS" : "FAIL"} (budget 200 KB)`);
+        if (!ok) process.exitCode = 1;
+      }' "$WORK/first-load.json" | tee -a "$REPORT" || FAILED=1
+  fi
+  rm -rf target/site/bench
+  stop_server
+}
+
+rm -f "$WORK"/bench.db*
+run_database SQLite "sqlite://$WORK/bench.db"
+if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
+  db="dlt_bench_$$"
+  psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db" -qc "CREATE DATABASE $db"
+  run_database PostgreSQL "${PG_ADMIN_URL%/*}/$db"
+  psql "$PG_ADMIN_URL" -qc "DROP DATABASE $db"
+else
+  report "PostgreSQL not reachable at $PG_ADMIN_URL: skipped"
+  FAILED=1
+fi
+report ""
+report "overall: $(verdict $((1 - FAILED))) (report in $REPORT)"
+exit "$FAILED"

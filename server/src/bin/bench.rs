@@ -1,0 +1,443 @@
+//! `bench`: the tools behind `scripts/bench.sh` (see BENCHMARKS.md). Not part of the app or its tests.
+//!
+//! - `bench generate DRIVERS VEHICLES VIOLATIONS`: a city-sized data set, written with bulk SQL into the database
+//!   named by `DATABASE_URL` (migrated first), then analysed.
+//! - `bench sessions COUNT`: signed-in, real-name sessions for the first COUNT drivers; prints `cookie<TAB>plate`.
+//! - `bench pay BASE_URL PAYERS DECISIONS_EACH`: the payment path end to end over HTTP with concurrent payers,
+//!   then checks that no decision was charged twice.
+//! - `bench queries`: each page's queries at full size, timed, with their plans.
+
+use std::time::{Duration, Instant};
+
+use app::domain::luhn_check_digit;
+use app::identity::model::Channel;
+use app::platform::config::Config;
+use app::platform::db::{Backend, Db};
+use app::platform::session::{self, CookieSigner};
+use sqlx::{Any, Row, Transaction};
+
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"];
+const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超"];
+/// Plate letters: digits and capitals without I and O, as Chinese plates use them.
+const PLATE_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+/// (code, behaviour, points, fine in fen) of common camera-captured violations.
+const OFFENCES: &[(&str, &str, i64, i64)] = &[
+    ("1625", "驾驶机动车违反道路交通信号灯通行的", 6, 20_000),
+    ("1039", "机动车违反规定停放、临时停车且驾驶人不在现场的", 0, 20_000),
+    ("1352", "驾驶机动车超过规定时速10%未达20%的", 0, 5_000),
+    ("1344", "驾驶机动车违反禁令标志指示的", 1, 10_000),
+    ("1373", "驾驶机动车在城市道路上逆向行驶的", 3, 20_000),
+];
+/// Base of the generated records' occurrence times: 2024-01-01 00:00 Asia/Shanghai.
+const EPOCH_2024: i64 = 1_703_952_000;
+
+/// Driver `i`'s ID number: valid GB 11643, unique for i < 15,000,000.
+fn id_number(i: u64) -> String {
+    let birth = 3650 + (i % 15_000) as i64; // days after 1970-01-01: born 1980–2021
+    let date = app::domain::CivilDate::from_days(birth).expect("a date in range");
+    let body = format!("210202{:04}{:02}{:02}{:03}", date.year(), date.month(), date.day(), (i / 15_000) % 1000);
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{body}{check}")
+}
+
+fn name(i: u64) -> String {
+    format!("{}{}", SURNAMES[(i % 16) as usize], GIVEN[((i / 16) % 16) as usize])
+}
+
+fn card_no(i: u64) -> String {
+    let payload = format!("622202880{i:06}");
+    format!("{payload}{}", luhn_check_digit(&payload))
+}
+
+fn plate(j: u64) -> String {
+    let mut n = j;
+    let mut chars = [b'0'; 5];
+    for c in chars.iter_mut().rev() {
+        *c = PLATE_CHARS[(n % 34) as usize];
+        n /= 34;
+    }
+    format!("辽B{}", std::str::from_utf8(&chars).expect("ascii"))
+}
+
+/// Inserts `rows` (each a list of SQL literals already quoted) in multi-row statements.
+async fn insert(tx: &mut Transaction<'static, Any>, head: &str, rows: &[String]) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(2_000) {
+        let sql = format!("{head} VALUES {}", chunk.join(","));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Generated values are digits, ASCII letters and fixed Chinese text without quotes: quoting is safe.
+fn q(text: &str) -> String {
+    debug_assert!(!text.contains('\''));
+    format!("'{text}'")
+}
+
+async fn generate(db: &Db, drivers: u64, vehicles: u64, violations: u64) -> Result<(), sqlx::Error> {
+    let started = Instant::now();
+    let now = app::platform::now();
+    const BATCH: u64 = 50_000;
+    let mut i = 0;
+    while i < drivers {
+        let end = (i + BATCH).min(drivers);
+        let mut tx = db.begin_write().await?;
+        let (mut cards, mut licences) = (Vec::new(), Vec::new());
+        for n in i..end {
+            let (id, name) = (id_number(n), name(n));
+            cards.push(format!("({},{},{},{},'active',{now})", q(&card_no(n)), q(&id), q(&name), q(&format!("139{n:08}"))));
+            let class = match n % 20 {
+                0 | 1 => "B2",
+                2 => "A2",
+                3 => "C2",
+                _ => "C1",
+            };
+            let status = if n % 97 == 0 { "suspended" } else { "normal" };
+            licences.push(format!(
+                "({},{},'{class}','{status}','{:04}-{:02}-15',{},{now})",
+                q(&id),
+                q(&name),
+                2000 + n % 24,
+                1 + n % 12,
+                n % 13
+            ));
+        }
+        insert(&mut tx, "INSERT INTO cards (card_no, id_number, name, phone, status, updated_at)", &cards).await?;
+        insert(
+            &mut tx,
+            "INSERT INTO drivers (id_number, name, licence_class, licence_status, first_issued, cycle_points, updated_at)",
+            &licences,
+        )
+        .await?;
+        tx.commit().await?;
+        i = end;
+    }
+    eprintln!("drivers and cards: {drivers} in {:.0?}", started.elapsed());
+    let mut j = 0;
+    while j < vehicles {
+        let end = (j + BATCH).min(vehicles);
+        let mut tx = db.begin_write().await?;
+        let rows: Vec<String> = (j..end)
+            .map(|v| {
+                let owner = v % drivers;
+                let card = if v % 10 == 9 { "NULL".to_string() } else { q(&card_no(owner)) };
+                let kind = if v % 7 == 0 { "轻型厢式货车" } else { "小型轿车" };
+                format!("({},'02','{kind}',{},{card},{now},{now})", q(&plate(v)), q(&id_number(owner)))
+            })
+            .collect();
+        insert(
+            &mut tx,
+            "INSERT INTO vehicles (plate, plate_type, vehicle_type, owner_id_number, card_no, bound_at, updated_at)",
+            &rows,
+        )
+        .await?;
+        tx.commit().await?;
+        j = end;
+    }
+    eprintln!("vehicles: {vehicles} in {:.0?}", started.elapsed());
+    let mut k = 0;
+    while k < violations {
+        let end = (k + BATCH).min(violations);
+        let mut tx = db.begin_write().await?;
+        let rows: Vec<String> = (k..end)
+            .map(|r| {
+                let v = r % vehicles;
+                let owner = v % drivers;
+                let (code, behaviour, points, fine) = OFFENCES[(r % OFFENCES.len() as u64) as usize];
+                let at = EPOCH_2024 + (r as i64 * 7_919) % (3 * 365 * 86_400);
+                // 70% decided and paid, 10% decided and unpaid, 20% untreated; 1 in 50 for the counter.
+                let (decision, decided_on, party, paid): (String, &str, String, i32) = match r % 10 {
+                    0 | 1 => ("NULL".into(), "NULL", "NULL".into(), 0),
+                    2 => (q(&format!("2102{r:012}")), "'2026-11-10'", q(&id_number(owner)), 0),
+                    _ => (q(&format!("2102{r:012}")), "'2025-06-01'", q(&id_number(owner)), 1),
+                };
+                format!(
+                    "('B{r:017}',{},'02',{at},'中山路与五四路交叉口','{code}','{behaviour}',{points},{fine},{},{decision},{decided_on},{party},{paid},{now})",
+                    q(&plate(v)),
+                    u8::from(r % 50 == 0)
+                )
+            })
+            .collect();
+        insert(
+            &mut tx,
+            "INSERT INTO violations (record_no, plate, plate_type, occurred_at, location, code, behaviour, points, \
+             fine_fen, counter_only, decision_no, decided_on, party_id_number, paid, updated_at)",
+            &rows,
+        )
+        .await?;
+        tx.commit().await?;
+        k = end;
+        if k % 1_000_000 == 0 {
+            eprintln!("violations: {k} in {:.0?}", started.elapsed());
+        }
+    }
+    sqlx::raw_sql("ANALYZE").execute(db.pool()).await?;
+    eprintln!("generated and analysed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// Accounts linked by 实名认证 to drivers `first..first + count`, with the notice accepted and a live session
+/// each; returns (cookie header value, the driver's first plate).
+async fn sessions(db: &Db, signer: &CookieSigner, first: u64, count: u64) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let now = app::platform::now();
+    let mut out = Vec::new();
+    for n in first..first + count {
+        let mut tx = db.begin_write().await?;
+        let account_id: i64 = sqlx::query(
+            "INSERT INTO accounts (channel, platform_uid, created_at) VALUES ('icbc', $1, $2) \
+             ON CONFLICT (channel, platform_uid) DO UPDATE SET created_at = excluded.created_at RETURNING id",
+        )
+        .bind(format!("bench-{n}"))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        sqlx::query("UPDATE realname_bindings SET unbound_at = $1 WHERE account_id = $2 AND unbound_at IS NULL")
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO realname_bindings (account_id, id_number, name, card_no, phone, bound_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(account_id)
+        .bind(id_number(n))
+        .bind(name(n))
+        .bind(card_no(n))
+        .bind(format!("139{n:08}"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO user_consents (account_id, notice, agreed_at) VALUES ($1, 'violations-v1', $2) \
+             ON CONFLICT (account_id, notice) DO NOTHING",
+        )
+        .bind(account_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let token = session::create(db, Some(account_id), Channel::Icbc, 24).await?;
+        out.push((format!("{}={}", session::COOKIE, signer.sign(&token)), plate(n)));
+    }
+    Ok(out)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Pays `each` fresh decisions for each of `payers` people concurrently, over HTTP, through the sandbox cashier.
+async fn pay(db: &Db, signer: &CookieSigner, base: &str, payers: u64, each: u64) -> Result<bool, Box<dyn std::error::Error>> {
+    // Payers are drivers far from those the page benchmarks use.
+    let first = 900_000u64;
+    let people = sessions(db, signer, first, payers).await?;
+    let now = app::platform::now();
+    let today = app::platform::shanghai_date(now);
+    let mut tx = db.begin_write().await?;
+    let mut rows = Vec::new();
+    for p in 0..payers {
+        for d in 0..each {
+            let n = first + p;
+            rows.push(format!(
+                "('P{p:08}{d:09}',{},'02',{now},'人民路','1039','机动车违反规定停放、临时停车且驾驶人不在现场的',0,20000,0,'2109{p:06}{d:06}','{today}',{},0,{now})",
+                q(&plate(n)),
+                q(&id_number(n))
+            ));
+        }
+    }
+    insert(
+        &mut tx,
+        "INSERT INTO violations (record_no, plate, plate_type, occurred_at, location, code, behaviour, points, \
+         fine_fen, counter_only, decision_no, decided_on, party_id_number, paid, updated_at)",
+        &rows,
+    )
+    .await?;
+    tx.commit().await?;
+
+    let started = Instant::now();
+    let tasks: Vec<_> = people
+        .into_iter()
+        .enumerate()
+        .map(|(p, (cookie, _))| {
+            let base = base.to_string();
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().build().unwrap();
+                let mut latencies = Vec::new();
+                for d in 0..each {
+                    let decision = format!("2109{p:06}{d:06}");
+                    let t = Instant::now();
+                    let cashier = client
+                        .post(format!("{base}/api/start_payment"))
+                        .header("cookie", &cookie)
+                        .header("origin", &base)
+                        .header("accept", "text/html")
+                        .form(&[("decision_no", decision.as_str()), ("total_fen", "20000")])
+                        .send()
+                        .await?;
+                    let cashier_url = cashier.url().to_string();
+                    let result = client
+                        .post(format!("{cashier_url}/pay"))
+                        .header("cookie", &cookie)
+                        .send()
+                        .await?
+                        .text()
+                        .await?;
+                    // A payment that did not end in 缴费成功 is not counted, and the run reports FAIL.
+                    if result.contains("缴费成功") {
+                        latencies.push(t.elapsed());
+                    }
+                }
+                Ok::<_, reqwest::Error>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let charged_twice: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM (SELECT decision_no FROM payment_orders WHERE state = 'paid' \
+         GROUP BY decision_no HAVING COUNT(*) > 1) t",
+    )
+    .fetch_one(db.pool())
+    .await?
+    .get(0);
+    let gateway_twice: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM (SELECT o.decision_no FROM sandbox_orders s JOIN payment_orders o ON o.order_no = s.order_no \
+         WHERE s.state = 'paid' GROUP BY o.decision_no HAVING COUNT(*) > 1) t",
+    )
+    .fetch_one(db.pool())
+    .await
+    .map(|row| row.get(0))
+    .unwrap_or(0);
+    let expected = (payers * each) as usize;
+    println!("payments completed: {} of {expected}", latencies.len());
+    if !latencies.is_empty() {
+        println!(
+            "payments per second: {:.1} ({payers} concurrent payers, {:.1} s); latency p50 {:.0?}, p99 {:.0?}",
+            latencies.len() as f64 / elapsed.as_secs_f64(),
+            elapsed.as_secs_f64(),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99)
+        );
+    }
+    let ok = charged_twice == 0 && gateway_twice == 0 && latencies.len() == expected;
+    println!(
+        "double charges: app {charged_twice}, gateway {gateway_twice} -> {}",
+        if ok { "PASS" } else { "FAIL" }
+    );
+    Ok(ok)
+}
+
+/// Times each query the three benchmarked pages run, for driver 0, and prints its plan.
+async fn queries(db: &Db) -> Result<(), sqlx::Error> {
+    let (id, card, plate) = (id_number(0), card_no(0), plate(0));
+    let checks: [(&str, &str, Vec<String>); 5] = [
+        (
+            "session",
+            "SELECT token_hash, account_id, channel FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+            vec!["x".into(), "0".into()],
+        ),
+        (
+            "real-name link",
+            "SELECT name, id_number, card_no, phone, bound_at FROM realname_bindings WHERE account_id = $1 AND unbound_at IS NULL",
+            vec!["1".into()],
+        ),
+        (
+            "vehicle list",
+            "SELECT v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
+             (SELECT COUNT(*) FROM violations x WHERE x.plate = v.plate AND x.plate_type = v.plate_type AND x.decision_no IS NULL) \
+             FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number WHERE v.card_no = $1 ORDER BY v.bound_at, v.plate",
+            vec![card.clone()],
+        ),
+        (
+            "vehicle's untreated records",
+            "SELECT x.record_no FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
+             WHERE v.card_no = $1 AND x.plate = $2 AND x.plate_type = '02' AND x.decision_no IS NULL ORDER BY x.occurred_at DESC",
+            vec![card.clone(), plate.clone()],
+        ),
+        ("driver", "SELECT licence_status, cycle_points FROM drivers WHERE id_number = $1", vec![id.clone()]),
+    ];
+    for (label, sql, binds) in checks {
+        let bind_all = |query: sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>| {
+            binds.iter().fold(query, |q, b| match b.parse::<i64>() {
+                Ok(n) if b.len() < 12 => q.bind(n),
+                _ => q.bind(b.clone()),
+            })
+        };
+        let mut times = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))).fetch_all(db.pool()).await?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let (p50, max) = (percentile(&times, 0.5), *times.last().unwrap());
+        let verdict = if max <= Duration::from_millis(5) { "PASS" } else { "FAIL" };
+        println!("query {label}: p50 {p50:.2?}, max {max:.2?} (budget 5 ms) {verdict}");
+        let explain = match db.backend() {
+            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+            Backend::Postgres => format!("EXPLAIN {sql}"),
+        };
+        for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(explain))).fetch_all(db.pool()).await? {
+            let line: String = match db.backend() {
+                Backend::Sqlite => row.get(3),
+                Backend::Postgres => row.get(0),
+            };
+            println!("    plan: {line}");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = Config::from_env().expect("configuration");
+    let db = Db::connect(&config.database_url).await.expect("database");
+    let signer = CookieSigner::new(&config.cookie_key);
+    let number = |i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok()).expect("a number argument");
+    let outcome: Result<bool, Box<dyn std::error::Error>> = match args.first().map(String::as_str) {
+        Some("generate") => generate(&db, number(1), number(2), number(3)).await.map(|_| true).map_err(Into::into),
+        Some("sessions") => sessions(&db, &signer, 0, number(1)).await.map_err(Into::into).map(|people| {
+            for (cookie, plate) in people {
+                println!("{cookie}\t{plate}");
+            }
+            true
+        }),
+        Some("pay") => pay(&db, &signer, &args[1], number(2), number(3)).await,
+        Some("queries") => queries(&db).await.map(|_| true).map_err(Into::into),
+        _ => {
+            eprintln!("usage: bench generate DRIVERS VEHICLES VIOLATIONS | sessions COUNT | pay BASE PAYERS EACH | queries");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_identities_are_valid_and_distinct() {
+        for i in [0u64, 1, 14_999, 15_000, 999_999] {
+            assert!(app::domain::IdNumber::parse(&super::id_number(i)).is_ok(), "{i}");
+            assert!(app::domain::CardNo::parse(&super::card_no(i)).is_ok(), "{i}");
+        }
+        assert_ne!(super::id_number(0), super::id_number(15_000));
+        assert_ne!(super::plate(0), super::plate(1));
+        assert_eq!(super::plate(34), "辽B00010");
+    }
+}
