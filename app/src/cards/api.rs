@@ -223,8 +223,8 @@ pub async fn card_status_lookup(
     if let Err(e) = &id {
         flash.field_errors.push(("id_number".into(), e.to_string()));
     }
-    let allowed = crate::platform::rate_limit::allow(&state.db, &format!("card-status:{}", ssr::client_ip()), 600, 20)
-        .await?;
+    let allowed =
+        crate::platform::rate_limit::allow(&state.db, &format!("card-status:{}", ssr::client_ip()), 600, 20).await?;
     let found = match id {
         _ if !allowed => {
             flash.error = Some("查询过于频繁，请10分钟后再试".into());
@@ -265,8 +265,7 @@ pub async fn console_application(no: String) -> Result<ApplicationDetailData, Ap
     use super::rules::Step;
     use crate::console::model::Role;
     let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank, Role::Auditor]).await?;
-    let application =
-        super::repo::find(&app.db, no.trim()).await?.ok_or_else(|| AppError::rejected("未找到该申请"))?;
+    let application = super::repo::find(&app.db, no.trim()).await?.ok_or_else(|| AppError::rejected("未找到该申请"))?;
     let flash = crate::console::auth::take_flash(&app, &staff, DETAIL_PATH).await?;
     let steps = if staff.role == Role::Bank { Step::allowed_from(application.state) } else { Vec::new() };
     Ok(ApplicationDetailData { staff: staff.view(), flash, application: application.console(), steps })
@@ -275,11 +274,7 @@ pub async fn console_application(no: String) -> Result<ApplicationDetailData, Ap
 /// The bank's steps: `op` is `review` (开始审核), `approve` (批准制卡), `reject` (驳回, with `reason`) or `collect`
 /// (确认领卡). Only the Bank role may take them.
 #[server(prefix = "/api", endpoint = "card_application_step")]
-pub async fn card_application_step(
-    no: String,
-    op: String,
-    #[server(default)] reason: String,
-) -> Result<(), AppError> {
+pub async fn card_application_step(no: String, op: String, #[server(default)] reason: String) -> Result<(), AppError> {
     use super::repo::{self, StepError};
     use super::rules::{self, Step};
     use crate::console::auth::flash_and_redirect;
@@ -305,8 +300,7 @@ pub async fn card_application_step(
         None
     };
     let prefix = &app.config.card_number_prefix;
-    let outcome =
-        repo::take_step(&app.db, app.sms.as_ref(), prefix, staff.actor(), no, step, reason.as_deref()).await;
+    let outcome = repo::take_step(&app.db, app.sms.as_ref(), prefix, staff.actor(), no, step, reason.as_deref()).await;
     let flash = match outcome {
         Ok(done) => {
             let mut notice = format!("已{}，申请状态：{}", step.label(), done.state.label());

@@ -68,7 +68,8 @@ pub fn ApplicationDetailPage() -> impl IntoView {
         let application = data.application;
         let no = application.application_no.clone();
         let read_only = data.staff.role == Role::Auditor;
-        let plates = if application.plates.is_empty() { "未填写".to_string() } else { application.plates.join("、") };
+        let plates =
+            if application.plates.is_empty() { "未填写".to_string() } else { application.plates.join("、") };
         view! {
             <ConsoleScreen title="申请详情" staff=data.staff>
                 <FlashMessage flash=data.flash.clone()/>

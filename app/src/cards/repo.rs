@@ -139,7 +139,9 @@ pub enum SubmitError {
 
 fn duplicate_message(application_no: Option<&str>) -> String {
     match application_no {
-        Some(no) => format!("您已有一份办理中的交通服务卡申请（申请编号：{no}），请勿重复申请，可在申请进度查询中查看进度"),
+        Some(no) => {
+            format!("您已有一份办理中的交通服务卡申请（申请编号：{no}），请勿重复申请，可在申请进度查询中查看进度")
+        }
         None => "该身份证号已有一份办理中的交通服务卡申请，请勿重复申请".into(),
     }
 }
@@ -215,11 +217,8 @@ pub async fn submit(
     .bind(at)
     .execute(&mut *tx)
     .await?;
-    let branch: String = sqlx::query("SELECT name FROM branches WHERE code = $1")
-        .bind(&form.branch)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
+    let branch: String =
+        sqlx::query("SELECT name FROM branches WHERE code = $1").bind(&form.branch).fetch_one(&mut *tx).await?.get(0);
     let body = rules::notice(ApplicationState::Submitted, &application_no, &branch, "", "");
     sender.send(&mut tx, &form.phone, &body).await?;
     let actor = match applicant {

@@ -298,9 +298,9 @@ pub fn notice(state: ApplicationState, application_no: &str, branch: &str, card_
         ApplicationState::Made => format!(
             "您的工银交通服务卡申请{application_no}已制卡（卡号尾号{card_tail}），请携带本人身份证到{branch}领取。"
         ),
-        ApplicationState::Collected => format!(
-            "您已领取工银交通服务卡（卡号尾号{card_tail}），可在“大连智慧交通”使用该卡完成实名认证。"
-        ),
+        ApplicationState::Collected => {
+            format!("您已领取工银交通服务卡（卡号尾号{card_tail}），可在“大连智慧交通”使用该卡完成实名认证。")
+        }
         ApplicationState::Rejected => format!("您的工银交通服务卡申请{application_no}未通过审核，原因：{reason}"),
     };
     format!("【大连智慧交通】{text}")
@@ -335,8 +335,9 @@ mod tests {
 
     #[test]
     fn a_complete_form_parses_with_its_plates_normalised() {
-        let form = parse_application(&ApplicationInput { plates: ["辽b 12345", "", "辽BD12345"], ..input() }, &branches())
-            .unwrap();
+        let form =
+            parse_application(&ApplicationInput { plates: ["辽b 12345", "", "辽BD12345"], ..input() }, &branches())
+                .unwrap();
         assert_eq!(form.name.as_str(), "张三");
         assert_eq!(form.plates.iter().map(Plate::as_str).collect::<Vec<_>>(), ["辽B12345", "辽BD12345"]);
         assert_eq!(form.branch, "DL-ZS");
