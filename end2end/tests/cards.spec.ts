@@ -88,7 +88,7 @@ test('a guest applies, the bank makes the card, and the applicant links it by �
 
   // The applicant's status page now shows the card, masked.
   await page.reload();
-  await expect(page.getByText(`****${card!.slice(-4)}`)).toBeVisible();
+  await expect(page.getByText(`****${card!.slice(-4)}`, { exact: true })).toBeVisible();
   await expect(page.getByRole('listitem').filter({ hasText: '已制卡' })).toHaveAttribute('aria-current', 'step');
 
   await signIn(page, 'icbc', uid(testInfo, 'card-holder'));
