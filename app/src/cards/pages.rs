@@ -57,7 +57,6 @@ fn ApplyForm(submit: ServerAction<CardApply>, flash: Flash, branches: Vec<Branch
                     <Field name label flash=flash.clone() placeholder="如：辽B12345" max_length=10/>
                 }).collect_view()}
             </div>
-            <div class="weui-cells__title">"领卡网点"</div>
             <div class="weui-cells weui-cells_form">
                 <BranchSelect branches flash/>
             </div>
@@ -74,7 +73,11 @@ fn ApplyForm(submit: ServerAction<CardApply>, flash: Flash, branches: Vec<Branch
 fn BranchSelect(branches: Vec<Branch>, flash: Flash) -> impl IntoView {
     let chosen = flash.value("branch");
     let error = flash.field_error("branch");
-    let cell = if error.is_some() { "weui-cell weui-cell_select weui-cell_warn" } else { "weui-cell weui-cell_select" };
+    let cell = if error.is_some() {
+        "weui-cell weui-cell_select weui-cell_select-after weui-cell_warn"
+    } else {
+        "weui-cell weui-cell_select weui-cell_select-after"
+    };
     view! {
         <div class=cell>
             <div class="weui-cell__hd"><label class="weui-label" for="field-branch">"领卡网点"</label></div>
