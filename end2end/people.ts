@@ -98,12 +98,16 @@ export function driversCsv(): string {
   return rows.join('\n') + '\n';
 }
 
-/** vehicles.csv: one car per person, bound to the person's first card. */
+/** vehicles.csv: one car per person, bound to the person's first card; each applicant's car on no card. */
 export function vehiclesCsv(): string {
   const rows = ['plate,plate_type,vehicle_type,owner_id_number,card_no'];
   for (let n = 0; n < PEOPLE; n++) {
     const p = person(n);
     rows.push(`${p.plate},02,小型轿车,${p.idNumber},${p.card}`);
+  }
+  for (let n = 0; n < APPLICANTS; n++) {
+    const a = applicant(n);
+    rows.push(`${a.plate},02,小型轿车,${a.idNumber},`);
   }
   return rows.join('\n') + '\n';
 }
@@ -138,3 +142,29 @@ export function violationsCsv(): string {
 
 /** The password of the console accounts e2e-bank, e2e-police and e2e-auditor that global setup creates. */
 export const STAFF_PASSWORD = 'e2e-staff-password-2026';
+
+/** Someone applying for a traffic service card (申办交通服务卡): no card yet, one car of their own on no card. */
+export interface Applicant {
+  name: string;
+  idNumber: string;
+  phone: string;
+  /** The applicant's own car, which 批准制卡 puts on the new card. */
+  plate: string;
+  /** A car the applicant declares but another test person owns, which stays where it is. */
+  othersPlate: string;
+}
+
+export const APPLICANTS = 100;
+
+/** Applicant `n` (0 ≤ n < 100): deterministic, and apart from the people above (their own ID range and phones). */
+export function applicant(n: number): Applicant {
+  const body = `2102041991${String((n % 12) + 1).padStart(2, '0')}${String((n % 28) + 1).padStart(2, '0')}${String(n).padStart(3, '0')}`;
+  const sum = [...body].reduce((acc, d, i) => acc + Number(d) * WEIGHTS[i], 0);
+  return {
+    name: SURNAMES[n % 20] + GIVEN[(n * 7) % 20] + '申',
+    idNumber: body + '10X98765432'[sum % 11],
+    phone: `1390499${String(n).padStart(4, '0')}`,
+    plate: `辽BS${String(n).padStart(4, '0')}`,
+    othersPlate: person(n).plate,
+  };
+}

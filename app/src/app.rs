@@ -5,12 +5,13 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::cards::console_pages::{ApplicationDetailPage, ApplicationsPage};
+use crate::cards::pages::{CardApplyPage, CardStatusPage};
 use crate::console::pages::{ConsoleAuditPage, ConsoleHomePage, ConsoleImportPage, ConsoleLoginPage};
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
 use crate::payments::pages::{GuestDecisionPage, GuestPayPage, PayPage, PaymentResultPage, ReceiptPage};
 use crate::study::pages::{CertificatePage, CoursePage, CoursesPage, QuizPage, StudyPage, VerifyPage};
-use crate::ui::ComingSoon;
 use crate::violations::pages::{
     DecisionResultPage, FinesPage, RecordPage, VehicleRecordsPage, VehicleUnbindPage, VehiclesPage, ViolationsPage,
 };
@@ -70,11 +71,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/verify/:code") view=VerifyPage ssr=SsrMode::Async/>
                     <Route path=path!("/guest-pay") view=GuestPayPage ssr=SsrMode::Async/>
                     <Route path=path!("/guest-pay/decision") view=GuestDecisionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/card-apply") view=|| view! { <ComingSoon title="申办交通服务卡"/> }/>
+                    <Route path=path!("/card-apply") view=CardApplyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/card-apply/status") view=CardStatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/login") view=ConsoleLoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=ConsoleHomePage ssr=SsrMode::Async/>
                     <Route path=path!("/console/import") view=ConsoleImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/audit") view=ConsoleAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/applications") view=ApplicationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/applications/detail") view=ApplicationDetailPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -49,6 +49,7 @@ fn guest_menu() -> impl IntoView {
         <div class="weui-cells">
             <MenuLink href="/guest-pay" label="缴纳罚款" hint="凭决定书编号"/>
             <MenuLink href="/card-apply" label="申办交通服务卡"/>
+            <MenuLink href="/card-apply/status" label="申请进度查询" hint="交通服务卡"/>
         </div>
     }
 }
@@ -84,6 +85,7 @@ fn icbc_menu(authenticated: bool) -> impl IntoView {
         <div class="weui-cells">
             <MenuLink href="/guest-pay" label="缴纳罚款" hint="凭决定书编号"/>
             <MenuLink href="/card-apply" label="申办交通服务卡"/>
+            <MenuLink href="/card-apply/status" label="申请进度查询" hint="交通服务卡"/>
             <MenuLink href="/study" label="审验学习"/>
         </div>
     }

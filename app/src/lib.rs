@@ -1,6 +1,7 @@
 //! 大连智慧交通: the Leptos application shared by the server (ssr) and the browser (hydrate).
 
 pub mod app;
+pub mod cards;
 pub mod console;
 pub mod domain;
 pub mod error;

@@ -1,5 +1,5 @@
 import { expect, Page, test, TestInfo } from '@playwright/test';
-import { Person, person, STAFF_PASSWORD } from '../people';
+import { Applicant, applicant, Person, person, STAFF_PASSWORD } from '../people';
 
 export const WECHAT_UA =
   'Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/126.0 Mobile Safari/537.36 MicroMessenger/8.0.50.2701(0x2800323B) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN';
@@ -11,6 +11,13 @@ export function personFor(testInfo: TestInfo, slot: number): Person {
   const project = PROJECTS.indexOf(testInfo.project.name);
   if (project < 0 || slot >= 100) throw new Error(`no person for ${testInfo.project.name} slot ${slot}`);
   return person(project * 100 + slot);
+}
+
+/** The card applicant for `slot` (0 ≤ slot < 25) in this project, so parallel projects never share one. */
+export function applicantFor(testInfo: TestInfo, slot: number): Applicant {
+  const project = PROJECTS.indexOf(testInfo.project.name);
+  if (project < 0 || slot >= 25) throw new Error(`no applicant for ${testInfo.project.name} slot ${slot}`);
+  return applicant(project * 25 + slot);
 }
 
 /** A platform account id no other test uses. */

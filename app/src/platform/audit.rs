@@ -10,6 +10,8 @@ pub enum Actor<'a> {
     Operator(&'a str),
     /// A staff member in the console, with their role.
     Staff { username: &'a str, role: &'a str },
+    /// Someone not signed in, e.g. applying for a card, with the channel their webview implies.
+    Guest { channel: &'a str },
 }
 
 /// Appends an audit row inside `tx`.
@@ -24,6 +26,7 @@ pub async fn record(
         Actor::Account { id, channel } => (format!("account:{id}"), Some(channel.to_string())),
         Actor::Operator(name) => (format!("operator:{name}"), None),
         Actor::Staff { username, role } => (format!("staff:{username}"), Some(format!("console:{role}"))),
+        Actor::Guest { channel } => ("guest".to_string(), Some(channel.to_string())),
     };
     sqlx::query("INSERT INTO audit_log (at, actor, channel, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(super::now())

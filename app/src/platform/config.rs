@@ -45,6 +45,8 @@ pub struct Config {
     pub study_required_minutes: i64,
     /// Where the course videos are served from; by default the `videos` folder of the site root.
     pub video_dir: Option<String>,
+    /// The leading digits of the card numbers 批准制卡 issues (6 to 12 digits; the bank's range).
+    pub card_number_prefix: String,
 }
 
 /// Verification-code timing; the defaults are the product's, tests shorten them to stay fast.
@@ -81,6 +83,7 @@ impl std::fmt::Debug for Config {
             .field("sandbox_url", &self.sandbox_url)
             .field("study_required_minutes", &self.study_required_minutes)
             .field("video_dir", &self.video_dir)
+            .field("card_number_prefix", &self.card_number_prefix)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +134,10 @@ impl Config {
             codes_per_hour: number("SMS_CODES_PER_HOUR", defaults.codes_per_hour, 1..=100)?,
         };
         let session_hours = number("SESSION_HOURS", 12, 1..=720)?;
+        let card_number_prefix = lookup("CARD_NUMBER_PREFIX").unwrap_or_else(|| "62220299".into());
+        if !crate::cards::rules::is_card_prefix(&card_number_prefix) {
+            return Err(ConfigError("CARD_NUMBER_PREFIX must be 6 to 12 digits".into()));
+        }
         let sandbox_addr = lookup("PAYMENT_SANDBOX_ADDR").unwrap_or_else(|| "127.0.0.1:3900".into());
         let sandbox_url = lookup("PAYMENT_SANDBOX_URL").unwrap_or_else(|| format!("http://{sandbox_addr}"));
         let config = Config {
@@ -158,6 +165,7 @@ impl Config {
             sandbox_url,
             study_required_minutes: number("STUDY_REQUIRED_MINUTES", 180, 1..=1440)?,
             video_dir: lookup("STUDY_VIDEO_DIR").filter(|d| !d.is_empty()),
+            card_number_prefix,
         };
         config.check()?;
         Ok(config)
@@ -245,6 +253,16 @@ mod tests {
     fn production_refuses_the_development_cookie_key() {
         let err = config(&[("APP_ENV", "production"), ("COOKIE_KEY", DEV_COOKIE_KEY)]).unwrap_err().to_string();
         assert!(err.contains("development key"), "{err}");
+    }
+
+    #[test]
+    fn the_card_number_prefix_defaults_to_the_bank_range_and_must_be_6_to_12_digits() {
+        assert_eq!(config(&[]).unwrap().card_number_prefix, "62220299");
+        assert_eq!(config(&[("CARD_NUMBER_PREFIX", "622202")]).unwrap().card_number_prefix, "622202");
+        for bad in ["62220", "6222029912345", "6222a299"] {
+            let err = config(&[("CARD_NUMBER_PREFIX", bad)]).unwrap_err().to_string();
+            assert!(err.contains("CARD_NUMBER_PREFIX"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -213,6 +213,23 @@ pub async fn caller() -> Result<(AppState, Option<Session>), AppError> {
     Ok((state, session))
 }
 
+/// Inside a server function: the caller's session, starting a guest session (no account) when there is none, so a
+/// guest's form can leave its message and typed values for the next page like a signed-in user's.
+pub async fn caller_or_guest() -> Result<(AppState, Session), AppError> {
+    let (state, session) = caller().await?;
+    if let Some(session) = session {
+        return Ok((state, session));
+    }
+    let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.headers.get(axum::http::header::USER_AGENT)?.to_str().ok().map(String::from))
+        .unwrap_or_default();
+    let hours = state.config.session_hours;
+    let token = session::create(&state.db, None, Channel::from_user_agent(&user_agent), hours).await?;
+    set_response_cookie(&session::cookie(&state.signer, &token, hours, state.config.secure_cookies()));
+    let session = session::load(&state.db, &token).await?.ok_or(AppError::Unavailable)?;
+    Ok((state, session))
+}
+
 /// Inside a server function: the state and the signed-in caller's session and account id.
 pub async fn signed_in_caller() -> Result<(AppState, Session, i64), AppError> {
     let (state, session) = caller().await?;

@@ -1,0 +1,322 @@
+//! Server functions for 申办交通服务卡: the applicant's form and status page, and the bank's console steps. Who is
+//! asking → parse → rule or repository → a flash and a redirect, so every form works without JavaScript.
+
+use leptos::prelude::*;
+
+use super::model::{ApplicationDetailData, ApplicationListData, ApplyPageData, StatusPageData};
+use crate::error::AppError;
+
+/// The status page's path; a successful submission or lookup lands here.
+pub const STATUS_PATH: &str = "/card-apply/status";
+/// The console's detail page.
+pub const DETAIL_PATH: &str = "/console/applications/detail";
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::identity::model::Channel;
+    use crate::platform::session::{CookieSigner, Session};
+
+    /// How long a status pass opens its application.
+    const PASS_TTL_SECS: i64 = 60 * 60;
+
+    /// A signed pass that opens one application's status page for an hour, proof of a matching lookup (or of
+    /// having just submitted it) that survives a reload without an account.
+    pub fn issue_pass(signer: &CookieSigner, application_no: &str, now: i64) -> String {
+        let expires = now + PASS_TTL_SECS;
+        format!("{application_no}.{expires}.{}", signer.digest(&format!("card-status:{application_no}:{expires}")))
+    }
+
+    /// The application number a genuine, unexpired pass names.
+    pub fn check_pass(signer: &CookieSigner, pass: &str, now: i64) -> Option<String> {
+        let mut parts = pass.splitn(3, '.');
+        let (application_no, expires, signature) = (parts.next()?, parts.next()?, parts.next()?);
+        let expires_at: i64 = expires.parse().ok()?;
+        let genuine = signer.digest(&format!("card-status:{application_no}:{expires}")) == signature;
+        (genuine && expires_at > now).then(|| application_no.to_string())
+    }
+
+    /// The channel of the session, or the one the webview implies for a guest without one.
+    pub fn channel(session: Option<&Session>) -> Channel {
+        session.map(|s| s.channel).unwrap_or_else(|| {
+            let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
+                .and_then(|p| p.headers.get(axum::http::header::USER_AGENT)?.to_str().ok().map(String::from))
+                .unwrap_or_default();
+            Channel::from_user_agent(&user_agent)
+        })
+    }
+
+    /// The client's address, for per-client limits.
+    pub fn client_ip() -> String {
+        leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|p| {
+                p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_pass_opens_its_application_until_it_expires_and_cannot_be_altered() {
+            let signer = CookieSigner::new("card-status-test-key-0123456789abcdef");
+            let pass = issue_pass(&signer, "SQ20261124000042", 1_000);
+            assert_eq!(check_pass(&signer, &pass, 1_001).as_deref(), Some("SQ20261124000042"));
+            assert_eq!(check_pass(&signer, &pass, 1_000 + PASS_TTL_SECS), None, "expired");
+            let other = pass.replacen("SQ20261124000042", "SQ20261124000043", 1);
+            assert_eq!(check_pass(&signer, &other, 1_001), None, "a pass for one application opens no other");
+            assert_eq!(check_pass(&signer, "garbage", 1_001), None);
+        }
+    }
+}
+
+/// `/card-apply`: the branches and the message the last submission left.
+#[server(prefix = "/api", endpoint = "card_apply_page")]
+pub async fn card_apply_page() -> Result<ApplyPageData, AppError> {
+    use crate::identity::model::Flash;
+    let (state, session) = crate::platform::http::caller().await?;
+    let flash = match &session {
+        Some(session) => crate::platform::http::take_flash(&state, session, "/card-apply").await?,
+        None => Flash::default(),
+    };
+    let branches = super::repo::branches(&state.db).await?;
+    Ok(ApplyPageData { channel: ssr::channel(session.as_ref()), branches, flash })
+}
+
+/// The application form: `op` is `send_code` (获取验证码) or `submit` (提交申请). Open to guests, whose session
+/// starts here so a rejected form keeps what was typed.
+#[server(prefix = "/api", endpoint = "card_apply")]
+#[allow(clippy::too_many_arguments)]
+pub async fn card_apply(
+    op: String,
+    #[server(default)] name: String,
+    #[server(default)] id_number: String,
+    #[server(default)] phone: String,
+    #[server(default)] code: String,
+    #[server(default)] plate1: String,
+    #[server(default)] plate2: String,
+    #[server(default)] plate3: String,
+    #[server(default)] branch: String,
+) -> Result<(), AppError> {
+    use super::repo::{self, Applicant, SubmitError, APPLY_PURPOSE};
+    use super::rules::{self, ApplicationInput};
+    use crate::domain::Mobile;
+    use crate::identity::model::Flash;
+    use crate::platform::http::flash_and_redirect;
+    use crate::platform::sms::{self, CodeError};
+
+    let (state, session) = crate::platform::http::caller_or_guest().await?;
+    let typed = [
+        ("name", &name),
+        ("id_number", &id_number),
+        ("phone", &phone),
+        ("plate1", &plate1),
+        ("plate2", &plate2),
+        ("plate3", &plate3),
+        ("branch", &branch),
+    ];
+    let mut flash = Flash {
+        values: typed.into_iter().map(|(k, v)| (k.to_string(), v.trim().to_string())).collect(),
+        ..Flash::default()
+    };
+    if op == "send_code" {
+        match Mobile::parse(&phone) {
+            Err(e) => flash.field_errors.push(("phone".into(), rules::phone_message(&e))),
+            Ok(mobile) => {
+                let limits = state.config.sms_limits;
+                match sms::issue_code(&state.db, &state.signer, state.sms.as_ref(), limits, &mobile, APPLY_PURPOSE)
+                    .await
+                {
+                    Ok(()) => {
+                        let minutes = (limits.code_ttl_secs + 59) / 60;
+                        flash.notice = Some(format!("验证码已发送至{}，{minutes}分钟内有效", mobile.masked()));
+                    }
+                    Err(CodeError::Database(e)) => return Err(e.into()),
+                    Err(e) => flash.error = Some(e.to_string()),
+                }
+            }
+        }
+        return flash_and_redirect(&state, &session, &flash, "/card-apply").await;
+    }
+    let branches: Vec<String> = repo::branches(&state.db).await?.into_iter().map(|b| b.code).collect();
+    let input = ApplicationInput {
+        name: &name,
+        id_number: &id_number,
+        phone: &phone,
+        code: &code,
+        plates: [&plate1, &plate2, &plate3],
+        branch: &branch,
+    };
+    let form = match rules::parse_application(&input, &branches) {
+        Ok(form) => form,
+        Err(field_errors) => {
+            flash.field_errors = field_errors;
+            return flash_and_redirect(&state, &session, &flash, "/card-apply").await;
+        }
+    };
+    let channel = session.channel.code();
+    let applicant = match session.account_id {
+        Some(id) => Applicant::Account { id, channel },
+        None => Applicant::Guest { channel },
+    };
+    match repo::submit(&state.db, &state.signer, state.sms.as_ref(), &form, applicant).await {
+        Ok(application_no) => {
+            let pass = ssr::issue_pass(&state.signer, &application_no, crate::platform::now());
+            let done = Flash {
+                notice: Some(format!("申请已提交，申请编号：{application_no}。办理进度将以短信通知您。")),
+                ..Flash::default()
+            };
+            flash_and_redirect(&state, &session, &done, &format!("{STATUS_PATH}?pass={pass}")).await
+        }
+        Err(SubmitError::Database(e)) => Err(e.into()),
+        Err(e) => {
+            flash.error = Some(e.to_string());
+            flash_and_redirect(&state, &session, &flash, "/card-apply").await
+        }
+    }
+}
+
+/// `/card-apply/status`: the application a pass opens, the signed-in user's own applications, and the lookup
+/// form's last message.
+#[server(prefix = "/api", endpoint = "card_status_page")]
+pub async fn card_status_page(#[server(default)] pass: String) -> Result<StatusPageData, AppError> {
+    use super::repo;
+    use crate::identity::model::Flash;
+    let (state, session) = crate::platform::http::caller().await?;
+    let flash = match &session {
+        Some(session) => crate::platform::http::take_flash(&state, session, STATUS_PATH).await?,
+        None => Flash::default(),
+    };
+    let found = match ssr::check_pass(&state.signer, &pass, crate::platform::now()) {
+        Some(application_no) => repo::find(&state.db, &application_no).await?.map(|a| a.view()),
+        None => None,
+    };
+    let own = match session.as_ref().and_then(|s| s.account_id) {
+        Some(account_id) => repo::of_account(&state.db, account_id).await?.iter().map(|a| a.view()).collect(),
+        None => Vec::new(),
+    };
+    Ok(StatusPageData { channel: ssr::channel(session.as_ref()), flash, found, own })
+}
+
+/// 查询: 申请编号 plus 身份证号. A match opens the status with a pass; every mismatch gets the same answer, and
+/// lookups are rate limited per client.
+#[server(prefix = "/api", endpoint = "card_status_lookup")]
+pub async fn card_status_lookup(
+    #[server(default)] application_no: String,
+    #[server(default)] id_number: String,
+) -> Result<(), AppError> {
+    use super::rules::is_application_no;
+    use crate::domain::IdNumber;
+    use crate::identity::model::Flash;
+    use crate::platform::http::flash_and_redirect;
+    let (state, session) = crate::platform::http::caller_or_guest().await?;
+    let application_no = application_no.trim().to_ascii_uppercase();
+    let mut flash = Flash {
+        values: vec![("application_no".into(), application_no.clone()), ("id_number".into(), id_number.trim().into())],
+        ..Flash::default()
+    };
+    let id = IdNumber::parse(&id_number);
+    if !is_application_no(&application_no) {
+        flash.field_errors.push(("application_no".into(), "申请编号应为SQ开头的16位编号".into()));
+    }
+    if let Err(e) = &id {
+        flash.field_errors.push(("id_number".into(), e.to_string()));
+    }
+    let allowed =
+        crate::platform::rate_limit::allow(&state.db, &format!("card-status:{}", ssr::client_ip()), 600, 20).await?;
+    let found = match id {
+        _ if !allowed => {
+            flash.error = Some("查询过于频繁，请10分钟后再试".into());
+            None
+        }
+        Ok(id) if flash.field_errors.is_empty() => super::repo::lookup(&state.db, &application_no, &id).await?,
+        _ => None,
+    };
+    match found {
+        Some(application) => {
+            let pass = ssr::issue_pass(&state.signer, &application.application_no, crate::platform::now());
+            leptos_axum::redirect(&format!("{STATUS_PATH}?pass={pass}"));
+            Ok(())
+        }
+        None => {
+            if flash.error.is_none() && flash.field_errors.is_empty() {
+                flash.error = Some("未查询到匹配的申请，请核对申请编号和身份证号".into());
+            }
+            flash_and_redirect(&state, &session, &flash, STATUS_PATH).await
+        }
+    }
+}
+
+/// `/console/applications?state=…`: the list for the bank and the auditor, newest first.
+#[server(prefix = "/api", endpoint = "console_applications")]
+pub async fn console_applications(#[server(default)] state: String) -> Result<ApplicationListData, AppError> {
+    use super::rules::ApplicationState;
+    use crate::console::model::Role;
+    let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank, Role::Auditor]).await?;
+    let filter = ApplicationState::parse(&state);
+    let applications = super::repo::list(&app.db, filter).await?.iter().map(|a| a.console()).collect();
+    Ok(ApplicationListData { staff: staff.view(), filter, applications })
+}
+
+/// `/console/applications/detail?no=…`: one application, with the bank's steps for its state.
+#[server(prefix = "/api", endpoint = "console_application")]
+pub async fn console_application(no: String) -> Result<ApplicationDetailData, AppError> {
+    use super::rules::Step;
+    use crate::console::model::Role;
+    let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank, Role::Auditor]).await?;
+    let application = super::repo::find(&app.db, no.trim()).await?.ok_or_else(|| AppError::rejected("未找到该申请"))?;
+    let flash = crate::console::auth::take_flash(&app, &staff, DETAIL_PATH).await?;
+    let steps = if staff.role == Role::Bank { Step::allowed_from(application.state) } else { Vec::new() };
+    Ok(ApplicationDetailData { staff: staff.view(), flash, application: application.console(), steps })
+}
+
+/// The bank's steps: `op` is `review` (开始审核), `approve` (批准制卡), `reject` (驳回, with `reason`) or `collect`
+/// (确认领卡). Only the Bank role may take them.
+#[server(prefix = "/api", endpoint = "card_application_step")]
+pub async fn card_application_step(no: String, op: String, #[server(default)] reason: String) -> Result<(), AppError> {
+    use super::repo::{self, StepError};
+    use super::rules::{self, Step};
+    use crate::console::auth::flash_and_redirect;
+    use crate::console::model::Role;
+    use crate::identity::model::Flash;
+    let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank]).await?;
+    let step = Step::parse(&op).ok_or(AppError::BadRequest)?;
+    let no = no.trim();
+    let back = format!("{DETAIL_PATH}?no={no}");
+    let reason = if step == Step::Reject {
+        match rules::reject_reason(&reason) {
+            Ok(reason) => Some(reason),
+            Err(message) => {
+                let flash = Flash {
+                    field_errors: vec![("reason".into(), message.into())],
+                    values: vec![("reason".into(), reason.trim().into())],
+                    ..Flash::default()
+                };
+                return flash_and_redirect(&app, &staff, &flash, &back).await;
+            }
+        }
+    } else {
+        None
+    };
+    let prefix = &app.config.card_number_prefix;
+    let outcome = repo::take_step(&app.db, app.sms.as_ref(), prefix, staff.actor(), no, step, reason.as_deref()).await;
+    let flash = match outcome {
+        Ok(done) => {
+            let mut notice = format!("已{}，申请状态：{}", step.label(), done.state.label());
+            if step == Step::Approve {
+                notice.push_str(&format!("。卡号：{}", done.card_no.unwrap_or_default()));
+                if !done.linked.is_empty() {
+                    notice.push_str(&format!("；已关联车辆：{}", done.linked.join("、")));
+                }
+                if !done.not_linked.is_empty() {
+                    notice.push_str(&format!("；未关联（非申请人名下）：{}", done.not_linked.join("、")));
+                }
+            }
+            Flash { notice: Some(notice), ..Flash::default() }
+        }
+        Err(StepError::Database(e)) => return Err(e.into()),
+        Err(e) => Flash { error: Some(e.to_string()), ..Flash::default() },
+    };
+    flash_and_redirect(&app, &staff, &flash, &back).await
+}

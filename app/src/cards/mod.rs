@@ -1,0 +1,10 @@
+//! 申办交通服务卡 (SPEC §2H): the application form, the applicant's status page, and the bank's console steps
+//! from 已提交 to 已领卡 or 已驳回, where 批准制卡 issues the card and links the applicant's declared vehicles.
+
+pub mod api;
+pub mod console_pages;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod repo;
+pub mod rules;

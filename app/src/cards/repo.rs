@@ -1,0 +1,371 @@
+//! Storage for card applications: submission, lookups, and the bank's steps, each one transaction with a
+//! conditional update, an audit row and an SMS to the applicant.
+
+use rand::Rng;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::model::{ApplicationView, Branch, ConsoleApplication};
+use super::rules::{self, ApplicationForm, ApplicationState, Step};
+use crate::domain::{CardNo, IdNumber, Mobile, PersonName};
+use crate::platform::audit::{self, Actor};
+use crate::platform::db::Db;
+use crate::platform::session::CookieSigner;
+use crate::platform::sms::{self, CodeError, SmsSender};
+use crate::platform::{now, shanghai_date, shanghai_time};
+
+/// The verification-code purpose for 申办交通服务卡.
+pub const APPLY_PURPOSE: &str = "card-apply";
+
+/// The ICBC Dalian branches, in the bank's order.
+pub async fn branches(db: &Db) -> Result<Vec<Branch>, sqlx::Error> {
+    let rows = sqlx::query("SELECT code, name, address FROM branches ORDER BY position").fetch_all(db.pool()).await?;
+    Ok(rows.iter().map(|r| Branch { code: r.get(0), name: r.get(1), address: r.get(2) }).collect())
+}
+
+/// An application as stored, unmasked; only server code sees this.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub application_no: String,
+    pub name: PersonName,
+    pub id_number: IdNumber,
+    pub phone: Mobile,
+    pub plates: Vec<String>,
+    pub branch: String,
+    pub state: ApplicationState,
+    pub reason: Option<String>,
+    pub card_no: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Application {
+    /// The application as its applicant sees it.
+    pub fn view(&self) -> ApplicationView {
+        ApplicationView {
+            application_no: self.application_no.clone(),
+            state: self.state,
+            reason: self.reason.clone(),
+            branch: self.branch.clone(),
+            name: self.name.masked(),
+            id_number: self.id_number.masked(),
+            phone: self.phone.masked(),
+            plates: self.plates.clone(),
+            card_no: self.card_no.as_deref().and_then(|c| CardNo::parse(c).ok()).map(|c| c.masked()),
+            submitted_at: shanghai_time(self.created_at),
+            updated_at: shanghai_time(self.updated_at),
+        }
+    }
+
+    /// The application as the console shows it.
+    pub fn console(&self) -> ConsoleApplication {
+        ConsoleApplication {
+            application_no: self.application_no.clone(),
+            state: self.state,
+            reason: self.reason.clone(),
+            branch: self.branch.clone(),
+            name: self.name.as_str().to_string(),
+            id_number: self.id_number.as_str().to_string(),
+            phone: self.phone.as_str().to_string(),
+            plates: self.plates.clone(),
+            card_no: self.card_no.clone(),
+            submitted_at: shanghai_time(self.created_at),
+            updated_at: shanghai_time(self.updated_at),
+        }
+    }
+}
+
+const SELECT: &str = "SELECT a.application_no, a.name, a.id_number, a.phone, a.plates, b.name, a.state, a.reason, \
+     a.card_no, a.created_at, a.updated_at FROM card_applications a JOIN branches b ON b.code = a.branch_code";
+
+// Rows were parsed before they were stored; a row that no longer parses is skipped rather than shown half.
+fn application(row: &AnyRow) -> Option<Application> {
+    let plates: String = row.get(4);
+    Some(Application {
+        application_no: row.get(0),
+        name: PersonName::parse(row.get::<&str, _>(1)).ok()?,
+        id_number: IdNumber::parse(row.get::<&str, _>(2)).ok()?,
+        phone: Mobile::parse(row.get::<&str, _>(3)).ok()?,
+        plates: plates.split(',').filter(|p| !p.is_empty()).map(String::from).collect(),
+        branch: row.get(5),
+        state: ApplicationState::parse(row.get::<&str, _>(6))?,
+        reason: row.get(7),
+        card_no: row.get(8),
+        created_at: row.get(9),
+        updated_at: row.get(10),
+    })
+}
+
+/// The application with this number.
+pub async fn find(db: &Db, application_no: &str) -> Result<Option<Application>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE a.application_no = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(application_no).fetch_optional(db.pool()).await?;
+    Ok(row.as_ref().and_then(application))
+}
+
+/// The application with this number, only when it is this person's.
+pub async fn lookup(db: &Db, application_no: &str, id_number: &IdNumber) -> Result<Option<Application>, sqlx::Error> {
+    Ok(find(db, application_no).await?.filter(|a| a.id_number == *id_number))
+}
+
+/// The applications an account submitted, newest first.
+pub async fn of_account(db: &Db, account_id: i64) -> Result<Vec<Application>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE a.account_id = $1 ORDER BY a.created_at DESC, a.id DESC");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_all(db.pool()).await?;
+    Ok(rows.iter().filter_map(application).collect())
+}
+
+/// Up to 200 applications, in one state or all, newest first.
+pub async fn list(db: &Db, state: Option<ApplicationState>) -> Result<Vec<Application>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE ($1 = '' OR a.state = $1) ORDER BY a.created_at DESC, a.id DESC LIMIT 200");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(state.map_or("", ApplicationState::code))
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.iter().filter_map(application).collect())
+}
+
+/// Why an application was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The person has one in progress; its number is given only to someone who typed its name and phone too.
+    #[error("{}", duplicate_message(.0.as_deref()))]
+    Duplicate(Option<String>),
+    #[error(transparent)]
+    Code(CodeError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn duplicate_message(application_no: Option<&str>) -> String {
+    match application_no {
+        Some(no) => {
+            format!("您已有一份办理中的交通服务卡申请（申请编号：{no}），请勿重复申请，可在申请进度查询中查看进度")
+        }
+        None => "该身份证号已有一份办理中的交通服务卡申请，请勿重复申请".into(),
+    }
+}
+
+/// Who submits: a signed-in account, or a guest from a channel.
+#[derive(Debug, Clone, Copy)]
+pub enum Applicant<'a> {
+    Account { id: i64, channel: &'a str },
+    Guest { channel: &'a str },
+}
+
+/// Takes an application when the code is right and the person has none in progress; returns its number.
+pub async fn submit(
+    db: &Db,
+    signer: &CookieSigner,
+    sender: &dyn SmsSender,
+    form: &ApplicationForm,
+    applicant: Applicant<'_>,
+) -> Result<String, SubmitError> {
+    let mut tx = db.begin_write().await?;
+    // One lock for all submissions: it serialises the duplicate check and the choice of a fresh number.
+    db.lock(&mut tx, "card-apply").await?;
+    let existing = sqlx::query(
+        "SELECT application_no, name, phone FROM card_applications \
+         WHERE id_number = $1 AND state IN ('submitted', 'reviewing', 'made')",
+    )
+    .bind(form.id_number.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(row) = existing {
+        // Checked before the code, so a repeated click is told why rather than that its code is spent.
+        let same_person = row.get::<&str, _>(1) == form.name.as_str() && row.get::<&str, _>(2) == form.phone.as_str();
+        return Err(SubmitError::Duplicate(same_person.then(|| row.get(0))));
+    }
+    let ticket = match sms::check_code(&mut tx, signer, &form.phone, APPLY_PURPOSE, &form.code).await {
+        Ok(ticket) => ticket,
+        Err(CodeError::Database(e)) => return Err(e.into()),
+        Err(e) => {
+            // Keeps the wrong-attempt count.
+            tx.commit().await?;
+            return Err(SubmitError::Code(e));
+        }
+    };
+    ticket.spend(&mut tx).await?;
+    let at = now();
+    let date = shanghai_date(at).replace('-', "");
+    let application_no = loop {
+        let candidate = rules::application_no(&date, rand::rng().random_range(0..1_000_000));
+        let taken = sqlx::query("SELECT 1 FROM card_applications WHERE application_no = $1")
+            .bind(&candidate)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_none() {
+            break candidate;
+        }
+    };
+    let plates: Vec<&str> = form.plates.iter().map(|p| p.as_str()).collect();
+    let account_id = match applicant {
+        Applicant::Account { id, .. } => Some(id),
+        Applicant::Guest { .. } => None,
+    };
+    sqlx::query(
+        "INSERT INTO card_applications (application_no, name, id_number, phone, plates, branch_code, state, \
+         account_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'submitted', $7, $8, $8)",
+    )
+    .bind(&application_no)
+    .bind(form.name.as_str())
+    .bind(form.id_number.as_str())
+    .bind(form.phone.as_str())
+    .bind(plates.join(","))
+    .bind(&form.branch)
+    .bind(account_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    let branch: String =
+        sqlx::query("SELECT name FROM branches WHERE code = $1").bind(&form.branch).fetch_one(&mut *tx).await?.get(0);
+    let body = rules::notice(ApplicationState::Submitted, &application_no, &branch, "", "");
+    sender.send(&mut tx, &form.phone, &body).await?;
+    let actor = match applicant {
+        Applicant::Account { id, channel } => Actor::Account { id, channel },
+        Applicant::Guest { channel } => Actor::Guest { channel },
+    };
+    audit::record(&mut tx, actor, "card_application.submit", &application_no, &form.id_number.masked()).await?;
+    tx.commit().await?;
+    Ok(application_no)
+}
+
+/// What a step did.
+#[derive(Debug, Clone)]
+pub struct StepDone {
+    pub state: ApplicationState,
+    /// The card issued by 批准制卡.
+    pub card_no: Option<String>,
+    /// Declared plates now on the new card, and those left alone because the applicant does not own them.
+    pub linked: Vec<String>,
+    pub not_linked: Vec<String>,
+}
+
+/// Why a step was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error("未找到该申请")]
+    Unknown,
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("配置的卡号段已用完，请联系系统管理员更换卡号段")]
+    RangeExhausted,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Takes `step` on an application. The update is conditional on the state read, so a repeated click or a second
+/// operator gets a refusal instead of applying it twice.
+pub async fn take_step(
+    db: &Db,
+    sender: &dyn SmsSender,
+    card_prefix: &str,
+    actor: Actor<'_>,
+    application_no: &str,
+    step: Step,
+    reason: Option<&str>,
+) -> Result<StepDone, StepError> {
+    let mut tx = db.begin_write().await?;
+    let sql = format!("{SELECT} WHERE a.application_no = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(application_no).fetch_optional(&mut *tx).await?;
+    let current = row.as_ref().and_then(application).ok_or(StepError::Unknown)?;
+    let target = step.apply(current.state).map_err(StepError::NotAllowed)?;
+    let updated = sqlx::query(
+        "UPDATE card_applications SET state = $1, reason = $2, updated_at = $3 \
+         WHERE application_no = $4 AND state = $5",
+    )
+    .bind(target.code())
+    .bind(reason)
+    .bind(now())
+    .bind(application_no)
+    .bind(current.state.code())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(StepError::NotAllowed("该申请已被他人处理，请刷新后查看".into()));
+    }
+    let mut done = StepDone { state: target, card_no: current.card_no.clone(), linked: vec![], not_linked: vec![] };
+    if step == Step::Approve {
+        let card_no = issue_card(db, &mut tx, card_prefix, &current).await?;
+        for plate in &current.plates {
+            let linked = sqlx::query(
+                "UPDATE vehicles SET card_no = $1, bound_at = $2, updated_at = $2 \
+                 WHERE plate = $3 AND owner_id_number = $4",
+            )
+            .bind(&card_no)
+            .bind(now())
+            .bind(plate)
+            .bind(current.id_number.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            (if linked > 0 { &mut done.linked } else { &mut done.not_linked }).push(plate.clone());
+        }
+        done.card_no = Some(card_no);
+    }
+    let card_tail = done.card_no.as_deref().map_or("", |c| &c[c.len().saturating_sub(4)..]);
+    let body = rules::notice(target, application_no, &current.branch, card_tail, reason.unwrap_or(""));
+    sender.send(&mut tx, &current.phone, &body).await?;
+    let mut detail = format!("{} → {}", current.state.code(), target.code());
+    if step == Step::Approve {
+        let (linked, not_linked) = (done.linked.join(","), done.not_linked.join(","));
+        detail.push_str(&format!("; card ****{card_tail}; plates linked [{linked}], not linked [{not_linked}]"));
+    }
+    if let Some(reason) = reason {
+        detail.push_str(&format!("; reason: {reason}"));
+    }
+    audit::record(&mut tx, actor, &format!("card_application.{}", step.code()), application_no, &detail).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Takes the next number of the configured range that no card has, records it on the application and creates
+/// the active card for the applicant.
+async fn issue_card(
+    db: &Db,
+    tx: &mut Transaction<'static, Any>,
+    prefix: &str,
+    application: &Application,
+) -> Result<String, StepError> {
+    db.lock(tx, "card-number").await?;
+    let mut sequence: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'card_no'")
+        .fetch_optional(&mut **tx)
+        .await?
+        .map_or(0, |row| row.get(0));
+    let card_no = loop {
+        sequence += 1;
+        let candidate = u64::try_from(sequence)
+            .ok()
+            .and_then(|s| rules::card_number(prefix, s))
+            .ok_or(StepError::RangeExhausted)?;
+        let taken =
+            sqlx::query("SELECT 1 FROM cards WHERE card_no = $1").bind(&candidate).fetch_optional(&mut **tx).await?;
+        if taken.is_none() {
+            break candidate;
+        }
+    };
+    sqlx::query(
+        "INSERT INTO counters (name, value) VALUES ('card_no', $1) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(sequence)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO cards (card_no, id_number, name, phone, status, updated_at) VALUES ($1, $2, $3, $4, 'active', $5)",
+    )
+    .bind(&card_no)
+    .bind(application.id_number.as_str())
+    .bind(application.name.as_str())
+    .bind(application.phone.as_str())
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE card_applications SET card_no = $1 WHERE application_no = $2")
+        .bind(&card_no)
+        .bind(&application.application_no)
+        .execute(&mut **tx)
+        .await?;
+    Ok(card_no)
+}
