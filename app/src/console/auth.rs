@@ -61,7 +61,13 @@ fn hash_password(password: &str) -> String {
 }
 
 /// Creates a staff account (the command line's `server staff add`), audited as done by `operator`.
-pub async fn add_staff(db: &Db, username: &str, role: Role, password: &str, operator: &str) -> Result<(), AddStaffError> {
+pub async fn add_staff(
+    db: &Db,
+    username: &str,
+    role: Role,
+    password: &str,
+    operator: &str,
+) -> Result<(), AddStaffError> {
     let valid = (3..=32).contains(&username.len())
         && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
     if !valid {
@@ -98,7 +104,8 @@ pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<O
         .await?;
     // A hash to verify against when the name is unknown, so timing does not reveal which names exist.
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash: String = row.as_ref().map_or_else(|| DECOY.get_or_init(|| hash_password(&random_token())).clone(), |r| r.get(2));
+    let hash: String =
+        row.as_ref().map_or_else(|| DECOY.get_or_init(|| hash_password(&random_token())).clone(), |r| r.get(2));
     let matches = PasswordHash::new(&hash)
         .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
     Ok(match row {
@@ -128,12 +135,18 @@ pub async fn create_session(state: &AppState, staff_id: i64) -> Result<String, s
 
 fn cookie(signer: &CookieSigner, token: &str, max_age: i64, secure: bool) -> String {
     let value = if token.is_empty() { String::new() } else { signer.sign(token) };
-    format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
+    format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// Ends the session and returns the `Set-Cookie` value that removes the cookie.
 pub async fn end_session(state: &AppState, staff: &Staff) -> Result<String, sqlx::Error> {
-    sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(&staff.token_hash).execute(state.db.pool()).await?;
+    sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
+        .bind(&staff.token_hash)
+        .execute(state.db.pool())
+        .await?;
     Ok(cookie(&state.signer, "", 0, state.config.secure_cookies()))
 }
 
