@@ -8,6 +8,7 @@ use leptos_router::{path, SsrMode};
 use crate::console::pages::{ConsoleHomePage, ConsoleLoginPage};
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
+use crate::payments::console::pages::{ConsolePaymentsPage, PaymentExceptionsPage, ReconciliationPage};
 use crate::payments::pages::{GuestDecisionPage, GuestPayPage, PayPage, PaymentResultPage, ReceiptPage};
 use crate::study::pages::{CertificatePage, CoursePage, CoursesPage, QuizPage, StudyPage, VerifyPage};
 use crate::ui::ComingSoon;
@@ -77,6 +78,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/card-apply") view=|| view! { <ComingSoon title="申办交通服务卡"/> }/>
                     <Route path=path!("/console/login") view=ConsoleLoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/console") view=ConsoleHomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/payments") view=ConsolePaymentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/payments/reconciliation") view=ReconciliationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/payments/exceptions") view=PaymentExceptionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

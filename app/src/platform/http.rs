@@ -26,7 +26,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let mut router = Router::new()
         .route("/auth/callback", get(callback))
         .route("/evidence/{record_no}", get(crate::violations::evidence::evidence_photo))
-        .route(NOTIFY_PATH, axum::routing::post(crate::payments::notify::payment_notify));
+        .route(NOTIFY_PATH, axum::routing::post(crate::payments::notify::payment_notify))
+        .route("/console/payments.csv", get(crate::payments::console::export::payments_csv));
     if state.dev_identity.is_some() {
         router = router.route("/auth/dev/login", get(dev_login));
     }

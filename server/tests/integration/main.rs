@@ -1,6 +1,7 @@
 //! Server integration tests: the real router on port 0, against SQLite and PostgreSQL.
 
 mod cli;
+mod console_payments;
 mod payments;
 mod realname;
 mod signin;
