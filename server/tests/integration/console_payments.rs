@@ -274,23 +274,28 @@ async fn console_payments_reconciliation_days_turn_over_at_shanghai_midnight() {
             .await
             .unwrap();
         }
-        sqlx::query(
-            "INSERT INTO payment_orders (order_no, decision_no, channel, fine_fen, late_fee_fen, amount_fen, state, \
-             created_at, expires_at, paid_at, txn_id) VALUES ('PAPPLATE', 'D1', 'wechat', 100, 0, 100, 'paid', $1, $1, $1, 'TX')",
-        )
-        .bind(last_second)
-        .execute(app.db.pool())
-        .await
-        .unwrap();
+        for (order_no, at) in [("PAPPLATE", last_second), ("PAPPEARLY", midnight)] {
+            sqlx::query(
+                "INSERT INTO payment_orders (order_no, decision_no, channel, fine_fen, late_fee_fen, amount_fen, \
+                 state, created_at, expires_at, paid_at, txn_id) VALUES ($1, $1, 'wechat', 100, 0, 100, 'paid', $2, $2, $2, $1)",
+            )
+            .bind(order_no)
+            .bind(at)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        }
         let jan31 = bank.get("/console/payments/reconciliation?date=2026-01-31").await;
         assert!(jan31.contains("PLATE1") && !jan31.contains("PEARLY1"), "{db}: {jan31}");
-        assert!(jan31.contains("PAPPLATE") && jan31.contains("平台已支付，网关账单无此笔"), "{db}");
+        assert!(jan31.contains("PAPPLATE") && !jan31.contains("PAPPEARLY"), "{db}");
+        assert!(jan31.contains("平台已支付，网关账单无此笔"), "{db}");
         let feb1 = bank.get("/console/payments/reconciliation?date=2026-02-01").await;
-        assert!(feb1.contains("PEARLY1") && !feb1.contains("PLATE1") && !feb1.contains("PAPPLATE"), "{db}");
+        assert!(feb1.contains("PEARLY1") && !feb1.contains("PLATE1"), "{db}");
+        assert!(feb1.contains("PAPPEARLY") && !feb1.contains("PAPPLATE"), "{db}");
         let orders = bank.get("/console/payments?from=2026-01-31&to=2026-01-31").await;
-        assert!(orders.contains("PAPPLATE"), "{db}: created 23:59:59 in Dalian is on the 31st");
+        assert!(orders.contains("PAPPLATE") && !orders.contains("PAPPEARLY"), "{db}: by the day in Dalian");
         let next_day = bank.get("/console/payments?from=2026-02-01&to=2026-02-01").await;
-        assert!(!next_day.contains("PAPPLATE"), "{db}");
+        assert!(next_day.contains("PAPPEARLY") && !next_day.contains("PAPPLATE"), "{db}");
     }
 }
 
@@ -380,12 +385,13 @@ async fn console_payments_orders_waiting_too_long_are_queried_at_the_gateway() {
         assert!(page.contains("等待过久（0笔）") && !page.contains("向网关查询"), "{db}: a fresh order is not late");
 
         // Paid at the gateway 40 minutes ago; the notification never arrived.
+        let paid_at = app::platform::now() - 2300;
         sqlx::query("UPDATE payment_orders SET created_at = created_at - 2400, expires_at = expires_at - 2400")
             .execute(app.db.pool())
             .await
             .unwrap();
         sqlx::query("UPDATE sandbox_orders SET state = 'paid', txn_id = 'SBXLATE', paid_at = $1 WHERE order_no = $2")
-            .bind(app::platform::now() - 2300)
+            .bind(paid_at)
             .bind(&order_no)
             .execute(app.db.pool())
             .await
@@ -413,6 +419,13 @@ async fn console_payments_orders_waiting_too_long_are_queried_at_the_gateway() {
             .unwrap()
             .get(0);
         assert_eq!(paid, 1, "{db}: the fine is paid from the gateway's answer");
+        let recorded: i64 = sqlx::query("SELECT paid_at FROM payment_orders WHERE order_no = $1")
+            .bind(&order_no)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(recorded, paid_at, "{db}: dated when the gateway took the money, not when the app learnt it");
     }
 }
 
