@@ -114,6 +114,7 @@ pub async fn query_waiting_orders() -> Result<(), AppError> {
     let count = |state: OrderState| now.iter().filter(|s| **s == state).count();
     let (paid, closed, open) =
         (count(OrderState::Paid), count(OrderState::Cancelled) + count(OrderState::Expired), count(OrderState::Open));
+    tracing::info!(staff = %staff.username, waiting = waiting.len(), paid, closed, open, "waiting orders queried");
     let notice = format!(
         "已向网关查询{}笔等待过久的订单：{}笔已结清（{paid}笔已支付，{closed}笔已关闭），{open}笔仍待支付",
         waiting.len(),
