@@ -10,6 +10,7 @@ use crate::cards::pages::{CardApplyPage, CardStatusPage};
 use crate::console::pages::{ConsoleAuditPage, ConsoleHomePage, ConsoleImportPage, ConsoleLoginPage};
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
+use crate::payments::console::pages::{ConsolePaymentsPage, PaymentExceptionsPage, ReconciliationPage};
 use crate::payments::pages::{GuestDecisionPage, GuestPayPage, PayPage, PaymentResultPage, ReceiptPage};
 use crate::study::pages::{CertificatePage, CoursePage, CoursesPage, QuizPage, StudyPage, VerifyPage};
 use crate::violations::pages::{
@@ -79,6 +80,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/console/audit") view=ConsoleAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/applications") view=ApplicationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/applications/detail") view=ApplicationDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/payments") view=ConsolePaymentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/payments/reconciliation") view=ReconciliationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/payments/exceptions") view=PaymentExceptionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -138,25 +138,6 @@ pub fn Field(
     }
 }
 
-/// A page for an area a later release builds, saying so plainly.
-#[component]
-pub fn ComingSoon(title: &'static str) -> impl IntoView {
-    view! {
-        <div class="screen">
-            <div class="weui-msg">
-                <div class="weui-msg__icon-area"><i class="weui-icon-info weui-icon_msg"></i></div>
-                <div class="weui-msg__text-area">
-                    <h1 class="weui-msg__title">{title}</h1>
-                    <p class="weui-msg__desc">"该功能正在建设中，将在后续版本开放。"</p>
-                </div>
-                <div class="weui-msg__opr-area">
-                    <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
-                </div>
-            </div>
-        </div>
-    }
-}
-
 /// A label and its value on one row.
 #[component]
 pub fn InfoRow(label: &'static str, value: String) -> impl IntoView {

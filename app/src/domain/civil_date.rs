@@ -53,6 +53,11 @@ impl CivilDate {
         Self::from_days(local_day).expect("the clock reads a date between 1900 and 2199")
     }
 
+    /// The Unix instant, in seconds, at which this date begins in Asia/Shanghai (16:00 UTC the day before).
+    pub fn shanghai_midnight(self) -> i64 {
+        self.to_days() * SECS_PER_DAY - SHANGHAI_OFFSET_SECS
+    }
+
     /// The date a number of days after 1970-01-01 (negative for earlier dates), or `None` outside 1900–2199.
     pub fn from_days(days: i64) -> Option<Self> {
         // Howard Hinnant's civil_from_days, on a calendar whose years start on 1 March so leap days come last.
@@ -287,6 +292,14 @@ mod tests {
         // 2026-01-31 15:59:59 UTC is 23:59:59 in Dalian; one second later it is 1 February there.
         assert_eq!(CivilDate::shanghai_today_from_epoch(1_769_875_199), date(2026, 1, 31));
         assert_eq!(CivilDate::shanghai_today_from_epoch(1_769_875_200), date(2026, 2, 1));
+    }
+
+    #[test]
+    fn a_shanghai_day_begins_at_16_00_utc_the_day_before() {
+        let midnight = date(2026, 2, 1).shanghai_midnight();
+        assert_eq!(midnight, 1_769_875_200);
+        assert_eq!(CivilDate::shanghai_today_from_epoch(midnight), date(2026, 2, 1));
+        assert_eq!(CivilDate::shanghai_today_from_epoch(midnight - 1), date(2026, 1, 31));
     }
 
     #[test]

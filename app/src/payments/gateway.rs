@@ -10,6 +10,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::domain::CivilDate;
 use crate::platform::session::random_token;
 
 /// The header with the signing time in epoch seconds.
@@ -56,6 +57,8 @@ pub struct Notification {
     pub amount_fen: i64,
     /// False when the payer cancelled at the cashier.
     pub paid: bool,
+    /// When the gateway took the money, so the app dates the payment as the gateway's statement does.
+    pub paid_at: Option<i64>,
 }
 
 /// Why a call to the gateway failed.
@@ -91,6 +94,26 @@ pub trait PaymentGateway: Send + Sync {
     async fn query(&self, order_no: &str) -> Result<GatewayState, GatewayError>;
     /// Checks a notification's signature and freshness and reads it; replayed nonces are the caller's to refuse.
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Notification, NotifyError>;
+    /// The gateway's own record of the payments it took on an Asia/Shanghai day, like WeChat Pay's 下载交易账单,
+    /// for the daily reconciliation.
+    async fn daily_statement(&self, date: CivilDate) -> Result<Vec<StatementLine>, GatewayError>;
+}
+
+/// One payment in the gateway's daily statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementLine {
+    pub order_no: String,
+    pub txn_id: String,
+    pub amount_fen: i64,
+    pub paid_at: i64,
+}
+
+/// The sandbox's answer to a statement request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyStatement {
+    /// The Asia/Shanghai date the statement covers, YYYY-MM-DD.
+    pub date: String,
+    pub lines: Vec<StatementLine>,
 }
 
 /// The hex HMAC-SHA256 under `secret` of `"{timestamp}\n{nonce}\n{body}"`, the signature both sides compute.
@@ -183,6 +206,9 @@ pub struct NotificationBody {
     pub txn_id: Option<String>,
     pub amount_fen: i64,
     pub state: Outcome,
+    /// When the payment was taken; absent when the payer cancelled.
+    #[serde(default)]
+    pub paid_at: Option<i64>,
 }
 
 /// The app's side of the sandbox gateway, over real HTTP.
@@ -287,6 +313,24 @@ impl PaymentGateway for SandboxClient {
         if body.order_no.is_empty() || (paid && txn_id.is_empty()) {
             return Err(NotifyError::Malformed);
         }
-        Ok(Notification { nonce, timestamp, order_no: body.order_no, txn_id, amount_fen: body.amount_fen, paid })
+        Ok(Notification {
+            nonce,
+            timestamp,
+            order_no: body.order_no,
+            txn_id,
+            amount_fen: body.amount_fen,
+            paid,
+            paid_at: body.paid_at,
+        })
+    }
+
+    async fn daily_statement(&self, date: CivilDate) -> Result<Vec<StatementLine>, GatewayError> {
+        let answer = self.call(reqwest::Method::GET, &format!("/api/statements/{date}"), Vec::new()).await?;
+        let statement: DailyStatement = serde_json::from_slice(&answer).map_err(unreadable)?;
+        // A signed statement of another day must not be reconciled against this one.
+        if statement.date != date.to_string() {
+            return Err(GatewayError::Rejected(format!("answer is the statement of {}", statement.date)));
+        }
+        Ok(statement.lines)
     }
 }

@@ -1,6 +1,7 @@
 //! 缴费 (SPEC §2E, §5): orders, the gateway contract, the built-in sandbox gateway, notifications, receipts.
 
 pub mod api;
+pub mod console;
 #[cfg(feature = "ssr")]
 pub mod gateway;
 #[cfg(feature = "ssr")]

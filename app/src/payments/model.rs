@@ -47,6 +47,16 @@ impl OrderState {
             _ => None,
         }
     }
+
+    /// The state's name on the console's screens and exports.
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderState::Open => "待支付",
+            OrderState::Paid => "已支付",
+            OrderState::Cancelled => "已取消",
+            OrderState::Expired => "已过期",
+        }
+    }
 }
 
 /// `/fines/result`: the outcome of a payment.

@@ -140,7 +140,8 @@ pub async fn apply_notification(db: &Db, notification: &Notification) -> Result<
         return Ok(Applied::Replayed);
     }
     let outcome = if notification.paid {
-        apply_paid(db, &mut tx, &notification.order_no, &notification.txn_id, notification.amount_fen).await?
+        let paid_at = notification.paid_at.unwrap_or_else(now);
+        apply_paid(db, &mut tx, &notification.order_no, &notification.txn_id, notification.amount_fen, paid_at).await?
     } else {
         apply_cancelled(&mut tx, &notification.order_no).await?
     };
@@ -177,13 +178,16 @@ async fn record_exception(
     Ok(Applied::Exception(kind))
 }
 
-/// The gateway says `order_no` was paid `amount_fen` under `txn_id`: mark the order and the fine paid, once.
+/// The gateway says `order_no` was paid `amount_fen` under `txn_id` at `paid_at`: mark the order and the fine
+/// paid, once. The order keeps the gateway's payment time, so a payment taken just before Asia/Shanghai midnight
+/// but applied just after falls on the same day in the app as in the gateway's daily statement.
 async fn apply_paid(
     db: &Db,
     tx: &mut Transaction<'static, Any>,
     order_no: &str,
     txn_id: &str,
     amount_fen: i64,
+    paid_at: i64,
 ) -> Result<Applied, sqlx::Error> {
     let Some(order) = sqlx::query(
         "SELECT decision_no, amount_fen, state, txn_id, account_id, channel FROM payment_orders WHERE order_no = $1",
@@ -224,7 +228,7 @@ async fn apply_paid(
         "UPDATE payment_orders SET state = 'paid', paid_at = $1, txn_id = $2, receipt_no = $3 \
          WHERE order_no = $4 AND state = 'open'",
     )
-    .bind(now())
+    .bind(paid_at)
     .bind(txn_id)
     .bind(&receipt_no)
     .bind(order_no)
@@ -261,8 +265,8 @@ pub async fn reconcile_order(
     };
     let mut tx = db.begin_write().await?;
     let applied = match state {
-        GatewayState::Paid { txn_id, amount_fen, .. } => {
-            Some(apply_paid(db, &mut tx, order_no, &txn_id, amount_fen).await?)
+        GatewayState::Paid { txn_id, amount_fen, paid_at } => {
+            Some(apply_paid(db, &mut tx, order_no, &txn_id, amount_fen, paid_at).await?)
         }
         GatewayState::Cancelled => Some(apply_cancelled(&mut tx, order_no).await?),
         GatewayState::Pending | GatewayState::NotFound => {

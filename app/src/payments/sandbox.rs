@@ -17,10 +17,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::gateway::{
-    check_signature, signature_headers, CreatedOrder, GatewayOrder, NotificationBody, OrderStatus, Outcome,
-    ReportedState,
+    check_signature, signature_headers, CreatedOrder, DailyStatement, GatewayOrder, NotificationBody, OrderStatus,
+    Outcome, ReportedState, StatementLine,
 };
-use crate::domain::Fen;
+use crate::domain::{CivilDate, Fen};
 use crate::platform::db::Db;
 use crate::platform::now;
 use crate::platform::session::random_token;
@@ -87,6 +87,7 @@ impl Sandbox {
         Router::new()
             .route("/api/orders", post(create_order))
             .route("/api/orders/{order_no}", get(query_order))
+            .route("/api/statements/{date}", get(daily_statement))
             .route("/cashier/{order_no}", get(cashier))
             .route("/cashier/{order_no}/pay", post(pay))
             .route("/cashier/{order_no}/cancel", post(cancel))
@@ -150,6 +151,7 @@ impl Sandbox {
             txn_id: order.txn_id.clone(),
             amount_fen: order.amount_fen,
             state: if order.state == ReportedState::Paid { Outcome::Paid } else { Outcome::Cancelled },
+            paid_at: order.paid_at,
         };
         let body = serde_json::to_vec(&body).expect("a notification always serialises");
         for attempt in 0..=NOTIFY_RETRIES {
@@ -280,6 +282,42 @@ async fn query_order(
         Err(e) => return unavailable(e),
     };
     sandbox.signed_json(&status)
+}
+
+/// `GET /api/statements/{date}`: every payment taken on that Asia/Shanghai day, signed; the request signs an
+/// empty body.
+async fn daily_statement(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(date): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = check_signature(&sandbox.secret, &headers, b"", now()) {
+        return refused(StatusCode::UNAUTHORIZED, &e.to_string());
+    }
+    let Some(day) = CivilDate::parse(&date) else {
+        return refused(StatusCode::BAD_REQUEST, "date must be YYYY-MM-DD");
+    };
+    let rows = sqlx::query(
+        "SELECT order_no, txn_id, amount_fen, paid_at FROM sandbox_orders \
+         WHERE state = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at, order_no",
+    )
+    .bind(day.shanghai_midnight())
+    .bind(day.add_days(1).shanghai_midnight())
+    .fetch_all(sandbox.db.pool())
+    .await;
+    let lines = match rows {
+        Ok(rows) => rows
+            .iter()
+            .map(|row| StatementLine {
+                order_no: row.get(0),
+                txn_id: row.get(1),
+                amount_fen: row.get(2),
+                paid_at: row.get(3),
+            })
+            .collect(),
+        Err(e) => return unavailable(e),
+    };
+    sandbox.signed_json(&DailyStatement { date: day.to_string(), lines })
 }
 
 fn escape(text: &str) -> String {

@@ -160,6 +160,7 @@ async fn paying_at_the_cashier_notifies_the_app_and_the_query_agrees() {
         };
         assert_eq!((txn_id.as_str(), amount_fen), (notification.txn_id.as_str(), 1234), "{backend}");
         assert!(now().abs_diff(paid_at) < 60, "{backend}");
+        assert_eq!(notification.paid_at, Some(paid_at), "{backend}: the notification says when the money was taken");
 
         // A second 确认支付 (double click, back button) and a late 取消支付 change nothing and notify nobody.
         assert_eq!(rig.press(&order.order_no, "pay").await.0, StatusCode::SEE_OTHER, "{backend}");
@@ -246,6 +247,34 @@ async fn merchant_api_calls_without_a_valid_signature_are_refused() {
         let zero = serde_json::to_vec(&rig.order("P20260101000005", 0)).unwrap();
         let signed = signature_headers(SECRET, &zero, now());
         assert_eq!(rig.post_orders(signed, &zero).await, StatusCode::BAD_REQUEST, "{backend}: zero amount");
+    }
+}
+
+#[tokio::test]
+async fn the_daily_statement_lists_the_days_payments_signed() {
+    use crate::domain::CivilDate;
+    for (backend, db) in fresh_databases().await {
+        let mut rig = Rig::start(db, 0).await;
+        let (paid, pending) = (rig.order("P20260101000007", 2500), rig.order("P20260101000008", 900));
+        rig.client.create(&paid).await.unwrap();
+        rig.client.create(&pending).await.unwrap();
+        rig.press(&paid.order_no, "pay").await;
+        rig.next_delivery().await;
+        let GatewayState::Paid { txn_id, paid_at, .. } = rig.client.query(&paid.order_no).await.unwrap() else {
+            panic!("{backend}: the order is paid");
+        };
+
+        let today = CivilDate::shanghai_today_from_epoch(paid_at);
+        let statement = rig.client.daily_statement(today).await.unwrap();
+        let lines: Vec<_> = statement.iter().map(|l| (l.order_no.as_str(), l.txn_id.as_str(), l.amount_fen)).collect();
+        assert_eq!(lines, [(paid.order_no.as_str(), txn_id.as_str(), 2500)], "{backend}: paid orders only");
+        assert_eq!(statement[0].paid_at, paid_at, "{backend}");
+        assert!(rig.client.daily_statement(today.add_days(-1)).await.unwrap().is_empty(), "{backend}");
+
+        let unsigned = rig.browser.get(format!("{}/api/statements/{today}", rig.sandbox_url)).send();
+        assert_eq!(unsigned.await.unwrap().status(), StatusCode::UNAUTHORIZED, "{backend}: unsigned");
+        let impostor = SandboxClient::new(rig.sandbox_url.as_str(), rig.sandbox_url.as_str(), b"guessed".as_slice());
+        assert!(matches!(impostor.daily_statement(today).await, Err(GatewayError::Rejected(_))), "{backend}");
     }
 }
 

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0007_console.sql"),
         include_str!("../../migrations/postgres/0007_console.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_payments_console.sql"),
+        include_str!("../../migrations/postgres/0008_payments_console.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

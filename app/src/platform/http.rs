@@ -31,7 +31,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             axum::routing::post(crate::console::upload::upload)
                 .layer(axum::extract::DefaultBodyLimit::max(crate::console::upload::MAX_BYTES)),
         )
-        .route(NOTIFY_PATH, axum::routing::post(crate::payments::notify::payment_notify));
+        .route(NOTIFY_PATH, axum::routing::post(crate::payments::notify::payment_notify))
+        .route("/console/payments.csv", get(crate::payments::console::export::payments_csv));
     if state.dev_identity.is_some() {
         router = router.route("/auth/dev/login", get(dev_login));
     }

@@ -16,8 +16,10 @@ use app::platform::db::{Backend, Db};
 use app::platform::session::{self, CookieSigner};
 use sqlx::{Any, Row, Transaction};
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超"];
+const SURNAMES: &[&str] =
+    &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"];
+const GIVEN: &[&str] =
+    &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超"];
 /// Plate letters: digits and capitals without I and O, as Chinese plates use them.
 const PLATE_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 /// (code, behaviour, points, fine in fen) of common camera-captured violations.
@@ -87,7 +89,13 @@ async fn generate(db: &Db, drivers: u64, vehicles: u64, violations: u64) -> Resu
         let (mut cards, mut licences) = (Vec::new(), Vec::new());
         for n in i..end {
             let (id, name) = (id_number(n), name(n));
-            cards.push(format!("({},{},{},{},'active',{now})", q(&card_no(n)), q(&id), q(&name), q(&format!("139{n:08}"))));
+            cards.push(format!(
+                "({},{},{},{},'active',{now})",
+                q(&card_no(n)),
+                q(&id),
+                q(&name),
+                q(&format!("139{n:08}"))
+            ));
             let class = match n % 20 {
                 0 | 1 => "B2",
                 2 => "A2",
@@ -180,7 +188,12 @@ async fn generate(db: &Db, drivers: u64, vehicles: u64, violations: u64) -> Resu
 
 /// Accounts linked by 实名认证 to drivers `first..first + count`, with the notice accepted and a live session
 /// each; returns (cookie header value, the driver's first plate).
-async fn sessions(db: &Db, signer: &CookieSigner, first: u64, count: u64) -> Result<Vec<(String, String)>, sqlx::Error> {
+async fn sessions(
+    db: &Db,
+    signer: &CookieSigner,
+    first: u64,
+    count: u64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
     let now = app::platform::now();
     let mut out = Vec::new();
     for n in first..first + count {
@@ -231,7 +244,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Pays `each` fresh decisions for each of `payers` people concurrently, over HTTP, through the sandbox cashier.
-async fn pay(db: &Db, signer: &CookieSigner, base: &str, payers: u64, each: u64) -> Result<bool, Box<dyn std::error::Error>> {
+async fn pay(
+    db: &Db,
+    signer: &CookieSigner,
+    base: &str,
+    payers: u64,
+    each: u64,
+) -> Result<bool, Box<dyn std::error::Error>> {
     // Payers are drivers far from those the page benchmarks use.
     let first = 900_000u64;
     let people = sessions(db, signer, first, payers).await?;
@@ -328,10 +347,7 @@ async fn pay(db: &Db, signer: &CookieSigner, base: &str, payers: u64, each: u64)
         );
     }
     let ok = charged_twice == 0 && gateway_twice == 0 && latencies.len() == expected;
-    println!(
-        "double charges: app {charged_twice}, gateway {gateway_twice} -> {}",
-        if ok { "PASS" } else { "FAIL" }
-    );
+    println!("double charges: app {charged_twice}, gateway {gateway_twice} -> {}", if ok { "PASS" } else { "FAIL" });
     Ok(ok)
 }
 
@@ -414,7 +430,9 @@ async fn main() -> std::process::ExitCode {
         Some("pay") => pay(&db, &signer, &args[1], number(2), number(3)).await,
         Some("queries") => queries(&db).await.map(|_| true).map_err(Into::into),
         _ => {
-            eprintln!("usage: bench generate DRIVERS VEHICLES VIOLATIONS | sessions COUNT | pay BASE PAYERS EACH | queries");
+            eprintln!(
+                "usage: bench generate DRIVERS VEHICLES VIOLATIONS | sessions COUNT | pay BASE PAYERS EACH | queries"
+            );
             return std::process::ExitCode::from(2);
         }
     };

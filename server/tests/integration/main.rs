@@ -3,6 +3,7 @@
 mod cards;
 mod cli;
 mod console;
+mod console_payments;
 mod payments;
 mod realname;
 mod signin;

@@ -1,0 +1,279 @@
+//! The console's reads of payment orders and exceptions, and the one change it makes: settling an exception.
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::model::{exception_kind_label, ExceptionRow, OrderFilter, OrderRow, SettleNote, Settlement, StaleOrderRow};
+use super::reconciliation::AppPayment;
+use crate::console::auth::Staff;
+use crate::domain::{CivilDate, Fen};
+use crate::identity::model::Channel;
+use crate::payments::model::OrderState;
+use crate::platform::audit;
+use crate::platform::db::Db;
+use crate::platform::{now, shanghai_time};
+
+/// An order is 等待过久 once it is this old, even before its expiry.
+pub const STALE_AFTER_SECS: i64 = 30 * 60;
+
+/// One payment order with everything the list and the export show.
+#[derive(Debug, Clone)]
+pub struct ListedOrder {
+    pub order_no: String,
+    pub decision_no: String,
+    pub channel: Channel,
+    pub state: OrderState,
+    pub fine: Fen,
+    pub late_fee: Fen,
+    pub amount: Fen,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub txn_id: Option<String>,
+    pub receipt_no: Option<String>,
+}
+
+impl ListedOrder {
+    fn from_row(row: &AnyRow) -> Self {
+        Self {
+            order_no: row.get(0),
+            decision_no: row.get(1),
+            // The app writes only these codes; an unknown one is shown as the channel most orders use.
+            channel: Channel::parse(row.get::<&str, _>(2)).unwrap_or(Channel::Icbc),
+            state: OrderState::parse(row.get::<&str, _>(3)).unwrap_or(OrderState::Open),
+            fine: Fen::new(row.get(4)),
+            late_fee: Fen::new(row.get(5)),
+            amount: Fen::new(row.get(6)),
+            created_at: row.get(7),
+            paid_at: row.get(8),
+            txn_id: row.get(9),
+            receipt_no: row.get(10),
+        }
+    }
+
+    /// The order as the console's list shows it.
+    pub fn row(&self) -> OrderRow {
+        OrderRow {
+            order_no: self.order_no.clone(),
+            decision_no: self.decision_no.clone(),
+            channel: self.channel,
+            state: self.state,
+            amount: self.amount.to_string(),
+            created_at: shanghai_time(self.created_at),
+            paid_at: self.paid_at.map(shanghai_time),
+            txn_id: self.txn_id.clone(),
+        }
+    }
+}
+
+/// The filter as a WHERE clause over `payment_orders` with its bound values in order. Only fixed text goes into
+/// the SQL; every value is bound.
+fn filter_clause(filter: &OrderFilter) -> (String, Vec<FilterValue>) {
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    let mut condition = |sql: &str, value: FilterValue| {
+        values.push(value);
+        conditions.push(format!("{sql} ${}", values.len()));
+    };
+    if let Some(state) = filter.state {
+        condition("state =", FilterValue::Text(state.code()));
+    }
+    if let Some(channel) = filter.channel {
+        condition("channel =", FilterValue::Text(channel.code()));
+    }
+    if let Some(from) = filter.from {
+        condition("created_at >=", FilterValue::Instant(from.shanghai_midnight()));
+    }
+    if let Some(to) = filter.to {
+        condition("created_at <", FilterValue::Instant(to.add_days(1).shanghai_midnight()));
+    }
+    let clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    (clause, values)
+}
+
+enum FilterValue {
+    Text(&'static str),
+    Instant(i64),
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    values: &[FilterValue],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for value in values {
+        query = match value {
+            FilterValue::Text(text) => query.bind(*text),
+            FilterValue::Instant(at) => query.bind(*at),
+        };
+    }
+    query
+}
+
+const ORDER_COLUMNS: &str = "SELECT order_no, decision_no, channel, state, fine_fen, late_fee_fen, amount_fen, \
+                             created_at, paid_at, txn_id, receipt_no FROM payment_orders";
+
+/// The orders the filter matches, newest first; at most `limit` when given.
+pub async fn orders(db: &Db, filter: &OrderFilter, limit: Option<usize>) -> Result<Vec<ListedOrder>, sqlx::Error> {
+    let (clause, values) = filter_clause(filter);
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let sql = format!("{ORDER_COLUMNS}{clause} ORDER BY created_at DESC, id DESC{limit}");
+    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &values).fetch_all(db.pool()).await?;
+    Ok(rows.iter().map(ListedOrder::from_row).collect())
+}
+
+/// How many orders the filter matches, how many of them are paid, and the paid sum.
+pub async fn totals(db: &Db, filter: &OrderFilter) -> Result<(i64, i64, Fen), sqlx::Error> {
+    let (clause, values) = filter_clause(filter);
+    // CAST keeps the sum a 64-bit integer on PostgreSQL, whose SUM of BIGINT is NUMERIC.
+    let sql = format!(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'paid' THEN 1 ELSE 0 END), 0), \
+         CAST(COALESCE(SUM(CASE WHEN state = 'paid' THEN amount_fen ELSE 0 END), 0) AS BIGINT) \
+         FROM payment_orders{clause}"
+    );
+    let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &values).fetch_one(db.pool()).await?;
+    Ok((row.get(0), row.get(1), Fen::new(row.get(2))))
+}
+
+/// The orders the app counts as paid on an Asia/Shanghai day.
+pub async fn paid_on(db: &Db, date: CivilDate) -> Result<Vec<AppPayment>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT order_no, channel, amount_fen, txn_id FROM payment_orders \
+         WHERE state = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at, order_no",
+    )
+    .bind(date.shanghai_midnight())
+    .bind(date.add_days(1).shanghai_midnight())
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| AppPayment {
+            order_no: row.get(0),
+            channel: Channel::parse(row.get::<&str, _>(1)).unwrap_or(Channel::Icbc),
+            amount_fen: row.get(2),
+            txn_id: row.get(3),
+        })
+        .collect())
+}
+
+/// The app's channel and state of each of `order_nos` it knows.
+pub async fn channels_and_states(
+    db: &Db,
+    order_nos: &[&str],
+) -> Result<HashMap<String, (Channel, OrderState)>, sqlx::Error> {
+    let mut known = HashMap::new();
+    for order_no in order_nos {
+        let row = sqlx::query("SELECT channel, state FROM payment_orders WHERE order_no = $1")
+            .bind(*order_no)
+            .fetch_optional(db.pool())
+            .await?;
+        if let Some(row) = row {
+            let channel = Channel::parse(row.get::<&str, _>(0)).unwrap_or(Channel::Icbc);
+            let state = OrderState::parse(row.get::<&str, _>(1)).unwrap_or(OrderState::Open);
+            known.insert(order_no.to_string(), (channel, state));
+        }
+    }
+    Ok(known)
+}
+
+/// The recorded exceptions, unsettled first, then newest first.
+pub async fn exceptions(db: &Db) -> Result<Vec<ExceptionRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, order_no, kind, amount_fen, detail, created_at, settled_at, settled_note, settled_by \
+         FROM payment_exceptions \
+         ORDER BY CASE WHEN settled_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT 200",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| ExceptionRow {
+            id: row.get(0),
+            order_no: row.get(1),
+            kind_label: exception_kind_label(row.get::<&str, _>(2)).to_string(),
+            amount: Fen::new(row.get(3)).to_string(),
+            detail: row.get(4),
+            created_at: shanghai_time(row.get(5)),
+            settlement: row.get::<Option<i64>, _>(6).map(|at| Settlement {
+                at: shanghai_time(at),
+                note: row.get::<Option<String>, _>(7).unwrap_or_default(),
+                by: row.get::<Option<String>, _>(8).unwrap_or_default(),
+            }),
+        })
+        .collect())
+}
+
+/// What settling an exception did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Now,
+    /// Someone settled it before (a double click, or two operators at once): nothing changed.
+    Already,
+    NotFound,
+}
+
+/// Marks an exception settled with the staff member's note, once, with an audit row in the same transaction.
+pub async fn settle_exception(db: &Db, staff: &Staff, id: i64, note: &SettleNote) -> Result<Settled, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let changed = sqlx::query(
+        "UPDATE payment_exceptions SET settled_at = $1, settled_note = $2, settled_by = $3 \
+         WHERE id = $4 AND settled_at IS NULL",
+    )
+    .bind(now())
+    .bind(note.as_str())
+    .bind(&staff.username)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        let exists =
+            sqlx::query("SELECT id FROM payment_exceptions WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+        return Ok(if exists.is_some() { Settled::Already } else { Settled::NotFound });
+    }
+    let row =
+        sqlx::query("SELECT order_no, kind FROM payment_exceptions WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let (order_no, kind): (String, String) = (row.get(0), row.get(1));
+    let detail = format!("exception {id} ({kind}): {}", note.as_str());
+    audit::record(&mut tx, staff.actor(), "payment.exception.settle", &order_no, &detail).await?;
+    tx.commit().await?;
+    Ok(Settled::Now)
+}
+
+/// 等待过久: open orders past their expiry or older than [`STALE_AFTER_SECS`], oldest first.
+pub async fn stale_orders(db: &Db) -> Result<Vec<StaleOrderRow>, sqlx::Error> {
+    let at = now();
+    let rows = sqlx::query(
+        "SELECT order_no, decision_no, channel, amount_fen, created_at, expires_at FROM payment_orders \
+         WHERE state = 'open' AND (expires_at <= $1 OR created_at <= $2) ORDER BY created_at, id LIMIT 200",
+    )
+    .bind(at)
+    .bind(at - STALE_AFTER_SECS)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| StaleOrderRow {
+            order_no: row.get(0),
+            decision_no: row.get(1),
+            channel: Channel::parse(row.get::<&str, _>(2)).unwrap_or(Channel::Icbc),
+            amount: Fen::new(row.get(3)).to_string(),
+            created_at: shanghai_time(row.get(4)),
+            expires_at: shanghai_time(row.get(5)),
+        })
+        .collect())
+}
+
+/// The states of `order_nos` now, to report what a query to the gateway settled.
+pub async fn states(db: &Db, order_nos: &[String]) -> Result<Vec<OrderState>, sqlx::Error> {
+    let mut states = Vec::new();
+    for order_no in order_nos {
+        let state: Option<String> = sqlx::query("SELECT state FROM payment_orders WHERE order_no = $1")
+            .bind(order_no)
+            .fetch_optional(db.pool())
+            .await?
+            .map(|row| row.get(0));
+        states.extend(state.as_deref().and_then(OrderState::parse));
+    }
+    Ok(states)
+}
