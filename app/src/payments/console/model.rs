@@ -112,6 +112,9 @@ pub enum DifferenceKind {
     AppOnly,
     /// Both have it, with different amounts.
     AmountMismatch,
+    /// The gateway took the money that day, but the app dates the payment on another day: orders paid before the
+    /// app kept the gateway's payment time.
+    OtherDay,
 }
 
 impl DifferenceKind {
@@ -121,6 +124,7 @@ impl DifferenceKind {
             DifferenceKind::GatewayOnly => "网关已收款，平台未记为已支付",
             DifferenceKind::AppOnly => "平台已支付，网关账单无此笔",
             DifferenceKind::AmountMismatch => "金额不一致",
+            DifferenceKind::OtherDay => "平台记在其他日期",
         }
     }
 }

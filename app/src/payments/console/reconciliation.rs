@@ -37,7 +37,10 @@ pub fn compare(
             None => differences.push(DifferenceRow {
                 order_no: line.order_no.clone(),
                 channel: channel_of(&line.order_no),
-                kind: DifferenceKind::GatewayOnly,
+                kind: match known.get(&line.order_no) {
+                    Some((_, OrderState::Paid)) => DifferenceKind::OtherDay,
+                    _ => DifferenceKind::GatewayOnly,
+                },
                 app_amount: None,
                 gateway_amount: Some(Fen::new(line.amount_fen).to_string()),
                 app_state: known.get(&line.order_no).map(|(_, state)| *state),
@@ -129,6 +132,13 @@ mod tests {
         assert_eq!((icbc.app_count, icbc.gateway_count, icbc.count_difference), (0, 1, 1));
         assert_eq!(icbc.sum_difference, "5.00");
         assert!(!icbc.balanced && channels[0].balanced);
+    }
+
+    #[test]
+    fn a_payment_the_app_dates_on_another_day_says_so() {
+        let known = HashMap::from([("P6".to_string(), (Channel::Wechat, OrderState::Paid))]);
+        let (_, differences) = compare(&[], &[line("P6", 500)], &known);
+        assert_eq!(differences[0].kind, DifferenceKind::OtherDay);
     }
 
     #[test]
