@@ -16,15 +16,18 @@ pub async fn console_login_page(failed: bool) -> Result<LoginPageData, AppError>
     Ok(LoginPageData { signed_in, flash: Flash { error, ..Flash::default() } })
 }
 
-/// 登录: checks the password (at most 10 tries per name per 15 minutes) and starts a staff session.
+/// 登录: checks the password (at most 10 failures per name per 15 minutes) and starts a staff session.
 #[server(prefix = "/api", endpoint = "staff_login")]
 pub async fn staff_login(username: String, password: String) -> Result<(), AppError> {
     use crate::platform::rate_limit;
     let state = use_context::<crate::platform::state::AppState>().ok_or(AppError::Unavailable)?;
     let username = username.trim().to_string();
-    let allowed = rate_limit::allow(&state.db, &format!("staff-login:{username}"), 900, 10).await?;
+    // Only failures count: after 10 wrong passwords for a name in 15 minutes, even the right one is refused.
+    let bucket = format!("staff-login:{username}");
+    let allowed = rate_limit::hits(&state.db, &bucket, 900).await? < 10;
     let found = if allowed { super::auth::check_password(&state.db, &username, &password).await? } else { None };
     let Some((staff_id, _)) = found else {
+        rate_limit::allow(&state.db, &bucket, 900, 10).await?;
         tracing::warn!(username, "console sign-in refused");
         leptos_axum::redirect("/console/login?failed=1");
         return Ok(());

@@ -19,3 +19,15 @@ pub async fn allow(db: &Db, bucket: &str, window_secs: i64, max: i64) -> Result<
     .get(0);
     Ok(hits <= max)
 }
+
+/// How many hits `bucket` holds in the current window, without counting one.
+pub async fn hits(db: &Db, bucket: &str, window_secs: i64) -> Result<i64, sqlx::Error> {
+    let now = super::now();
+    let window_start = now - now.rem_euclid(window_secs);
+    let row = sqlx::query("SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2")
+        .bind(bucket)
+        .bind(window_start)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map_or(0, |row| row.get(0)))
+}

@@ -198,3 +198,31 @@ async fn a_cross_site_upload_is_refused() {
         assert_eq!(app.count("SELECT COUNT(*) FROM drivers").await, 0, "{db}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_failed_sign_ins_count_towards_the_lockout() {
+    for (db, app) in TestApp::each().await {
+        add_staff(&app.db, "bank1", Role::Bank, PASSWORD, "test").await.unwrap();
+        let browser = app.browser();
+        for _ in 0..12 {
+            assert!(
+                browser
+                    .submit("/api/staff_login", &[("username", "bank1"), ("password", PASSWORD)])
+                    .await
+                    .contains("银行操作员"),
+                "{db}: a right password is never held against anyone"
+            );
+        }
+        for _ in 0..10 {
+            assert!(
+                browser
+                    .submit("/api/staff_login", &[("username", "bank1"), ("password", "wrong-password-1")])
+                    .await
+                    .contains("用户名或密码不正确"),
+                "{db}"
+            );
+        }
+        let page = browser.submit("/api/staff_login", &[("username", "bank1"), ("password", PASSWORD)]).await;
+        assert!(page.contains("尝试次数过多") && !page.contains("银行操作员"), "{db}: locked after 10 failures");
+    }
+}
