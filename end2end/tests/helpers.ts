@@ -63,10 +63,18 @@ export async function fillRealName(page: Page, fields: RealNameFields) {
 
 /** Presses 获取验证码 and returns the code the outbox received. */
 export async function requestCode(page: Page, phone: string): Promise<string> {
-  await page.getByRole('button', { name: '获取验证码' }).click();
-  await expect(page.getByText('验证码已发送至')).toBeVisible();
-  await ready(page);
-  return latestCode(page, phone);
+  // A phone that just received a code (e.g. for 申办交通服务卡) must wait out the resend interval, as a person would.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.getByRole('button', { name: '获取验证码' }).click();
+    const sent = page.getByText('验证码已发送至');
+    const tooSoon = page.getByText(/验证码发送过于频繁，请\d+秒后再试/);
+    await expect(sent.or(tooSoon)).toBeVisible();
+    await ready(page);
+    if (await sent.isVisible()) return latestCode(page, phone);
+    const seconds = Number((await tooSoon.textContent())!.match(/(\d+)秒/)![1]);
+    await page.waitForTimeout(seconds * 1000 + 250);
+  }
+  throw new Error(`no code was sent to ${phone}`);
 }
 
 /** Enters `code` and presses 提交认证. */
