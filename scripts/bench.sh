@@ -44,7 +44,13 @@ report "tools: $(rustc --version), $(wrk --version 2>&1 | head -1 | cut -d' ' -f
 report "data: $DRIVERS drivers and cards, $VEHICLES vehicles, $VIOLATIONS violation records (divisor $DIVISOR); $SECONDS_EACH s per load run"
 
 SERVER_PID=""
-stop_server() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; }
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
 trap stop_server EXIT
 
 start_server() {

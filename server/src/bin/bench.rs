@@ -239,6 +239,12 @@ async fn sessions(
     Ok(out)
 }
 
+/// How many drivers the data set holds.
+async fn driver_count(db: &Db) -> Result<u64, sqlx::Error> {
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM drivers").fetch_one(db.pool()).await?.get(0);
+    Ok(count as u64)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -251,8 +257,8 @@ async fn pay(
     payers: u64,
     each: u64,
 ) -> Result<bool, Box<dyn std::error::Error>> {
-    // Payers are drivers far from those the page benchmarks use.
-    let first = 900_000u64;
+    // Payers are drivers far from those the page benchmarks use (the first ones).
+    let first = 900_000u64.min(driver_count(db).await? / 2);
     let people = sessions(db, signer, first, payers).await?;
     let now = app::platform::now();
     let today = app::platform::shanghai_date(now);
@@ -285,6 +291,8 @@ async fn pay(
             let base = base.to_string();
             tokio::spawn(async move {
                 let client = reqwest::Client::builder().build().unwrap();
+                let no_redirect =
+                    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
                 let mut latencies = Vec::new();
                 for d in 0..each {
                     let decision = format!("2109{p:06}{d:06}");
@@ -298,16 +306,19 @@ async fn pay(
                         .send()
                         .await?;
                     let cashier_url = cashier.url().to_string();
-                    let result = client
-                        .post(format!("{cashier_url}/pay"))
-                        .header("cookie", &cookie)
-                        .send()
-                        .await?
-                        .text()
-                        .await?;
+                    // The cashier sends the browser back to the app on another origin; the cookie goes with that
+                    // request explicitly, as the browser's own cookie jar would send it.
+                    let back = no_redirect.post(format!("{cashier_url}/pay")).send().await?;
+                    let location = back.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    let location =
+                        if location.starts_with('/') { format!("{base}{location}") } else { location.to_string() };
+                    let result = client.get(location).header("cookie", &cookie).send().await?.text().await?;
                     // A payment that did not end in 缴费成功 is not counted, and the run reports FAIL.
                     if result.contains("缴费成功") {
                         latencies.push(t.elapsed());
+                    } else if d == 0 && p == 0 {
+                        let text: String = result.chars().filter(|c| !c.is_ascii()).take(200).collect();
+                        eprintln!("payment of {decision} ended at {cashier_url}: {text}");
                     }
                 }
                 Ok::<_, reqwest::Error>(latencies)
