@@ -76,6 +76,14 @@ async fn serve(config: Config) -> ExitCode {
     server::spawn_reconciliation(&state);
     tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);
     let app = server::router(state);
+    // Without TCP_NODELAY, a response written in pieces (a static file's headers, then its body) waits for the
+    // client's delayed ACK: about 40 ms per request on a kept-alive connection.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "TCP_NODELAY could not be set");
+        }
+    });
     match axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await
