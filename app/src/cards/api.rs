@@ -37,21 +37,7 @@ mod ssr {
 
     /// The channel of the session, or the one the webview implies for a guest without one.
     pub fn channel(session: Option<&Session>) -> Channel {
-        session.map(|s| s.channel).unwrap_or_else(|| {
-            let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
-                .and_then(|p| p.headers.get(axum::http::header::USER_AGENT)?.to_str().ok().map(String::from))
-                .unwrap_or_default();
-            Channel::from_user_agent(&user_agent)
-        })
-    }
-
-    /// The client's address, for per-client limits.
-    pub fn client_ip() -> String {
-        leptos::prelude::use_context::<axum::http::request::Parts>()
-            .and_then(|p| {
-                p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
-            })
-            .unwrap_or_else(|| "unknown".into())
+        session.map(|s| s.channel).unwrap_or_else(crate::platform::http::guest_channel)
     }
 
     #[cfg(test)]
@@ -223,8 +209,13 @@ pub async fn card_status_lookup(
     if let Err(e) = &id {
         flash.field_errors.push(("id_number".into(), e.to_string()));
     }
-    let allowed =
-        crate::platform::rate_limit::allow(&state.db, &format!("card-status:{}", ssr::client_ip()), 600, 20).await?;
+    let allowed = crate::platform::rate_limit::allow(
+        &state.db,
+        &format!("card-status:{}", crate::platform::http::client_ip()),
+        600,
+        20,
+    )
+    .await?;
     let found = match id {
         _ if !allowed => {
             flash.error = Some("查询过于频繁，请10分钟后再试".into());

@@ -115,7 +115,7 @@ pub async fn guest_lookup(
         leptos_axum::redirect("/guest-pay?e=input");
         return Ok(());
     }
-    let client = ssr::client_ip();
+    let client = crate::platform::http::client_ip();
     let per_client = rate_limit::allow(&state.db, &format!("guest-lookup:{client}"), 600, 30).await?;
     let per_decision =
         rate_limit::allow(&state.db, &format!("guest-lookup:{}", decision_no.as_str()), 3600, 10).await?;
@@ -151,7 +151,7 @@ pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
     let decision = crate::violations::repo::decision_by_number(&state.db, &decision_no)
         .await?
         .ok_or_else(|| AppError::rejected("未找到该处罚决定书"))?;
-    let channel = ssr::guest_channel();
+    let channel = crate::platform::http::guest_channel();
     Ok(PayPageData {
         channel,
         total_fen: decision.total_fen,
@@ -169,7 +169,7 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
     let (state, _) = crate::platform::http::caller().await?;
     let decision_no = super::guest::check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
-    let payer = Payer { account_id: None, channel: ssr::guest_channel() };
+    let payer = Payer { account_id: None, channel: crate::platform::http::guest_channel() };
     let order = match orders::open_order(&state.db, &decision_no, payer, Fen::new(total_fen)).await {
         Ok(order) => order,
         Err(OpenError::Database(e)) => return Err(e.into()),
@@ -199,7 +199,7 @@ mod ssr {
         if guest_decision.is_none() && account_id.is_none() {
             return Err(AppError::NotSignedIn);
         }
-        let channel = session.map(|s| s.channel).unwrap_or_else(guest_channel);
+        let channel = session.map(|s| s.channel).unwrap_or_else(crate::platform::http::guest_channel);
         let allowed = move |payer: Option<i64>, decision_no: &str| {
             guest_decision.as_deref() == Some(decision_no) || (account_id.is_some() && payer == account_id)
         };
@@ -225,22 +225,5 @@ mod ssr {
                 Err(AppError::rejected("支付服务暂不可用，请稍后再试"))
             }
         }
-    }
-
-    /// The channel a guest's webview implies.
-    pub fn guest_channel() -> Channel {
-        let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
-            .and_then(|p| p.headers.get(axum::http::header::USER_AGENT)?.to_str().ok().map(String::from))
-            .unwrap_or_default();
-        Channel::from_user_agent(&user_agent)
-    }
-
-    /// The client's address, for per-client limits.
-    pub fn client_ip() -> String {
-        leptos::prelude::use_context::<axum::http::request::Parts>()
-            .and_then(|p| {
-                p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
-            })
-            .unwrap_or_else(|| "unknown".into())
     }
 }

@@ -2,7 +2,7 @@
 //! request guards every route shares.
 
 use axum::extract::{Query, Request, State};
-use axum::http::header::{COOKIE, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use axum::http::header::{COOKIE, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -266,6 +266,23 @@ pub async fn take_flash(
     page: &str,
 ) -> Result<crate::identity::model::Flash, AppError> {
     Ok(super::session::take_flash(&state.db, session, page).await?)
+}
+
+/// Inside a server function: the channel a guest's webview implies (branding only; a session knows its own).
+pub fn guest_channel() -> Channel {
+    let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.headers.get(USER_AGENT)?.to_str().ok().map(String::from))
+        .unwrap_or_default();
+    Channel::from_user_agent(&user_agent)
+}
+
+/// Inside a server function: the client's address, for per-client limits.
+pub fn client_ip() -> String {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|p| {
+            p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Inside a server function: replaces the session cookie on the response.
