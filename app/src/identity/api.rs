@@ -8,8 +8,8 @@ use crate::identity::model::{RealNamePage, Viewer};
 /// Who is looking, for menus and branding.
 #[server(prefix = "/api", endpoint = "current_viewer")]
 pub async fn current_viewer() -> Result<Viewer, AppError> {
-    let (state, session) = crate::platform::http::caller().await?;
-    ssr::viewer(&state, session.as_ref()).await
+    let (_, session) = crate::platform::http::caller().await?;
+    Ok(ssr::viewer(session.as_ref()))
 }
 
 /// The 实名认证 page: the caller's link (masked) and the message left by the last submission.
@@ -17,7 +17,7 @@ pub async fn current_viewer() -> Result<Viewer, AppError> {
 pub async fn realname_page() -> Result<RealNamePage, AppError> {
     use crate::identity::model::Flash;
     let (state, session) = crate::platform::http::caller().await?;
-    let viewer = ssr::viewer(&state, session.as_ref()).await?;
+    let viewer = ssr::viewer(session.as_ref());
     let flash = match &session {
         Some(session) => crate::platform::http::take_flash(&state, session, "/realname").await?,
         None => Flash::default(),
@@ -109,26 +109,18 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     use crate::domain::{CardNo, DomainError, IdNumber, Mobile, PersonName, SmsCode};
-    use crate::error::AppError;
-    use crate::identity::model::{Channel, Viewer};
-    use crate::identity::repo::{self, RealNameRequest};
+    use crate::identity::model::Viewer;
+    use crate::identity::repo::RealNameRequest;
     use crate::platform::session::Session;
-    use crate::platform::state::AppState;
 
-    pub async fn viewer(state: &AppState, session: Option<&Session>) -> Result<Viewer, AppError> {
+    /// Who is looking: the channel, whether signed in, and the masked real-name link.
+    pub fn viewer(session: Option<&Session>) -> Viewer {
         let Some(session) = session else {
-            let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
-                .and_then(|p| {
-                    p.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from)
-                })
-                .unwrap_or_default();
-            return Ok(Viewer { channel: Channel::from_user_agent(&user_agent), signed_in: false, real_name: None });
+            let channel = crate::platform::http::guest_channel();
+            return Viewer { channel, signed_in: false, real_name: None };
         };
-        let real_name = match session.account_id {
-            Some(account_id) => repo::link(&state.db, account_id).await?.map(|link| link.masked()),
-            None => None,
-        };
-        Ok(Viewer { channel: session.channel, signed_in: session.account_id.is_some(), real_name })
+        let real_name = session.link.as_ref().map(|link| link.masked());
+        Viewer { channel: session.channel, signed_in: session.account_id.is_some(), real_name }
     }
 
     /// Parses every field, collecting one message per bad field so the user sees them all at once.

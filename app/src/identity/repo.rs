@@ -54,6 +54,18 @@ impl Link {
             bound_on: shanghai_date(self.bound_at),
         }
     }
+
+    /// The link in `name, id_number, card_no, phone, bound_at` starting at column `first`; none when those are NULL
+    /// (no active link) or, since rows were parsed before they were stored, when one no longer parses.
+    pub fn from_row(row: &sqlx::any::AnyRow, first: usize) -> Option<Link> {
+        Some(Link {
+            name: PersonName::parse(row.get::<Option<&str>, _>(first)?).ok()?,
+            id_number: IdNumber::parse(row.get::<Option<&str>, _>(first + 1)?).ok()?,
+            card_no: CardNo::parse(row.get::<Option<&str>, _>(first + 2)?).ok()?,
+            phone: Mobile::parse(row.get::<Option<&str>, _>(first + 3)?).ok()?,
+            bound_at: row.get::<Option<i64>, _>(first + 4)?,
+        })
+    }
 }
 
 /// The account's active real-name link.
@@ -65,16 +77,7 @@ pub async fn link(db: &Db, account_id: i64) -> Result<Option<Link>, sqlx::Error>
     .bind(account_id)
     .fetch_optional(db.pool())
     .await?;
-    // Rows were parsed before they were stored; a row that no longer parses is treated as no link.
-    Ok(row.and_then(|row| {
-        Some(Link {
-            name: PersonName::parse(row.get::<&str, _>(0)).ok()?,
-            id_number: IdNumber::parse(row.get::<&str, _>(1)).ok()?,
-            card_no: CardNo::parse(row.get::<&str, _>(2)).ok()?,
-            phone: Mobile::parse(row.get::<&str, _>(3)).ok()?,
-            bound_at: row.get(4),
-        })
-    }))
+    Ok(row.and_then(|row| Link::from_row(&row, 0)))
 }
 
 /// A 实名认证 request, every field already parsed.

@@ -242,7 +242,7 @@ pub async fn signed_in_caller() -> Result<(AppState, Session, i64), AppError> {
 /// Inside a server function: the signed-in caller and the person their account is linked to by 实名认证.
 pub async fn linked_caller() -> Result<(AppState, Session, i64, crate::identity::repo::Link), AppError> {
     let (state, session, account_id) = signed_in_caller().await?;
-    let link = crate::identity::repo::link(&state.db, account_id).await?.ok_or(AppError::NotAuthenticated)?;
+    let link = session.link.clone().ok_or(AppError::NotAuthenticated)?;
     Ok((state, session, account_id, link))
 }
 

@@ -6,17 +6,32 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::db::Db;
+use super::db::{Backend, Db};
+use crate::identity::repo::Link;
 
 /// The cookie's name.
 pub const COOKIE: &str = "dlt_session";
 
-/// A live session as stored; the browser only ever holds the token, never this row.
+/// A live session as stored, read in one query with what nearly every page asks next: the account's real-name
+/// link, the notices it accepted and the pending flash. The browser only ever holds the token, never this row.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token_hash: String,
     pub account_id: Option<i64>,
     pub channel: Channel,
+    /// The account's active 实名认证 link when the request began.
+    pub link: Option<Link>,
+    /// The notices (使用须知) the account has accepted.
+    agreed: Vec<String>,
+    /// The pending flash as stored: `[page, flash]` JSON.
+    flash: Option<String>,
+}
+
+impl Session {
+    /// Whether the account had accepted `notice` when the request began.
+    pub fn has_agreed(&self, notice: &str) -> bool {
+        self.agreed.iter().any(|n| n == notice)
+    }
 }
 
 /// Signs and checks cookie values with the configured key.
@@ -62,7 +77,8 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
-fn hash_token(token: &str) -> String {
+/// The token's SHA-256, the only form stored: a leaked table cannot be replayed as cookies.
+pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -83,22 +99,46 @@ pub async fn create(db: &Db, account_id: Option<i64>, channel: Channel, hours: i
     Ok(token)
 }
 
-/// The unexpired session for `token`, if any.
+/// The unexpired session for `token`, if any, with its link, accepted notices and flash: one round trip, because
+/// every signed-in page needs them first.
 pub async fn load(db: &Db, token: &str) -> Result<Option<Session>, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT token_hash, account_id, channel FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(hash_token(token))
-            .bind(super::now())
-            .fetch_optional(db.pool())
-            .await?;
+    let row = sqlx::query(load_sql(db.backend()))
+        .bind(hash_token(token))
+        .bind(super::now())
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.and_then(|row| {
+        let agreed: Option<String> = row.get(9);
         Some(Session {
             token_hash: row.get(0),
             account_id: row.get(1),
             channel: Channel::parse(row.get::<&str, _>(2))?,
+            flash: row.get(3),
+            link: Link::from_row(&row, 4),
+            agreed: agreed.map(|a| a.split('\n').map(String::from).collect()).unwrap_or_default(),
         })
     }))
 }
+
+/// The query behind `load`, by dialect (the benchmark times it and prints its plan).
+pub fn load_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => LOAD_SQLITE,
+        Backend::Postgres => LOAD_POSTGRES,
+    }
+}
+
+/// The session row, the active link's five columns, and the accepted notices joined by newlines.
+const LOAD_SQLITE: &str = "SELECT s.token_hash, s.account_id, s.channel, s.flash, \
+     b.name, b.id_number, b.card_no, b.phone, b.bound_at, \
+     (SELECT group_concat(c.notice, char(10)) FROM user_consents c WHERE c.account_id = s.account_id) \
+     FROM sessions s LEFT JOIN realname_bindings b ON b.account_id = s.account_id AND b.unbound_at IS NULL \
+     WHERE s.token_hash = $1 AND s.expires_at > $2";
+const LOAD_POSTGRES: &str = "SELECT s.token_hash, s.account_id, s.channel, s.flash, \
+     b.name, b.id_number, b.card_no, b.phone, b.bound_at, \
+     (SELECT string_agg(c.notice, chr(10)) FROM user_consents c WHERE c.account_id = s.account_id) \
+     FROM sessions s LEFT JOIN realname_bindings b ON b.account_id = s.account_id AND b.unbound_at IS NULL \
+     WHERE s.token_hash = $1 AND s.expires_at > $2";
 
 /// Ends a session.
 pub async fn delete(db: &Db, session: &Session) -> Result<(), sqlx::Error> {
@@ -124,14 +164,10 @@ pub async fn set_flash(db: &Db, session: &Session, page: &str, flash: &Flash) ->
     Ok(())
 }
 
-/// Takes the pending flash left for `page`, so it shows once and only there.
+/// Takes the flash left for `page` (as the session was loaded), so it shows once and only there.
 pub async fn take_flash(db: &Db, session: &Session, page: &str) -> Result<Flash, sqlx::Error> {
-    let text: Option<String> = sqlx::query("SELECT flash FROM sessions WHERE token_hash = $1")
-        .bind(&session.token_hash)
-        .fetch_optional(db.pool())
-        .await?
-        .and_then(|row| row.get(0));
-    let Some((for_page, flash)) = text.as_deref().and_then(|t| serde_json::from_str::<(String, Flash)>(t).ok()) else {
+    let text = session.flash.as_deref();
+    let Some((for_page, flash)) = text.and_then(|t| serde_json::from_str::<(String, Flash)>(t).ok()) else {
         return Ok(Flash::default());
     };
     if for_page != page {

@@ -157,10 +157,7 @@ pub async fn study_home() -> Result<StudyHomeData, AppError> {
     use crate::identity::model::Channel;
     let (state, session) = crate::platform::http::caller().await?;
     let channel = session.as_ref().map_or(Channel::Wechat, |s| s.channel);
-    let link = match session.as_ref().and_then(|s| s.account_id) {
-        Some(account_id) => crate::identity::repo::link(&state.db, account_id).await?,
-        None => None,
-    };
+    let link = session.as_ref().and_then(|s| s.link.clone());
     let Some(link) = link else {
         return Ok(StudyHomeData {
             channel,

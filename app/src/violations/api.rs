@@ -11,8 +11,8 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "violations_home")]
 pub async fn violations_home() -> Result<ViolationsHomeData, AppError> {
     use super::repo;
-    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
-    let agreed = repo::has_agreed(&state.db, account_id, repo::VIOLATION_NOTICE).await?;
+    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let agreed = session.has_agreed(repo::VIOLATION_NOTICE);
     let vehicles = if agreed { repo::bound_vehicles(&state.db, link.card_no.as_str()).await? } else { Vec::new() };
     Ok(ViolationsHomeData { channel: session.channel, agreed, vehicles })
 }
@@ -31,14 +31,13 @@ pub async fn violations_agree() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "vehicle_records")]
 pub async fn vehicle_records(plate: String, plate_type: String) -> Result<VehicleRecordsData, AppError> {
     use super::repo;
-    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
-    if !repo::has_agreed(&state.db, account_id, repo::VIOLATION_NOTICE).await? {
+    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    if !session.has_agreed(repo::VIOLATION_NOTICE) {
         return Err(AppError::rejected("请先阅读使用须知并点击“知晓并同意”"));
     }
-    let vehicle = repo::bound_vehicle(&state.db, link.card_no.as_str(), &plate, &plate_type)
+    let (vehicle, records) = repo::vehicle_with_untreated(&state.db, &link, &plate, &plate_type)
         .await?
         .ok_or_else(|| AppError::rejected("该车辆未绑定您的交通服务卡"))?;
-    let records = repo::untreated(&state.db, &link, &plate, &plate_type).await?;
     Ok(VehicleRecordsData { channel: session.channel, vehicle, records })
 }
 

@@ -16,10 +16,7 @@ pub async fn evidence_photo(
     Path(record_no): Path<String>,
 ) -> Response {
     let found = async {
-        let Some(account_id) = request_session(&state, &headers).await?.and_then(|s| s.account_id) else {
-            return Ok(None);
-        };
-        let Some(link) = crate::identity::repo::link(&state.db, account_id).await? else {
+        let Some(link) = request_session(&state, &headers).await?.and_then(|s| s.link) else {
             return Ok(None);
         };
         Ok::<_, sqlx::Error>(super::repo::record(&state.db, &link, &record_no).await?.map(|(record, _)| record))

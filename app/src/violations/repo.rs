@@ -16,16 +16,6 @@ use crate::platform::{now, shanghai_date, shanghai_time};
 /// The notice a user accepts once before 交通违法处理.
 pub const VIOLATION_NOTICE: &str = "violations-v1";
 
-/// Whether the account has pressed 知晓并同意 for `notice`.
-pub async fn has_agreed(db: &Db, account_id: i64, notice: &str) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query("SELECT 1 FROM user_consents WHERE account_id = $1 AND notice = $2")
-        .bind(account_id)
-        .bind(notice)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(row.is_some())
-}
-
 /// Remembers 知晓并同意; pressing it twice changes nothing.
 pub async fn agree(db: &Db, account_id: i64, notice: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -45,6 +35,11 @@ const VEHICLE_COLUMNS: &str = "v.plate, v.plate_type, v.vehicle_type, v.owner_id
       AND x.decision_no IS NULL)";
 
 fn vehicle(row: &AnyRow) -> BoundVehicle {
+    vehicle_with_count(row, row.get(6))
+}
+
+/// The vehicle in the first six columns of `VEHICLE_COLUMNS`, with its untreated count.
+fn vehicle_with_count(row: &AnyRow, untreated: i64) -> BoundVehicle {
     let plate_type: String = row.get(1);
     let owner_id: String = row.get(3);
     let owner_name: Option<String> = row.get(4);
@@ -59,38 +54,22 @@ fn vehicle(row: &AnyRow) -> BoundVehicle {
         vehicle_type: row.get(2),
         owner,
         bound_on: row.get::<Option<i64>, _>(5).map(shanghai_date).unwrap_or_default(),
-        untreated: row.get(6),
+        untreated,
     }
+}
+
+/// The query behind `bound_vehicles`: `$1` is the card number.
+pub fn bound_vehicles_sql() -> String {
+    format!(
+        "SELECT {VEHICLE_COLUMNS} FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
+         WHERE v.card_no = $1 ORDER BY v.bound_at, v.plate"
+    )
 }
 
 /// The vehicles bound to `card_no`.
 pub async fn bound_vehicles(db: &Db, card_no: &str) -> Result<Vec<BoundVehicle>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {VEHICLE_COLUMNS} FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
-         WHERE v.card_no = $1 ORDER BY v.bound_at, v.plate"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(card_no).fetch_all(db.pool()).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(bound_vehicles_sql())).bind(card_no).fetch_all(db.pool()).await?;
     Ok(rows.iter().map(vehicle).collect())
-}
-
-/// One vehicle, only if it is bound to `card_no`.
-pub async fn bound_vehicle(
-    db: &Db,
-    card_no: &str,
-    plate: &str,
-    plate_type: &str,
-) -> Result<Option<BoundVehicle>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {VEHICLE_COLUMNS} FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
-         WHERE v.card_no = $1 AND v.plate = $2 AND v.plate_type = $3"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(card_no)
-        .bind(plate)
-        .bind(plate_type)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(row.as_ref().map(vehicle))
 }
 
 /// The driver facts the online rules need.
@@ -106,10 +85,15 @@ pub async fn driver(db: &Db, id_number: &IdNumber) -> Result<Option<DriverFacts>
         .bind(id_number.as_str())
         .fetch_optional(db.pool())
         .await?;
-    Ok(row.map(|row| DriverFacts {
-        licence_normal: LicenceStatus::parse(row.get::<&str, _>(0)).is_ok_and(|s| s.is_normal()),
-        cycle_points: row.get(1),
-    }))
+    Ok(row.and_then(|row| driver_facts(&row, 0)))
+}
+
+/// The licence status and cycle points at column `first`; none when the driver is unknown (NULLs).
+fn driver_facts(row: &AnyRow, first: usize) -> Option<DriverFacts> {
+    Some(DriverFacts {
+        licence_normal: LicenceStatus::parse(row.get::<Option<&str>, _>(first)?).is_ok_and(|s| s.is_normal()),
+        cycle_points: row.get::<Option<i64>, _>(first + 1)?,
+    })
 }
 
 /// A record as stored, with whether its vehicle is on the caller's card.
@@ -140,18 +124,23 @@ fn record_on_card() -> String {
 }
 
 fn stored(row: &AnyRow) -> Stored {
+    stored_at(row, 0)
+}
+
+/// The record in `RECORD_COLUMNS` starting at column `first`.
+fn stored_at(row: &AnyRow, first: usize) -> Stored {
     Stored {
-        record_no: row.get(0),
-        plate: row.get(1),
-        plate_type: row.get(2),
-        occurred_at: row.get(3),
-        location: row.get(4),
-        code: row.get(5),
-        behaviour: row.get(6),
-        points: row.get(7),
-        fine: Fen::new(row.get(8)),
-        counter_only: row.get::<i64, _>(9) == 1,
-        decision_no: row.get(10),
+        record_no: row.get(first),
+        plate: row.get(first + 1),
+        plate_type: row.get(first + 2),
+        occurred_at: row.get(first + 3),
+        location: row.get(first + 4),
+        code: row.get(first + 5),
+        behaviour: row.get(first + 6),
+        points: row.get(first + 7),
+        fine: Fen::new(row.get(first + 8)),
+        counter_only: row.get::<i64, _>(first + 9) == 1,
+        decision_no: row.get(first + 10),
     }
 }
 
@@ -183,21 +172,47 @@ impl Stored {
     }
 }
 
-/// The untreated records of a vehicle on the caller's card, each with its online-processing verdict.
-pub async fn untreated(db: &Db, link: &Link, plate: &str, plate_type: &str) -> Result<Vec<RecordView>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {RECORD_COLUMNS} FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
-         WHERE v.card_no = $1 AND x.plate = $2 AND x.plate_type = $3 AND x.decision_no IS NULL \
+/// The query behind `vehicle_with_untreated`: `$1` card number, `$2` plate, `$3` plate type, `$4` the linked
+/// person's ID number.
+pub fn vehicle_with_untreated_sql() -> String {
+    format!(
+        "SELECT v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
+         p.licence_status, p.cycle_points, {RECORD_COLUMNS} \
+         FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
+         LEFT JOIN drivers p ON p.id_number = $4 \
+         LEFT JOIN violations x ON x.plate = v.plate AND x.plate_type = v.plate_type AND x.decision_no IS NULL \
+         WHERE v.card_no = $1 AND v.plate = $2 AND v.plate_type = $3 \
          ORDER BY x.occurred_at DESC"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    )
+}
+
+/// A vehicle on the caller's card with its untreated records, newest first, each with its online-processing
+/// verdict; none when the vehicle is not on the card. One query: the vehicle, its owner's name, the linked
+/// person's licence facts, and one row per untreated record (a single row of NULLs when there is none).
+pub async fn vehicle_with_untreated(
+    db: &Db,
+    link: &Link,
+    plate: &str,
+    plate_type: &str,
+) -> Result<Option<(BoundVehicle, Vec<RecordView>)>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(vehicle_with_untreated_sql()))
         .bind(link.card_no.as_str())
         .bind(plate)
         .bind(plate_type)
+        .bind(link.id_number.as_str())
         .fetch_all(db.pool())
         .await?;
-    let driver = driver(db, &link.id_number).await?;
-    Ok(rows.iter().map(stored).map(|s| s.view(s.check(driver.as_ref()))).collect())
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let driver = driver_facts(first, 6);
+    let records: Vec<RecordView> = rows
+        .iter()
+        .filter(|row| row.get::<Option<&str>, _>(8).is_some())
+        .map(|row| stored_at(row, 8))
+        .map(|s| s.view(s.check(driver.as_ref())))
+        .collect();
+    Ok(Some((vehicle_with_count(first, records.len() as i64), records)))
 }
 
 /// One record of a vehicle on the caller's card, with its decision number once processed.
