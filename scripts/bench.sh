@@ -16,6 +16,11 @@ PORT=${BENCH_PORT:-3600}
 BASE="http://127.0.0.1:$PORT"
 PG_ADMIN_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 WORK=${BENCH_DIR:-$ROOT/target/bench}
+# BENCH_KEEP=1 keeps the generated data sets (a SQLite file in $WORK, the PostgreSQL database dlt_bench) and reuses
+# them on the next run, to measure a change without generating again; BENCH_DATABASES picks "sqlite", "postgres"
+# or both.
+KEEP=${BENCH_KEEP:-0}
+DATABASES=${BENCH_DATABASES:-sqlite postgres}
 REPORT="$WORK/report.txt"
 
 say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
@@ -85,12 +90,17 @@ load() {
 FAILED=0
 run_database() {
   local label=$1 url=$2
-  say "$label: generating the data set"
-  local began=$SECONDS
-  DATABASE_URL="$url" ./target/release/bench generate "$DRIVERS" "$VEHICLES" "$VIOLATIONS"
+  local fresh=$3
   report ""
   report "== $label =="
-  report "generation: $((SECONDS - began)) s"
+  if [ "$fresh" = 1 ]; then
+    say "$label: generating the data set"
+    local began=$SECONDS
+    DATABASE_URL="$url" ./target/release/bench generate "$DRIVERS" "$VEHICLES" "$VIOLATIONS"
+    report "generation: $((SECONDS - began)) s"
+  else
+    report "generation: reused the data set kept by an earlier run (BENCH_KEEP=1)"
+  fi
   start_server "$url"
   sleep 1
   report "memory idle: $(( $(rss_kb VmRSS) / 1024 )) MB resident"
@@ -157,16 +167,27 @@ run_database() {
   stop_server
 }
 
-rm -f "$WORK"/bench.db*
-run_database SQLite "sqlite://$WORK/bench.db"
-if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
-  db="dlt_bench_$$"
-  psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db" -qc "CREATE DATABASE $db"
-  run_database PostgreSQL "${PG_ADMIN_URL%/*}/$db"
-  psql "$PG_ADMIN_URL" -qc "DROP DATABASE $db"
-else
-  report "PostgreSQL not reachable at $PG_ADMIN_URL: skipped"
-  FAILED=1
+if [[ " $DATABASES " == *" sqlite "* ]]; then
+  fresh=1
+  if [ "$KEEP" = 1 ] && [ -f "$WORK/bench.db" ]; then fresh=0; else rm -f "$WORK"/bench.db*; fi
+  run_database SQLite "sqlite://$WORK/bench.db" "$fresh"
+  [ "$KEEP" = 1 ] || rm -f "$WORK"/bench.db*
+fi
+if [[ " $DATABASES " == *" postgres "* ]]; then
+  if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
+    db=dlt_bench
+    fresh=1
+    if [ "$KEEP" = 1 ] && [ "$(psql "$PG_ADMIN_URL" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" = 1 ]; then
+      fresh=0
+    else
+      psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db" -qc "CREATE DATABASE $db"
+    fi
+    run_database PostgreSQL "${PG_ADMIN_URL%/*}/$db" "$fresh"
+    [ "$KEEP" = 1 ] || psql "$PG_ADMIN_URL" -qc "DROP DATABASE $db"
+  else
+    report "PostgreSQL not reachable at $PG_ADMIN_URL: skipped"
+    FAILED=1
+  fi
 fi
 report ""
 report "overall: $(verdict $((1 - FAILED))) (report in $REPORT)"

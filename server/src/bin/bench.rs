@@ -262,10 +262,14 @@ async fn pay(
     let people = sessions(db, signer, first, payers).await?;
     let now = app::platform::now();
     let today = app::platform::shanghai_date(now);
+    // Numbers continue after an earlier run's, so a kept data set (BENCH_KEEP=1) can be paid into again.
+    let earlier: i64 =
+        sqlx::query("SELECT COUNT(*) FROM violations WHERE record_no LIKE 'P%'").fetch_one(db.pool()).await?.get(0);
+    let offset = earlier as u64 / payers.max(1);
     let mut tx = db.begin_write().await?;
     let mut rows = Vec::new();
     for p in 0..payers {
-        for d in 0..each {
+        for d in offset..offset + each {
             let n = first + p;
             rows.push(format!(
                 "('P{p:08}{d:09}',{},'02',{now},'人民路','1039','机动车违反规定停放、临时停车且驾驶人不在现场的',0,20000,0,'2109{p:06}{d:06}','{today}',{},0,{now})",
@@ -294,7 +298,7 @@ async fn pay(
                 let no_redirect =
                     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
                 let mut latencies = Vec::new();
-                for d in 0..each {
+                for d in offset..offset + each {
                     let decision = format!("2109{p:06}{d:06}");
                     let t = Instant::now();
                     let cashier = client
@@ -316,7 +320,7 @@ async fn pay(
                     // A payment that did not end in 缴费成功 is not counted, and the run reports FAIL.
                     if result.contains("缴费成功") {
                         latencies.push(t.elapsed());
-                    } else if d == 0 && p == 0 {
+                    } else if d == offset && p == 0 {
                         let text: String = result.chars().filter(|c| !c.is_ascii()).take(200).collect();
                         eprintln!("payment of {decision} ended at {cashier_url}: {text}");
                     }
