@@ -19,6 +19,7 @@ use crate::violations::pages::{
 
 /// The document around every page; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let assets = asset_tags(&options);
     view! {
         <!DOCTYPE html>
         <html lang="zh-CN">
@@ -28,9 +29,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="format-detection" content="telephone=no"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" href="/vendor/weui.min.css"/>
-                <HashedStylesheet options=options.clone() id="leptos"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options islands=true/>
+                {assets}
+                <AutoReload options/>
                 <MetaTags/>
             </head>
             <body>
@@ -38,6 +38,36 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The stylesheet and the islands' hydration script, rendered once per process. Leptos's `HashedStylesheet` and
+/// `HydrationScripts` read `hash.txt` from disk on every page they render, which cost about 8% of a page's CPU time
+/// under load (BENCHMARKS.md); the tags cannot change while the process runs, since a rebuild restarts it. They are
+/// rendered under a root owner of their own, so no request's CSP nonce is baked in (the app sends no CSP header).
+fn asset_tags(options: &LeptosOptions) -> leptos::tachys::html::InertElement {
+    static TAGS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // What `HydrationScripts` does besides writing tags: in islands mode, only islands hydrate.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let tags = TAGS.get_or_init(|| {
+        let request_owner = Owner::current();
+        // `new_root` makes itself the thread's current owner; the request's owner is put back afterwards.
+        let root = Owner::new_root(None);
+        let tags = root.with(|| {
+            view! {
+                <HashedStylesheet options=options.clone() id="leptos"/>
+                <HydrationScripts options=options.clone() islands=true/>
+            }
+            .to_html()
+        });
+        match request_owner {
+            Some(owner) => owner.set(),
+            None => root.unset(),
+        }
+        tags
+    });
+    leptos::tachys::html::InertElement::new(tags.as_str())
 }
 
 /// The application: every route renders fully on the server (`SsrMode::Async`), so pages work without wasm.
