@@ -197,7 +197,8 @@ async fn signed_in_share(db: &Db, drivers: u64) -> Result<(), sqlx::Error> {
     let rows: Vec<String> =
         (0..drivers).step_by(10).map(|n| format!("('wechat','city-{}',{now})", id_number(n))).collect();
     insert(&mut tx, "INSERT INTO accounts (channel, platform_uid, created_at)", &rows).await?;
-    let linked = "FROM accounts a JOIN cards c ON a.platform_uid = 'city-' || c.id_number \
+    // Keyed so both databases find each account's card through the index on cards.id_number.
+    let linked = "FROM accounts a JOIN cards c ON c.id_number = substr(a.platform_uid, 6) \
                   WHERE a.channel = 'wechat' AND a.platform_uid LIKE 'city-%'";
     for statement in [
         format!(
