@@ -1,8 +1,12 @@
 //! One sqlx `Any` pool over SQLite (the embedded default) or PostgreSQL, with migrations per dialect.
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row, Transaction};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Which database is behind the pool; SQL forks on this only where the dialects differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +20,84 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    readers: Arc<Readers>,
+}
+
+/// The statements each new SQLite connection runs first.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+/// Connections for the single-statement reads every page makes (`Db::fetch_optional`, `Db::fetch_all`).
+///
+/// sqlx's pool pings each connection as it comes back (on PostgreSQL a full round trip, on SQLite a hand-off to the
+/// connection's worker thread), so a page with two queries cost four round trips. A reader comes back without
+/// that ping: a statement that finished leaves the connection fit for the next one, which first reads whatever the
+/// last one left unread. A reader whose statement failed or was cancelled part-way is closed instead of reused.
+struct Readers {
+    options: AnyConnectOptions,
+    backend: Backend,
+    idle: Mutex<Vec<AnyConnection>>,
+    permits: Semaphore,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers")
+            .field("backend", &self.backend)
+            .field("available", &self.permits.available_permits())
+            .finish()
+    }
+}
+
+/// A reader lent to one statement. Dropped without `give_back` (an error, a cancelled request), it closes.
+struct Reader<'a> {
+    conn: Option<AnyConnection>,
+    readers: &'a Readers,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Readers {
+    fn new(url: &str, backend: Backend, size: usize) -> Result<Self, sqlx::Error> {
+        Ok(Readers {
+            options: AnyConnectOptions::from_str(url)?,
+            backend,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(size),
+        })
+    }
+
+    /// An idle reader, or a new connection when none is idle; waits while all are lent.
+    async fn lend(&self) -> Result<Reader<'_>, sqlx::Error> {
+        let permit = tokio::time::timeout(Duration::from_secs(10), self.permits.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let mut conn = self.options.connect().await?;
+                if self.backend == Backend::Sqlite {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                }
+                conn
+            }
+        };
+        Ok(Reader { conn: Some(conn), readers: self, _permit: permit })
+    }
+}
+
+impl Reader<'_> {
+    fn conn(&mut self) -> &mut AnyConnection {
+        self.conn.as_mut().expect("a lent reader holds its connection until given back")
+    }
+
+    /// Returns the connection for the next statement, after this one finished.
+    fn give_back(mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.readers.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        }
+    }
 }
 
 /// Each migration: version, SQLite text, PostgreSQL text.
@@ -87,11 +169,7 @@ impl Db {
                     .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
+                            conn.execute(SQLITE_PRAGMAS).await?;
                             Ok(())
                         })
                     })
@@ -107,9 +185,32 @@ impl Db {
                     .await?
             }
         };
-        let db = Db { pool, backend };
+        let readers = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                Readers::new(&url, backend, 8)?
+            }
+            Backend::Postgres => Readers::new(url, backend, 8)?,
+        };
+        let db = Db { pool, backend, readers: Arc::new(readers) };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// Runs a single-statement read on a reader and returns its first row, if any.
+    pub async fn fetch_optional(&self, query: Query<'_, Any, AnyArguments>) -> Result<Option<AnyRow>, sqlx::Error> {
+        let mut reader = self.readers.lend().await?;
+        let row = query.fetch_optional(reader.conn()).await?;
+        reader.give_back();
+        Ok(row)
+    }
+
+    /// Runs a single-statement read on a reader and returns all its rows.
+    pub async fn fetch_all(&self, query: Query<'_, Any, AnyArguments>) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let mut reader = self.readers.lend().await?;
+        let rows = query.fetch_all(reader.conn()).await?;
+        reader.give_back();
+        Ok(rows)
     }
 
     /// The pool, for reads and single-statement writes.
@@ -183,4 +284,84 @@ fn lock_id(key: &str) -> i64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::test_db::fresh_databases;
+
+    fn idle(db: &Db) -> usize {
+        db.readers.idle.lock().unwrap().len()
+    }
+
+    /// A statement that keeps the database busy for a while, to be cancelled part-way.
+    fn slow(backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => {
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000000) SELECT COUNT(*) FROM n"
+            }
+            Backend::Postgres => "SELECT COUNT(*) FROM (SELECT pg_sleep(2)) AS s",
+        }
+    }
+
+    #[tokio::test]
+    async fn readers_see_committed_writes_and_close_after_a_failure_or_a_cancel() {
+        for (backend, db) in fresh_databases().await {
+            let mut tx = db.begin_write().await.unwrap();
+            sqlx::query("CREATE TABLE reader_probe (n BIGINT NOT NULL)").execute(&mut *tx).await.unwrap();
+            sqlx::query("INSERT INTO reader_probe (n) VALUES (1), (2), (3)").execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+
+            let rows = db.fetch_all(sqlx::query("SELECT n FROM reader_probe ORDER BY n")).await.unwrap();
+            let values: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+            assert_eq!(values, [1, 2, 3], "{backend}");
+            assert_eq!(idle(&db), 1, "{backend}: a finished read gives its reader back");
+
+            // A read that returns its first row leaves the rest unread; the next read on that reader still works.
+            let first = db.fetch_optional(sqlx::query("SELECT n FROM reader_probe ORDER BY n")).await.unwrap();
+            assert_eq!(first.map(|r| r.get::<i64, _>(0)), Some(1), "{backend}");
+            let sum = db.fetch_optional(sqlx::query("SELECT CAST(SUM(n) AS BIGINT) FROM reader_probe")).await.unwrap().unwrap();
+            assert_eq!(sum.get::<i64, _>(0), 6, "{backend}");
+            assert_eq!(idle(&db), 1, "{backend}");
+
+            // A write after the reader read is seen by the next read on the same reader.
+            sqlx::query("INSERT INTO reader_probe (n) VALUES (4)").execute(db.pool()).await.unwrap();
+            let count = db.fetch_optional(sqlx::query("SELECT COUNT(*) FROM reader_probe")).await.unwrap().unwrap();
+            assert_eq!(count.get::<i64, _>(0), 4, "{backend}");
+
+            // A failed statement closes its reader instead of lending it again.
+            assert!(db.fetch_all(sqlx::query("SELECT n FROM no_such_table")).await.is_err(), "{backend}");
+            assert_eq!(idle(&db), 0, "{backend}: the failed reader is not given back");
+
+            // So does a cancelled one: the request went away while the database was still answering.
+            let cancelled =
+                tokio::time::timeout(Duration::from_millis(100), db.fetch_optional(sqlx::query(slow(db.backend()))))
+                    .await;
+            assert!(cancelled.is_err(), "{backend}: the slow read was still running");
+            assert_eq!(idle(&db), 0, "{backend}: the cancelled reader is not given back");
+            let count = db.fetch_optional(sqlx::query("SELECT COUNT(*) FROM reader_probe")).await.unwrap().unwrap();
+            assert_eq!(count.get::<i64, _>(0), 4, "{backend}: a new reader answers");
+            assert_eq!(idle(&db), 1, "{backend}");
+        }
+    }
+
+    #[tokio::test]
+    async fn more_reads_than_readers_wait_for_one() {
+        for (backend, db) in fresh_databases().await {
+            let mut reads = tokio::task::JoinSet::new();
+            for i in 0..40i64 {
+                let db = db.clone();
+                reads.spawn(async move {
+                    let row = db.fetch_optional(sqlx::query("SELECT $1 + 1").bind(i)).await.unwrap().unwrap();
+                    row.get::<i64, _>(0)
+                });
+            }
+            let mut answers = reads.join_all().await;
+            answers.sort();
+            assert_eq!(answers, (1..=40).collect::<Vec<i64>>(), "{backend}");
+            let idle = idle(&db);
+            assert!((1..=8).contains(&idle), "{backend}: {idle} readers idle, at most 8 are opened");
+        }
+    }
 }

@@ -102,11 +102,7 @@ pub async fn create(db: &Db, account_id: Option<i64>, channel: Channel, hours: i
 /// The unexpired session for `token`, if any, with its link, accepted notices and flash: one round trip, because
 /// every signed-in page needs them first.
 pub async fn load(db: &Db, token: &str) -> Result<Option<Session>, sqlx::Error> {
-    let row = sqlx::query(load_sql(db.backend()))
-        .bind(hash_token(token))
-        .bind(super::now())
-        .fetch_optional(db.pool())
-        .await?;
+    let row = db.fetch_optional(sqlx::query(load_sql(db.backend())).bind(hash_token(token)).bind(super::now())).await?;
     Ok(row.and_then(|row| {
         let agreed: Option<String> = row.get(9);
         Some(Session {

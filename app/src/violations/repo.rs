@@ -68,7 +68,7 @@ pub fn bound_vehicles_sql() -> String {
 
 /// The vehicles bound to `card_no`.
 pub async fn bound_vehicles(db: &Db, card_no: &str) -> Result<Vec<BoundVehicle>, sqlx::Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(bound_vehicles_sql())).bind(card_no).fetch_all(db.pool()).await?;
+    let rows = db.fetch_all(sqlx::query(sqlx::AssertSqlSafe(bound_vehicles_sql())).bind(card_no)).await?;
     Ok(rows.iter().map(vehicle).collect())
 }
 
@@ -195,12 +195,14 @@ pub async fn vehicle_with_untreated(
     plate: &str,
     plate_type: &str,
 ) -> Result<Option<(BoundVehicle, Vec<RecordView>)>, sqlx::Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(vehicle_with_untreated_sql()))
-        .bind(link.card_no.as_str())
-        .bind(plate)
-        .bind(plate_type)
-        .bind(link.id_number.as_str())
-        .fetch_all(db.pool())
+    let rows = db
+        .fetch_all(
+            sqlx::query(sqlx::AssertSqlSafe(vehicle_with_untreated_sql()))
+                .bind(link.card_no.as_str())
+                .bind(plate)
+                .bind(plate_type)
+                .bind(link.id_number.as_str()),
+        )
         .await?;
     let Some(first) = rows.first() else {
         return Ok(None);
