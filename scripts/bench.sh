@@ -15,6 +15,9 @@ SECONDS_EACH=${BENCH_SECONDS:-8}
 PORT=${BENCH_PORT:-3600}
 BASE="http://127.0.0.1:$PORT"
 PG_ADMIN_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# The server reaches a PostgreSQL on this host over its Unix socket, as a deployment with the database on the same
+# host would (README, DATABASE_URL); BENCH_PG_SOCKET= (empty) measures over TCP at PG_ADMIN_URL's host instead.
+PG_SOCKET=${BENCH_PG_SOCKET-/var/run/postgresql}
 WORK=${BENCH_DIR:-$ROOT/target/bench}
 # BENCH_KEEP=1 keeps the generated data sets (a SQLite file in $WORK, the PostgreSQL database dlt_bench) and reuses
 # them on the next run, to measure a change without generating again; BENCH_DATABASES picks "sqlite", "postgres"
@@ -182,7 +185,13 @@ if [[ " $DATABASES " == *" postgres "* ]]; then
     else
       psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db" -qc "CREATE DATABASE $db"
     fi
-    run_database PostgreSQL "${PG_ADMIN_URL%/*}/$db" "$fresh"
+    url="${PG_ADMIN_URL%/*}/$db"
+    if [ -n "$PG_SOCKET" ] && [ -S "$PG_SOCKET/.s.PGSQL.5432" ]; then
+      local_user=${PG_ADMIN_URL#*://}
+      local_user=${local_user%%@*}
+      url="postgres:///$db?host=$PG_SOCKET&user=${local_user%%:*}"
+    fi
+    run_database "PostgreSQL ($url)" "$url" "$fresh"
     [ "$KEEP" = 1 ] || psql "$PG_ADMIN_URL" -qc "DROP DATABASE $db"
   else
     report "PostgreSQL not reachable at $PG_ADMIN_URL: skipped"
