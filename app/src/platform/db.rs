@@ -321,7 +321,11 @@ mod tests {
             // A read that returns its first row leaves the rest unread; the next read on that reader still works.
             let first = db.fetch_optional(sqlx::query("SELECT n FROM reader_probe ORDER BY n")).await.unwrap();
             assert_eq!(first.map(|r| r.get::<i64, _>(0)), Some(1), "{backend}");
-            let sum = db.fetch_optional(sqlx::query("SELECT CAST(SUM(n) AS BIGINT) FROM reader_probe")).await.unwrap().unwrap();
+            let sum = db
+                .fetch_optional(sqlx::query("SELECT CAST(SUM(n) AS BIGINT) FROM reader_probe"))
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(sum.get::<i64, _>(0), 6, "{backend}");
             assert_eq!(idle(&db), 1, "{backend}");
 
