@@ -85,6 +85,22 @@ impl Readers {
         };
         Ok(Reader { conn: Some(conn), readers: self, _permit: permit })
     }
+
+    /// After a lost connection, the idle readers most likely went with it (a database restart ends them all):
+    /// they are closed here, so the next reads connect afresh instead of each failing once.
+    fn forget_idle(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// Whether `error` means the connection itself is gone: the socket failed, or PostgreSQL ended the session (an
+/// administrator, a shutdown or a crash restart, SQLSTATE class 57P).
+fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("57P")),
+        _ => false,
+    }
 }
 
 impl Reader<'_> {
@@ -200,7 +216,7 @@ impl Db {
     /// Runs a single-statement read on a reader and returns its first row, if any.
     pub async fn fetch_optional(&self, query: Query<'_, Any, AnyArguments>) -> Result<Option<AnyRow>, sqlx::Error> {
         let mut reader = self.readers.lend().await?;
-        let row = query.fetch_optional(reader.conn()).await?;
+        let row = query.fetch_optional(reader.conn()).await.inspect_err(|e| self.after_failure(e))?;
         reader.give_back();
         Ok(row)
     }
@@ -208,9 +224,16 @@ impl Db {
     /// Runs a single-statement read on a reader and returns all its rows.
     pub async fn fetch_all(&self, query: Query<'_, Any, AnyArguments>) -> Result<Vec<AnyRow>, sqlx::Error> {
         let mut reader = self.readers.lend().await?;
-        let rows = query.fetch_all(reader.conn()).await?;
+        let rows = query.fetch_all(reader.conn()).await.inspect_err(|e| self.after_failure(e))?;
         reader.give_back();
         Ok(rows)
+    }
+
+    /// The failed reader closes as it drops; if its connection was lost, so are the idle ones.
+    fn after_failure(&self, error: &sqlx::Error) {
+        if connection_lost(error) {
+            self.readers.forget_idle();
+        }
     }
 
     /// The pool, for reads and single-statement writes.
@@ -347,6 +370,35 @@ mod tests {
             let count = db.fetch_optional(sqlx::query("SELECT COUNT(*) FROM reader_probe")).await.unwrap().unwrap();
             assert_eq!(count.get::<i64, _>(0), 4, "{backend}: a new reader answers");
             assert_eq!(idle(&db), 1, "{backend}");
+        }
+    }
+
+    #[tokio::test]
+    async fn after_postgresql_ends_the_sessions_one_read_fails_and_the_next_connects_afresh() {
+        for (backend, db) in fresh_databases().await {
+            if db.backend() != Backend::Postgres {
+                continue;
+            }
+            let pause = || db.fetch_optional(sqlx::query("SELECT COUNT(*) FROM (SELECT pg_sleep(0.1)) AS s"));
+            let (a, b) = tokio::join!(pause(), pause());
+            assert!(a.is_ok() && b.is_ok(), "{backend}");
+            assert_eq!(idle(&db), 2, "{backend}: two readers were opened side by side");
+
+            // What a database restart does to every open session.
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .execute(db.pool())
+            .await
+            .unwrap();
+
+            let lost = db.fetch_optional(sqlx::query("SELECT 1")).await;
+            let error = lost.err().expect("the read on a terminated session fails");
+            assert!(connection_lost(&error), "{backend}: {error:?}");
+            assert_eq!(idle(&db), 0, "{backend}: the other idle reader was closed with it");
+            let again = db.fetch_optional(sqlx::query("SELECT CAST(7 AS BIGINT)")).await.unwrap().unwrap();
+            assert_eq!(again.get::<i64, _>(0), 7, "{backend}: the next read connects afresh");
         }
     }
 
