@@ -115,13 +115,20 @@ pub async fn of_account(db: &Db, account_id: i64) -> Result<Vec<Application>, sq
     Ok(rows.iter().filter_map(application).collect())
 }
 
+/// The statement behind `list`: with a state or without, each read newest first along its own index.
+fn list_sql(in_one_state: bool) -> String {
+    let filter = if in_one_state { "WHERE a.state = $1 " } else { "" };
+    format!("{SELECT} {filter}ORDER BY a.created_at DESC, a.id DESC LIMIT 200")
+}
+
 /// Up to 200 applications, in one state or all, newest first.
 pub async fn list(db: &Db, state: Option<ApplicationState>) -> Result<Vec<Application>, sqlx::Error> {
-    let sql = format!("{SELECT} WHERE ($1 = '' OR a.state = $1) ORDER BY a.created_at DESC, a.id DESC LIMIT 200");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(state.map_or("", ApplicationState::code))
-        .fetch_all(db.pool())
-        .await?;
+    let query = sqlx::query(sqlx::AssertSqlSafe(list_sql(state.is_some())));
+    let query = match state {
+        Some(state) => query.bind(state.code()),
+        None => query,
+    };
+    let rows = query.fetch_all(db.pool()).await?;
     Ok(rows.iter().filter_map(application).collect())
 }
 
@@ -368,4 +375,17 @@ async fn issue_card(
         .execute(&mut **tx)
         .await?;
     Ok(card_no)
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use crate::platform::test_db::{assert_indexed, fresh_sqlite};
+
+    /// The console's application list reads newest first along an index, with a state or without.
+    #[tokio::test]
+    async fn the_application_list_uses_indexes() {
+        let db = fresh_sqlite().await;
+        assert_indexed(&db, "applications in one state", &super::list_sql(true)).await;
+        assert_indexed(&db, "all applications", &super::list_sql(false)).await;
+    }
 }

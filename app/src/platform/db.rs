@@ -158,6 +158,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0008_payments_console.sql"),
         include_str!("../../migrations/postgres/0008_payments_console.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_lookup_indexes.sql"),
+        include_str!("../../migrations/postgres/0009_lookup_indexes.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.
@@ -177,9 +182,13 @@ impl Db {
         // Connections are not pinged before each use: the ping was one more round trip per query (one more hand-off
         // to SQLite's worker thread) on every page. The cost: after a database restart, a request on a stale
         // connection can fail once and show the retry message.
+        // A SQLite file is created on first use unless the URL says otherwise.
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_string(),
+        };
         let pool = match backend {
             Backend::Sqlite => {
-                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
                 AnyPoolOptions::new()
                     .max_connections(8)
                     .test_before_acquire(false)
@@ -197,17 +206,11 @@ impl Db {
                     .max_connections(16)
                     .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
+                    .connect(&url)
                     .await?
             }
         };
-        let readers = match backend {
-            Backend::Sqlite => {
-                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
-                Readers::new(&url, backend, 8)?
-            }
-            Backend::Postgres => Readers::new(url, backend, 8)?,
-        };
+        let readers = Readers::new(&url, backend, 8)?;
         let db = Db { pool, backend, readers: Arc::new(readers) };
         db.migrate().await?;
         Ok(db)

@@ -53,3 +53,36 @@ async fn fresh_postgres_url() -> Result<String, sqlx::Error> {
     let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
     Ok(format!("{base}/{name}"))
 }
+
+/// SQLite's plan for `sql` (placeholders left unbound), one line per step, as `EXPLAIN QUERY PLAN` prints them.
+///
+/// The app never runs `ANALYZE`, so SQLite plans from its fixed rules and the schema alone: a plan read on an empty
+/// test database is the plan a city-sized one gets.
+pub async fn sqlite_plan(db: &Db, sql: &str) -> Vec<String> {
+    use sqlx::Row;
+    assert_eq!(db.backend(), super::db::Backend::Sqlite, "query plans are read on SQLite");
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    sqlx::query(sqlx::AssertSqlSafe(explain))
+        .fetch_all(db.pool())
+        .await
+        .expect("the statement plans")
+        .iter()
+        .map(|row| row.get::<String, _>(3))
+        .collect()
+}
+
+/// Fails unless every table in `sql`'s plan is reached through an index and no untreated record is looked up among
+/// the NULLs of the decision number's unique index. A `SCAN` is allowed only along an index under a `LIMIT`: it
+/// reads the first rows in the index's order and stops.
+pub async fn assert_indexed(db: &Db, label: &str, sql: &str) {
+    let plan = sqlite_plan(db, sql).await;
+    let limited = sql.contains(" LIMIT ");
+    let bad: Vec<&String> = plan
+        .iter()
+        .filter(|step| {
+            (step.starts_with("SCAN ") && !(limited && step.contains(" USING ") && step.contains("INDEX ")))
+                || (step.contains("sqlite_autoindex_violations_2") && !sql.contains("x.decision_no = $"))
+        })
+        .collect();
+    assert!(bad.is_empty(), "{label}: {bad:?} in the plan\n{}", plan.join("\n"));
+}

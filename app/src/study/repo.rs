@@ -313,18 +313,24 @@ pub async fn beat(
     Ok(Some(BeatOutcome::Credited(next)))
 }
 
+/// The untreated records on the vehicles a person (`$1`) owns or has on their card (`$2`): the vehicles come from
+/// the owner and card indexes, their records from the vehicle index.
+pub(crate) const OUTSTANDING_RECORDS: &str = concat!(
+    "SELECT DISTINCT x.record_no, x.plate, x.behaviour FROM violations x \
+     JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
+     WHERE ",
+    crate::violations::repo::untreated!(),
+    " AND (v.owner_id_number = $1 OR v.card_no = $2) ORDER BY x.record_no"
+);
+
 /// What keeps the certificate back: untreated records on the person's vehicles (owned or on the card) and
 /// unpaid decisions ([162] Art.73).
 pub async fn outstanding(db: &Db, link: &Link) -> Result<Vec<Outstanding>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT x.record_no, x.plate, x.behaviour FROM violations x \
-         JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
-         WHERE x.decision_no IS NULL AND (v.owner_id_number = $1 OR v.card_no = $2) ORDER BY x.record_no",
-    )
-    .bind(link.id_number.as_str())
-    .bind(link.card_no.as_str())
-    .fetch_all(db.pool())
-    .await?;
+    let rows = sqlx::query(OUTSTANDING_RECORDS)
+        .bind(link.id_number.as_str())
+        .bind(link.card_no.as_str())
+        .fetch_all(db.pool())
+        .await?;
     let mut items: Vec<Outstanding> = rows
         .iter()
         .map(|row| Outstanding {
