@@ -55,6 +55,26 @@ pub fn spawn_reconciliation(state: &AppState) {
     });
 }
 
+/// Purges rows past their use (expired sessions, old SMS codes, rate-limit windows and nonces), every hour.
+pub fn spawn_housekeeping(state: &AppState) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match app::platform::housekeeping::purge(&db, app::platform::now()).await {
+                Ok(removed) => {
+                    let total: u64 = removed.iter().map(|(_, n)| n).sum();
+                    if total > 0 {
+                        tracing::info!(?removed, "purged rows past their use");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
+}
+
 /// The whole router: Leptos pages and server functions, sign-in routes, static files.
 pub fn router(state: AppState) -> Router {
     let page_routes = generate_route_list(App);

@@ -77,6 +77,7 @@ async fn serve(config: Config) -> ExitCode {
     };
     server::serve_sandbox(&state, sandbox).await;
     server::spawn_reconciliation(&state);
+    server::spawn_housekeeping(&state);
     tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);
     let app = server::router(state);
     // Without TCP_NODELAY, a response written in pieces (a static file's headers, then its body) waits for the

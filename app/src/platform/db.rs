@@ -163,6 +163,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0009_lookup_indexes.sql"),
         include_str!("../../migrations/postgres/0009_lookup_indexes.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/sqlite/0010_housekeeping.sql"),
+        include_str!("../../migrations/postgres/0010_housekeeping.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.
@@ -179,14 +184,14 @@ impl Db {
         } else {
             return Err(sqlx::Error::Configuration("DATABASE_URL must start with sqlite: or postgres:".into()));
         };
-        // Connections are not pinged before each use: the ping was one more round trip per query (one more hand-off
-        // to SQLite's worker thread) on every page. The cost: after a database restart, a request on a stale
-        // connection can fail once and show the retry message.
         // A SQLite file is created on first use unless the URL says otherwise.
         let url = match backend {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_string(),
         };
+        // Connections are not pinged before each use: the ping was one more round trip per query (one more hand-off
+        // to SQLite's worker thread) on every page. The cost: after a database restart, a request on a stale
+        // connection can fail once and show the retry message.
         let pool = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()

@@ -159,18 +159,21 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The session a request's cookie names, if it is signed and live.
 pub async fn request_session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, sqlx::Error> {
-    let Some(header) = headers.get(COOKIE).and_then(|v| v.to_str().ok()) else {
-        return Ok(None);
-    };
+    match request_token(state, headers) {
+        Some(token) => session::load(&state.db, &token).await,
+        None => Ok(None),
+    }
+}
+
+/// The session token in a request's cookies, if its signature holds (it may still be expired or unknown).
+fn request_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let header = headers.get(COOKIE).and_then(|v| v.to_str().ok())?;
     let mut joined = header.to_string();
     for extra in headers.get_all(COOKIE).iter().skip(1).filter_map(|v| v.to_str().ok()) {
         joined.push_str("; ");
         joined.push_str(extra);
     }
-    match session::token_from_header(&state.signer, &joined) {
-        Some(token) => session::load(&state.db, token).await,
-        None => Ok(None),
-    }
+    session::token_from_header(&state.signer, &joined).map(String::from)
 }
 
 /// Refuses state-changing requests whose `Origin` (or, failing that, `Referer`) is not this site.
@@ -244,6 +247,31 @@ pub async fn linked_caller() -> Result<(AppState, Session, i64, crate::identity:
     let (state, session, account_id) = signed_in_caller().await?;
     let link = session.link.clone().ok_or(AppError::NotAuthenticated)?;
     Ok((state, session, account_id, link))
+}
+
+/// A page's statement with the session's parameters bound, for `linked_caller_with_rows` to bind the page's own.
+pub type PageQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Inside a server function: the linked caller as `linked_caller` finds them, and a page's rows, in one statement.
+/// `page_sql` builds the statement with `session::with_session`, which scopes its rows through the session (`me`);
+/// `bind` binds its own parameters, `$3` on. Each row ends with the session's columns; the page's own come first.
+pub async fn linked_caller_with_rows(
+    page_sql: impl FnOnce(super::db::Backend) -> String,
+    bind: impl FnOnce(PageQuery) -> PageQuery,
+) -> Result<(AppState, Session, i64, crate::identity::repo::Link, Vec<sqlx::any::AnyRow>), AppError> {
+    let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Unavailable)?;
+    let token = request_token(&state, &parts.headers).ok_or(AppError::NotSignedIn)?;
+    let sql = page_sql(state.db.backend());
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(session::hash_token(&token)).bind(super::now());
+    let rows = state.db.fetch_all(bind(query)).await?;
+    let session = rows
+        .first()
+        .and_then(|row| session::from_row(row, sqlx::Row::len(row).checked_sub(session::SESSION_COLUMNS)?))
+        .ok_or(AppError::NotSignedIn)?;
+    let account_id = session.account_id.ok_or(AppError::NotSignedIn)?;
+    let link = session.link.clone().ok_or(AppError::NotAuthenticated)?;
+    Ok((state, session, account_id, link, rows))
 }
 
 /// Inside a server function: leaves a one-time message for the page at `url` and sends the browser there.

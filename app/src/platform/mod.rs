@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod housekeeping;
 pub mod http;
 pub mod platform_identity;
 pub mod rate_limit;

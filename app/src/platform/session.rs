@@ -4,6 +4,7 @@ use crate::identity::model::{Channel, Flash};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::{Backend, Db};
@@ -103,20 +104,27 @@ pub async fn create(db: &Db, account_id: Option<i64>, channel: Channel, hours: i
 /// every signed-in page needs them first.
 pub async fn load(db: &Db, token: &str) -> Result<Option<Session>, sqlx::Error> {
     let row = db.fetch_optional(sqlx::query(load_sql(db.backend())).bind(hash_token(token)).bind(super::now())).await?;
-    Ok(row.and_then(|row| {
-        let agreed: Option<String> = row.get(9);
-        Some(Session {
-            token_hash: row.get(0),
-            account_id: row.get(1),
-            channel: Channel::parse(row.get::<&str, _>(2))?,
-            flash: row.get(3),
-            link: Link::from_row(&row, 4),
-            agreed: agreed.map(|a| a.split('\n').map(String::from).collect()).unwrap_or_default(),
-        })
-    }))
+    Ok(row.and_then(|row| from_row(&row, 0)))
 }
 
-/// The query behind `load`, by dialect (the benchmark times it and prints its plan).
+/// The session in `row`'s ten columns from `first` on, as `load_sql` returns them.
+pub fn from_row(row: &AnyRow, first: usize) -> Option<Session> {
+    let agreed: Option<String> = row.get(first + 9);
+    Some(Session {
+        token_hash: row.get::<Option<String>, _>(first)?,
+        account_id: row.get(first + 1),
+        channel: Channel::parse(row.get::<&str, _>(first + 2))?,
+        flash: row.get(first + 3),
+        link: Link::from_row(row, first + 4),
+        agreed: agreed.map(|a| a.split('\n').map(String::from).collect()).unwrap_or_default(),
+    })
+}
+
+/// How many columns `load_sql` returns: a page's statement that joins the session (`with_session`) appends them
+/// after its own, so `from_row(row, row.len() - SESSION_COLUMNS)` reads it.
+pub const SESSION_COLUMNS: usize = 10;
+
+/// The query behind `load`, by dialect (the benchmark times it and prints its plan). `$1` token hash, `$2` now.
 pub fn load_sql(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => LOAD_SQLITE,
@@ -124,15 +132,22 @@ pub fn load_sql(backend: Backend) -> &'static str {
     }
 }
 
+/// A page's statement that reads its rows and the session in one round trip: `page` may name the session as `me`
+/// (its columns as `load_sql` names them: `me.card_no`, `me.id_number`, …), and its own parameters start at `$3`.
+/// Every page pays a round trip per statement, and the session read was one of two on the list pages.
+pub fn with_session(backend: Backend, page: &str) -> String {
+    format!("WITH me AS ({}) {page}", load_sql(backend))
+}
+
 /// The session row, the active link's five columns, and the accepted notices joined by newlines.
 const LOAD_SQLITE: &str = "SELECT s.token_hash, s.account_id, s.channel, s.flash, \
      b.name, b.id_number, b.card_no, b.phone, b.bound_at, \
-     (SELECT group_concat(c.notice, char(10)) FROM user_consents c WHERE c.account_id = s.account_id) \
+     (SELECT group_concat(c.notice, char(10)) FROM user_consents c WHERE c.account_id = s.account_id) AS agreed \
      FROM sessions s LEFT JOIN realname_bindings b ON b.account_id = s.account_id AND b.unbound_at IS NULL \
      WHERE s.token_hash = $1 AND s.expires_at > $2";
 const LOAD_POSTGRES: &str = "SELECT s.token_hash, s.account_id, s.channel, s.flash, \
      b.name, b.id_number, b.card_no, b.phone, b.bound_at, \
-     (SELECT string_agg(c.notice, chr(10)) FROM user_consents c WHERE c.account_id = s.account_id) \
+     (SELECT string_agg(c.notice, chr(10)) FROM user_consents c WHERE c.account_id = s.account_id) AS agreed \
      FROM sessions s LEFT JOIN realname_bindings b ON b.account_id = s.account_id AND b.unbound_at IS NULL \
      WHERE s.token_hash = $1 AND s.expires_at > $2";
 
@@ -140,12 +155,6 @@ const LOAD_POSTGRES: &str = "SELECT s.token_hash, s.account_id, s.channel, s.fla
 pub async fn delete(db: &Db, session: &Session) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&session.token_hash).execute(db.pool()).await?;
     Ok(())
-}
-
-/// Removes sessions past their expiry, so the table does not grow without bound.
-pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(super::now()).execute(db.pool()).await?;
-    Ok(done.rows_affected())
 }
 
 /// Leaves a one-time message (and the form's values) for `page`, the path the browser is sent to next. Only that

@@ -11,9 +11,10 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "violations_home")]
 pub async fn violations_home() -> Result<ViolationsHomeData, AppError> {
     use super::repo;
-    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let (_, session, _, _, rows) =
+        crate::platform::http::linked_caller_with_rows(repo::bound_vehicles_sql, |query| query).await?;
     let agreed = session.has_agreed(repo::VIOLATION_NOTICE);
-    let vehicles = if agreed { repo::bound_vehicles(&state.db, link.card_no.as_str()).await? } else { Vec::new() };
+    let vehicles = if agreed { repo::bound_vehicles(&rows) } else { Vec::new() };
     Ok(ViolationsHomeData { channel: session.channel, agreed, vehicles })
 }
 
@@ -31,13 +32,16 @@ pub async fn violations_agree() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "vehicle_records")]
 pub async fn vehicle_records(plate: String, plate_type: String) -> Result<VehicleRecordsData, AppError> {
     use super::repo;
-    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let (_, session, _, _, rows) =
+        crate::platform::http::linked_caller_with_rows(repo::vehicle_with_untreated_sql, |query| {
+            query.bind(plate).bind(plate_type)
+        })
+        .await?;
     if !session.has_agreed(repo::VIOLATION_NOTICE) {
         return Err(AppError::rejected("请先阅读使用须知并点击“知晓并同意”"));
     }
-    let (vehicle, records) = repo::vehicle_with_untreated(&state.db, &link, &plate, &plate_type)
-        .await?
-        .ok_or_else(|| AppError::rejected("该车辆未绑定您的交通服务卡"))?;
+    let (vehicle, records) =
+        repo::vehicle_with_untreated(&rows).ok_or_else(|| AppError::rejected("该车辆未绑定您的交通服务卡"))?;
     Ok(VehicleRecordsData { channel: session.channel, vehicle, records })
 }
 
@@ -96,8 +100,9 @@ pub async fn fines_page() -> Result<FinesPageData, AppError> {
 /// `/vehicles`: 已绑定车辆信息.
 #[server(prefix = "/api", endpoint = "vehicles_page")]
 pub async fn vehicles_page() -> Result<VehiclesPageData, AppError> {
-    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
-    let vehicles = super::repo::bound_vehicles(&state.db, link.card_no.as_str()).await?;
+    let (state, session, _, link, rows) =
+        crate::platform::http::linked_caller_with_rows(super::repo::bound_vehicles_sql, |query| query).await?;
+    let vehicles = super::repo::bound_vehicles(&rows);
     let flash = crate::platform::http::take_flash(&state, &session, "/vehicles").await?;
     Ok(VehiclesPageData { channel: session.channel, card: link.card_no.masked(), vehicles, flash })
 }

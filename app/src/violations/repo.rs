@@ -9,8 +9,8 @@ use super::rules::{self, OnlineCheck, OnlineRefusal};
 use crate::domain::{CivilDate, Fen, IdNumber, LicenceStatus, PersonName, PlateType};
 use crate::identity::repo::Link;
 use crate::platform::audit::{self, Actor};
-use crate::platform::db::Db;
-use crate::platform::session::Session;
+use crate::platform::db::{Backend, Db};
+use crate::platform::session::{self, Session};
 use crate::platform::{now, shanghai_date, shanghai_time};
 
 /// The notice a user accepts once before 交通违法处理.
@@ -74,18 +74,22 @@ fn vehicle_with_count(row: &AnyRow, untreated: i64) -> BoundVehicle {
     }
 }
 
-/// The query behind `bound_vehicles`: `$1` is the card number.
-pub fn bound_vehicles_sql() -> String {
-    format!(
-        "SELECT {VEHICLE_COLUMNS} FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
-         WHERE v.card_no = $1 ORDER BY v.bound_at, v.plate"
+/// The caller's session and the vehicles bound to its card, one row per vehicle (a row of NULLs before the
+/// session's columns when there is none); read with `http::linked_caller_with_rows`, taken apart by
+/// `bound_vehicles`.
+pub fn bound_vehicles_sql(backend: Backend) -> String {
+    session::with_session(
+        backend,
+        &format!(
+            "SELECT {VEHICLE_COLUMNS}, me.* FROM me LEFT JOIN vehicles v ON v.card_no = me.card_no \
+             LEFT JOIN drivers d ON d.id_number = v.owner_id_number ORDER BY v.bound_at, v.plate"
+        ),
     )
 }
 
-/// The vehicles bound to `card_no`.
-pub async fn bound_vehicles(db: &Db, card_no: &str) -> Result<Vec<BoundVehicle>, sqlx::Error> {
-    let rows = db.fetch_all(sqlx::query(sqlx::AssertSqlSafe(bound_vehicles_sql())).bind(card_no)).await?;
-    Ok(rows.iter().map(vehicle).collect())
+/// The vehicles in `bound_vehicles_sql`'s rows.
+pub fn bound_vehicles(rows: &[AnyRow]) -> Vec<BoundVehicle> {
+    rows.iter().filter(|row| row.get::<Option<&str>, _>(0).is_some()).map(vehicle).collect()
 }
 
 /// The driver facts the online rules need.
@@ -188,42 +192,30 @@ impl Stored {
     }
 }
 
-/// The query behind `vehicle_with_untreated`: `$1` card number, `$2` plate, `$3` plate type, `$4` the linked
-/// person's ID number.
-pub fn vehicle_with_untreated_sql() -> String {
-    format!(
-        "SELECT v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
-         p.licence_status, p.cycle_points, {RECORD_COLUMNS} \
-         FROM vehicles v LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
-         LEFT JOIN drivers p ON p.id_number = $4 \
-         LEFT JOIN violations x ON x.plate = v.plate AND x.plate_type = v.plate_type AND {} \
-         WHERE v.card_no = $1 AND v.plate = $2 AND v.plate_type = $3 \
-         ORDER BY x.occurred_at DESC",
-        untreated!()
+/// The caller's session and a vehicle on its card (`$3` plate, `$4` plate type) with its untreated records, newest
+/// first: the vehicle, its owner's name, the linked person's licence facts, and one row per untreated record (a
+/// single row of NULL records when there is none, and a row of NULLs when the vehicle is not on the card). Read with
+/// `http::linked_caller_with_rows`, taken apart by `vehicle_with_untreated`.
+pub fn vehicle_with_untreated_sql(backend: Backend) -> String {
+    session::with_session(
+        backend,
+        &format!(
+            "SELECT v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
+             p.licence_status, p.cycle_points, {RECORD_COLUMNS}, me.* \
+             FROM me LEFT JOIN vehicles v ON v.card_no = me.card_no AND v.plate = $3 AND v.plate_type = $4 \
+             LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
+             LEFT JOIN drivers p ON p.id_number = me.id_number \
+             LEFT JOIN violations x ON x.plate = v.plate AND x.plate_type = v.plate_type AND {} \
+             ORDER BY x.occurred_at DESC",
+            untreated!()
+        ),
     )
 }
 
-/// A vehicle on the caller's card with its untreated records, newest first, each with its online-processing
-/// verdict; none when the vehicle is not on the card. One query: the vehicle, its owner's name, the linked
-/// person's licence facts, and one row per untreated record (a single row of NULLs when there is none).
-pub async fn vehicle_with_untreated(
-    db: &Db,
-    link: &Link,
-    plate: &str,
-    plate_type: &str,
-) -> Result<Option<(BoundVehicle, Vec<RecordView>)>, sqlx::Error> {
-    let rows = db
-        .fetch_all(
-            sqlx::query(sqlx::AssertSqlSafe(vehicle_with_untreated_sql()))
-                .bind(link.card_no.as_str())
-                .bind(plate)
-                .bind(plate_type)
-                .bind(link.id_number.as_str()),
-        )
-        .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
+/// The vehicle in `vehicle_with_untreated_sql`'s rows, with each untreated record and its online-processing
+/// verdict; none when the vehicle is not on the card.
+pub fn vehicle_with_untreated(rows: &[AnyRow]) -> Option<(BoundVehicle, Vec<RecordView>)> {
+    let first = rows.first().filter(|row| row.get::<Option<&str>, _>(0).is_some())?;
     let driver = driver_facts(first, 6);
     let records: Vec<RecordView> = rows
         .iter()
@@ -231,7 +223,7 @@ pub async fn vehicle_with_untreated(
         .map(|row| stored_at(row, 8))
         .map(|s| s.view(s.check(driver.as_ref())))
         .collect();
-    Ok(Some((vehicle_with_count(first, records.len() as i64), records)))
+    Some((vehicle_with_count(first, records.len() as i64), records))
 }
 
 /// One record of a vehicle on the caller's card, with its decision number once processed.
@@ -386,13 +378,17 @@ pub async fn decision_by_number(db: &Db, decision_no: &str) -> Result<Option<Dec
 
 /// One decision the caller may see.
 pub async fn decision(db: &Db, link: &Link, decision_no: &str) -> Result<Option<DecisionView>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{DECISIONS} AND x.decision_no = $3")))
+    let row = sqlx::query(sqlx::AssertSqlSafe(decision_sql()))
         .bind(link.id_number.as_str())
         .bind(link.card_no.as_str())
         .bind(decision_no)
         .fetch_optional(db.pool())
         .await?;
     Ok(row.and_then(|row| decision_view(&row)))
+}
+
+fn decision_sql() -> String {
+    format!("{DECISIONS} AND x.decision_no = $3")
 }
 
 fn unpaid_decisions_sql() -> String {
@@ -479,10 +475,10 @@ mod plan_tests {
         let db = fresh_sqlite().await;
         let session_sql = crate::platform::session::load_sql(db.backend());
         assert_indexed(&db, "session", session_sql).await;
-        assert_indexed(&db, "vehicle list", &bound_vehicles_sql()).await;
-        assert_indexed(&db, "vehicle with untreated records", &vehicle_with_untreated_sql()).await;
+        assert_indexed(&db, "vehicle list", &bound_vehicles_sql(db.backend())).await;
+        assert_indexed(&db, "vehicle with untreated records", &vehicle_with_untreated_sql(db.backend())).await;
         assert_indexed(&db, "one record on the card", &record_on_card()).await;
-        assert_indexed(&db, "one decision", &format!("{DECISIONS} AND x.decision_no = $3")).await;
+        assert_indexed(&db, "one decision", &decision_sql()).await;
         assert_indexed(&db, "unpaid decisions", &unpaid_decisions_sql()).await;
         assert_indexed(&db, "outstanding records", crate::study::repo::OUTSTANDING_RECORDS).await;
     }

@@ -137,14 +137,11 @@ pub async fn totals(db: &Db, filter: &OrderFilter) -> Result<(i64, i64, Fen), sq
 
 /// The orders the app counts as paid on an Asia/Shanghai day.
 pub async fn paid_on(db: &Db, date: CivilDate) -> Result<Vec<AppPayment>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT order_no, channel, amount_fen, txn_id FROM payment_orders \
-         WHERE state = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at, order_no",
-    )
-    .bind(date.shanghai_midnight())
-    .bind(date.add_days(1).shanghai_midnight())
-    .fetch_all(db.pool())
-    .await?;
+    let rows = sqlx::query(PAID_ON)
+        .bind(date.shanghai_midnight())
+        .bind(date.add_days(1).shanghai_midnight())
+        .fetch_all(db.pool())
+        .await?;
     Ok(rows
         .iter()
         .map(|row| AppPayment {
@@ -155,6 +152,10 @@ pub async fn paid_on(db: &Db, date: CivilDate) -> Result<Vec<AppPayment>, sqlx::
         })
         .collect())
 }
+
+/// A day's paid orders, read along the `(state, paid_at)` index.
+const PAID_ON: &str = "SELECT order_no, channel, amount_fen, txn_id FROM payment_orders \
+     WHERE state = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at, order_no";
 
 /// The app's channel and state of each of `order_nos` it knows.
 pub async fn channels_and_states(
@@ -276,4 +277,16 @@ pub async fn states(db: &Db, order_nos: &[String]) -> Result<Vec<OrderState>, sq
         states.extend(state.as_deref().and_then(OrderState::parse));
     }
     Ok(states)
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use crate::platform::test_db::{assert_indexed, fresh_sqlite};
+
+    /// The reconciliation page reads one day of paid orders along an index, not the whole order table.
+    #[tokio::test]
+    async fn a_days_paid_orders_are_read_along_an_index() {
+        let db = fresh_sqlite().await;
+        assert_indexed(&db, "paid orders of a day", super::PAID_ON).await;
+    }
 }
