@@ -244,9 +244,17 @@ pub async fn signed_in_caller() -> Result<(AppState, Session, i64), AppError> {
 
 /// Inside a server function: the signed-in caller and the person their account is linked to by 实名认证.
 pub async fn linked_caller() -> Result<(AppState, Session, i64, crate::identity::repo::Link), AppError> {
-    let (state, session, account_id) = signed_in_caller().await?;
-    let link = session.link.clone().ok_or(AppError::NotAuthenticated)?;
+    let (state, session) = caller().await?;
+    let (session, account_id, link) = linked(session)?;
     Ok((state, session, account_id, link))
+}
+
+/// The session's account and 实名认证 link, or why the caller may not go on: not signed in, or not authenticated.
+fn linked(session: Option<Session>) -> Result<(Session, i64, crate::identity::repo::Link), AppError> {
+    let session = session.ok_or(AppError::NotSignedIn)?;
+    let account_id = session.account_id.ok_or(AppError::NotSignedIn)?;
+    let link = session.link.clone().ok_or(AppError::NotAuthenticated)?;
+    Ok((session, account_id, link))
 }
 
 /// A page's statement with the session's parameters bound, for `linked_caller_with_rows` to bind the page's own.
@@ -265,12 +273,9 @@ pub async fn linked_caller_with_rows(
     let sql = page_sql(state.db.backend());
     let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(session::hash_token(&token)).bind(super::now());
     let rows = state.db.fetch_all(bind(query)).await?;
-    let session = rows
-        .first()
-        .and_then(|row| session::from_row(row, sqlx::Row::len(row).checked_sub(session::SESSION_COLUMNS)?))
-        .ok_or(AppError::NotSignedIn)?;
-    let account_id = session.account_id.ok_or(AppError::NotSignedIn)?;
-    let link = session.link.clone().ok_or(AppError::NotAuthenticated)?;
+    let session =
+        rows.first().and_then(|row| session::from_row(row, sqlx::Row::len(row).checked_sub(session::SESSION_COLUMNS)?));
+    let (session, account_id, link) = linked(session)?;
     Ok((state, session, account_id, link, rows))
 }
 
