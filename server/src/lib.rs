@@ -20,7 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Opens the database, loads the demo data when asked, and builds the state.
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, Box<dyn std::error::Error>> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, config.db_readers).await?;
     if config.demo_data {
         app::import::load_demo(&db).await?;
         tracing::info!("demo data loaded");

@@ -47,6 +47,8 @@ pub struct Config {
     pub video_dir: Option<String>,
     /// The leading digits of the card numbers 批准制卡 issues (6 to 12 digits; the bank's range).
     pub card_number_prefix: String,
+    /// How many connections serve page reads at once; by default `db::DEFAULT_READERS`.
+    pub db_readers: Option<usize>,
 }
 
 /// Verification-code timing; the defaults are the product's, tests shorten them to stay fast.
@@ -84,6 +86,7 @@ impl std::fmt::Debug for Config {
             .field("study_required_minutes", &self.study_required_minutes)
             .field("video_dir", &self.video_dir)
             .field("card_number_prefix", &self.card_number_prefix)
+            .field("db_readers", &self.db_readers)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +141,10 @@ impl Config {
         if !crate::cards::rules::is_card_prefix(&card_number_prefix) {
             return Err(ConfigError("CARD_NUMBER_PREFIX must be 6 to 12 digits".into()));
         }
+        let db_readers = match lookup("DB_READERS").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(_) => Some(number("DB_READERS", 0, 1..=64)? as usize),
+        };
         let sandbox_addr = lookup("PAYMENT_SANDBOX_ADDR").unwrap_or_else(|| "127.0.0.1:3900".into());
         let sandbox_url = lookup("PAYMENT_SANDBOX_URL").unwrap_or_else(|| format!("http://{sandbox_addr}"));
         let config = Config {
@@ -166,6 +173,7 @@ impl Config {
             study_required_minutes: number("STUDY_REQUIRED_MINUTES", 180, 1..=1440)?,
             video_dir: lookup("STUDY_VIDEO_DIR").filter(|d| !d.is_empty()),
             card_number_prefix,
+            db_readers,
         };
         config.check()?;
         Ok(config)
@@ -262,6 +270,17 @@ mod tests {
         for bad in ["62220", "6222029912345", "6222a299"] {
             let err = config(&[("CARD_NUMBER_PREFIX", bad)]).unwrap_err().to_string();
             assert!(err.contains("CARD_NUMBER_PREFIX"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn db_readers_is_unset_by_default_and_must_be_1_to_64() {
+        assert_eq!(config(&[]).unwrap().db_readers, None);
+        assert_eq!(config(&[("DB_READERS", "")]).unwrap().db_readers, None);
+        assert_eq!(config(&[("DB_READERS", "4")]).unwrap().db_readers, Some(4));
+        for bad in ["0", "65", "four", "-2"] {
+            let err = config(&[("DB_READERS", bad)]).unwrap_err().to_string();
+            assert!(err.contains("DB_READERS must be a whole number from 1 to 64"), "{bad}: {err}");
         }
     }
 

@@ -173,9 +173,22 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.
 const MIGRATION_LOCK: i64 = 0x6461_6c69_616e;
 
+/// How many readers a pool lends at once when `DB_READERS` does not say.
+///
+/// A SQLite reader is a thread that waits on the file. A PostgreSQL reader is a server process: with PostgreSQL on
+/// its own host, more readers use more of its cores; with several app instances on one PostgreSQL, fewer keep its
+/// process count down. On the benchmark's 2-core machine, 4 and 8 measured the same within its noise
+/// (BENCHMARKS.md, "Fewer readers").
+pub const DEFAULT_READERS: usize = 8;
+
 impl Db {
     /// Connects to `url` (creating a SQLite file if needed) and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        Self::connect_with(url, None).await
+    }
+
+    /// As `connect`, lending at most `readers` connections to reads at once (`DEFAULT_READERS` when `None`).
+    pub async fn connect_with(url: &str, readers: Option<usize>) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -215,7 +228,7 @@ impl Db {
                     .await?
             }
         };
-        let readers = Readers::new(&url, backend, 8)?;
+        let readers = Readers::new(&url, backend, readers.unwrap_or(DEFAULT_READERS))?;
         let db = Db { pool, backend, readers: Arc::new(readers) };
         db.migrate().await?;
         Ok(db)
@@ -320,7 +333,7 @@ fn lock_id(key: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::test_db::fresh_databases;
+    use crate::platform::test_db::{fresh_database_urls, fresh_databases};
 
     fn idle(db: &Db) -> usize {
         db.readers.idle.lock().unwrap().len()
@@ -425,7 +438,28 @@ mod tests {
             answers.sort();
             assert_eq!(answers, (1..=40).collect::<Vec<i64>>(), "{backend}");
             let idle = idle(&db);
-            assert!((1..=8).contains(&idle), "{backend}: {idle} readers idle, at most 8 are opened");
+            assert!(
+                (1..=DEFAULT_READERS).contains(&idle),
+                "{backend}: {idle} readers idle, at most {DEFAULT_READERS} are opened"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pool_lends_no_more_readers_than_it_was_given() {
+        for (backend, url) in fresh_database_urls().await {
+            let db = Db::connect_with(&url, Some(2)).await.unwrap();
+            let pause = match db.backend() {
+                Backend::Sqlite => "SELECT COUNT(*) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT i FROM n)",
+                Backend::Postgres => "SELECT COUNT(*) FROM (SELECT pg_sleep(0.05)) AS s",
+            };
+            let mut reads = tokio::task::JoinSet::new();
+            for _ in 0..6 {
+                let db = db.clone();
+                reads.spawn(async move { db.fetch_optional(sqlx::query(pause)).await.unwrap().is_some() });
+            }
+            assert!(reads.join_all().await.into_iter().all(|answered| answered), "{backend}");
+            assert_eq!(idle(&db), 2, "{backend}: six reads side by side opened two readers");
         }
     }
 }

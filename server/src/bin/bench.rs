@@ -470,7 +470,7 @@ async fn queries(db: &Db, signer: &CookieSigner) -> Result<(), sqlx::Error> {
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = Config::from_env().expect("configuration");
-    let db = Db::connect(&config.database_url).await.expect("database");
+    let db = Db::connect_with(&config.database_url, config.db_readers).await.expect("database");
     let signer = CookieSigner::new(&config.cookie_key);
     let number = |i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok()).expect("a number argument");
     let outcome: Result<bool, Box<dyn std::error::Error>> = match args.first().map(String::as_str) {
