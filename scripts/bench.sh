@@ -63,11 +63,16 @@ trap stop_server EXIT
 
 start_server() {
   local url=$1
+  if curl -fs -o /dev/null "$BASE/"; then
+    echo "something already answers at $BASE: stop it or set BENCH_PORT" >&2
+    exit 1
+  fi
   LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD DATABASE_URL="$url" \
     APP_BASE_URL="$BASE" PAYMENT_SANDBOX_ADDR="127.0.0.1:$((PORT + 1))" RUST_LOG=error \
     ./target/release/server >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "the server exited; see $WORK/server.log" >&2; exit 1; }
     curl -fs -o /dev/null "$BASE/" && return 0
     sleep 0.2
   done
