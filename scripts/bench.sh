@@ -81,6 +81,10 @@ start_server() {
 }
 
 rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$SERVER_PID/status"; }
+# Stops the run when the server has exited: what follows would measure nothing (or another process).
+require_server() {
+  kill -0 "$SERVER_PID" 2>/dev/null || { echo "the server (pid $SERVER_PID) is no longer running" >&2; exit 1; }
+}
 
 # wrk's Requests/sec and its 50% and 99% latencies in milliseconds.
 load() {
@@ -111,6 +115,7 @@ run_database() {
   fi
   start_server "$url"
   sleep 1
+  require_server
   report "memory idle: $(( $(rss_kb VmRSS) / 1024 )) MB resident"
 
   local line cookie plate
@@ -135,6 +140,7 @@ run_database() {
     # The ceiling: the same server answering a static file of the same size.
     head -c "${#body}" /dev/zero | tr '\0' 'x' >"target/site/bench/$name.html"
     for conns in 1 16 64; do
+      require_server
       read -r rps p50 p99 bad < <(load "$conns" "$BASE$page" "$cookie")
       read -r srps _ _ _ < <(load "$conns" "$BASE/bench/$name.html" "$cookie")
       local ratio ok=1 notes=""
@@ -147,6 +153,7 @@ run_database() {
       report "$(printf '%-12s (%2s)            %6s  %7s  %7s   %12s   %5s   %s%s' "$name" "$conns" "$rps" "$p50" "$p99" "$srps" "$ratio" "$(verdict $ok)" "$notes")"
     done
   done
+  require_server
   report "memory under the heaviest load: $(( $(rss_kb VmHWM) / 1024 )) MB peak resident"
 
   report "queries of these pages at full size:"

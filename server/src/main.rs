@@ -105,7 +105,7 @@ async fn shutdown() {
 }
 
 async fn open(config: &Config) -> Option<Db> {
-    match Db::connect(&config.database_url).await {
+    match Db::connect_with(&config.database_url, config.db_readers).await {
         Ok(db) => Some(db),
         Err(e) => {
             eprintln!("cannot open the database: {e}");

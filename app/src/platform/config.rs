@@ -122,13 +122,16 @@ impl Config {
             "dev-outbox" => SmsProvider::DevOutbox,
             other => return Err(ConfigError(format!("SMS_PROVIDER {other} is not supported"))),
         };
-        let number = |key: &str, default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, ConfigError> {
-            match lookup(key) {
-                None => Ok(default),
-                Some(v) => v.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+        let number_opt = |key: &str, range: std::ops::RangeInclusive<i64>| -> Result<Option<i64>, ConfigError> {
+            match lookup(key).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v.parse::<i64>().ok().filter(|n| range.contains(n)).map(Some).ok_or_else(|| {
                     ConfigError(format!("{key} must be a whole number from {} to {}", range.start(), range.end()))
                 }),
             }
+        };
+        let number = |key: &str, default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, ConfigError> {
+            Ok(number_opt(key, range)?.unwrap_or(default))
         };
         let defaults = SmsLimits::default();
         let sms_limits = SmsLimits {
@@ -141,10 +144,7 @@ impl Config {
         if !crate::cards::rules::is_card_prefix(&card_number_prefix) {
             return Err(ConfigError("CARD_NUMBER_PREFIX must be 6 to 12 digits".into()));
         }
-        let db_readers = match lookup("DB_READERS").filter(|v| !v.is_empty()) {
-            None => None,
-            Some(_) => Some(number("DB_READERS", 0, 1..=64)? as usize),
-        };
+        let db_readers = number_opt("DB_READERS", 1..=64)?.map(|n| n as usize);
         let sandbox_addr = lookup("PAYMENT_SANDBOX_ADDR").unwrap_or_else(|| "127.0.0.1:3900".into());
         let sandbox_url = lookup("PAYMENT_SANDBOX_URL").unwrap_or_else(|| format!("http://{sandbox_addr}"));
         let config = Config {

@@ -237,8 +237,7 @@ pub async fn caller_or_guest() -> Result<(AppState, Session), AppError> {
 /// Inside a server function: the state and the signed-in caller's session and account id.
 pub async fn signed_in_caller() -> Result<(AppState, Session, i64), AppError> {
     let (state, session) = caller().await?;
-    let session = session.ok_or(AppError::NotSignedIn)?;
-    let account_id = session.account_id.ok_or(AppError::NotSignedIn)?;
+    let (session, account_id) = signed_in(session)?;
     Ok((state, session, account_id))
 }
 
@@ -249,10 +248,16 @@ pub async fn linked_caller() -> Result<(AppState, Session, i64, crate::identity:
     Ok((state, session, account_id, link))
 }
 
-/// The session's account and 实名认证 link, or why the caller may not go on: not signed in, or not authenticated.
-fn linked(session: Option<Session>) -> Result<(Session, i64, crate::identity::repo::Link), AppError> {
+/// The session and its account, or `NotSignedIn` when there is no session or it belongs to a guest.
+fn signed_in(session: Option<Session>) -> Result<(Session, i64), AppError> {
     let session = session.ok_or(AppError::NotSignedIn)?;
     let account_id = session.account_id.ok_or(AppError::NotSignedIn)?;
+    Ok((session, account_id))
+}
+
+/// The session's account and 实名认证 link, or why the caller may not go on: not signed in, or not authenticated.
+fn linked(session: Option<Session>) -> Result<(Session, i64, crate::identity::repo::Link), AppError> {
+    let (session, account_id) = signed_in(session)?;
     let link = session.link.clone().ok_or(AppError::NotAuthenticated)?;
     Ok((session, account_id, link))
 }
@@ -264,14 +269,14 @@ pub type PageQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArgume
 /// `page_sql` builds the statement with `session::with_session`, which scopes its rows through the session (`me`);
 /// `bind` binds its own parameters, `$3` on. Each row ends with the session's columns; the page's own come first.
 pub async fn linked_caller_with_rows(
-    page_sql: impl FnOnce(super::db::Backend) -> String,
+    page_sql: impl FnOnce(super::db::Backend) -> &'static str,
     bind: impl FnOnce(PageQuery) -> PageQuery,
 ) -> Result<(AppState, Session, i64, crate::identity::repo::Link, Vec<sqlx::any::AnyRow>), AppError> {
     let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Unavailable)?;
     let token = request_token(&state, &parts.headers).ok_or(AppError::NotSignedIn)?;
     let sql = page_sql(state.db.backend());
-    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(session::hash_token(&token)).bind(super::now());
+    let query = sqlx::query(sql).bind(session::hash_token(&token)).bind(super::now());
     let rows = state.db.fetch_all(bind(query)).await?;
     let session =
         rows.first().and_then(|row| session::from_row(row, sqlx::Row::len(row).checked_sub(session::SESSION_COLUMNS)?));

@@ -139,6 +139,24 @@ pub fn with_session(backend: Backend, page: &str) -> String {
     format!("WITH me AS ({}) {page}", load_sql(backend))
 }
 
+/// A page's `with_session` statement, built once per dialect on first use rather than on every request.
+pub struct PageSql([std::sync::OnceLock<String>; 2]);
+
+impl PageSql {
+    pub const fn new() -> Self {
+        Self([std::sync::OnceLock::new(), std::sync::OnceLock::new()])
+    }
+
+    /// The statement for `backend`; `page` builds the page's part (as `with_session` takes it) the first time.
+    pub fn get(&'static self, backend: Backend, page: impl FnOnce() -> String) -> &'static str {
+        let slot = match backend {
+            Backend::Sqlite => &self.0[0],
+            Backend::Postgres => &self.0[1],
+        };
+        slot.get_or_init(|| with_session(backend, &page()))
+    }
+}
+
 /// The session row, the active link's five columns, and the accepted notices joined by newlines.
 const LOAD_SQLITE: &str = "SELECT s.token_hash, s.account_id, s.channel, s.flash, \
      b.name, b.id_number, b.card_no, b.phone, b.bound_at, \

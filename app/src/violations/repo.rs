@@ -77,14 +77,14 @@ fn vehicle_with_count(row: &AnyRow, untreated: i64) -> BoundVehicle {
 /// The caller's session and the vehicles bound to its card, one row per vehicle (a row of NULLs before the
 /// session's columns when there is none); read with `http::linked_caller_with_rows`, taken apart by
 /// `bound_vehicles`.
-pub fn bound_vehicles_sql(backend: Backend) -> String {
-    session::with_session(
-        backend,
-        &format!(
+pub fn bound_vehicles_sql(backend: Backend) -> &'static str {
+    static SQL: session::PageSql = session::PageSql::new();
+    SQL.get(backend, || {
+        format!(
             "SELECT {VEHICLE_COLUMNS}, me.* FROM me LEFT JOIN vehicles v ON v.card_no = me.card_no \
              LEFT JOIN drivers d ON d.id_number = v.owner_id_number ORDER BY v.bound_at, v.plate"
-        ),
-    )
+        )
+    })
 }
 
 /// The vehicles in `bound_vehicles_sql`'s rows.
@@ -196,10 +196,10 @@ impl Stored {
 /// first: the vehicle, its owner's name, the linked person's licence facts, and one row per untreated record (a
 /// single row of NULL records when there is none, and a row of NULLs when the vehicle is not on the card). Read with
 /// `http::linked_caller_with_rows`, taken apart by `vehicle_with_untreated`.
-pub fn vehicle_with_untreated_sql(backend: Backend) -> String {
-    session::with_session(
-        backend,
-        &format!(
+pub fn vehicle_with_untreated_sql(backend: Backend) -> &'static str {
+    static SQL: session::PageSql = session::PageSql::new();
+    SQL.get(backend, || {
+        format!(
             "SELECT v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
              p.licence_status, p.cycle_points, {RECORD_COLUMNS}, me.* \
              FROM me LEFT JOIN vehicles v ON v.card_no = me.card_no AND v.plate = $3 AND v.plate_type = $4 \
@@ -208,8 +208,8 @@ pub fn vehicle_with_untreated_sql(backend: Backend) -> String {
              LEFT JOIN violations x ON x.plate = v.plate AND x.plate_type = v.plate_type AND {} \
              ORDER BY x.occurred_at DESC",
             untreated!()
-        ),
-    )
+        )
+    })
 }
 
 /// The vehicle in `vehicle_with_untreated_sql`'s rows, with each untreated record and its online-processing
@@ -475,8 +475,8 @@ mod plan_tests {
         let db = fresh_sqlite().await;
         let session_sql = crate::platform::session::load_sql(db.backend());
         assert_indexed(&db, "session", session_sql).await;
-        assert_indexed(&db, "vehicle list", &bound_vehicles_sql(db.backend())).await;
-        assert_indexed(&db, "vehicle with untreated records", &vehicle_with_untreated_sql(db.backend())).await;
+        assert_indexed(&db, "vehicle list", bound_vehicles_sql(db.backend())).await;
+        assert_indexed(&db, "vehicle with untreated records", vehicle_with_untreated_sql(db.backend())).await;
         assert_indexed(&db, "one record on the card", &record_on_card()).await;
         assert_indexed(&db, "one decision", &decision_sql()).await;
         assert_indexed(&db, "unpaid decisions", &unpaid_decisions_sql()).await;

@@ -420,12 +420,12 @@ async fn queries(db: &Db, signer: &CookieSigner) -> Result<(), sqlx::Error> {
         ),
         (
             "session and vehicle list",
-            app::violations::repo::bound_vehicles_sql(db.backend()),
+            app::violations::repo::bound_vehicles_sql(db.backend()).to_string(),
             vec![session::hash_token(token), now.clone()],
         ),
         (
             "session and vehicle with its untreated records",
-            app::violations::repo::vehicle_with_untreated_sql(db.backend()),
+            app::violations::repo::vehicle_with_untreated_sql(db.backend()).to_string(),
             vec![session::hash_token(token), now.clone(), plate, "02".into()],
         ),
     ];
