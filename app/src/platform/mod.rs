@@ -19,12 +19,17 @@ pub fn now() -> i64 {
 
 /// The Asia/Shanghai calendar date (UTC+8 all year, no daylight saving since 1991) of an instant, YYYY-MM-DD.
 pub fn shanghai_date(epoch_secs: i64) -> String {
-    shanghai(epoch_secs).format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    let t = shanghai(epoch_secs);
+    format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
 }
 
-/// The Asia/Shanghai local time of an instant, YYYY-MM-DD HH:MM.
+/// The Asia/Shanghai local time of an instant, YYYY-MM-DD HH:MM. (Written field by field: chrono's `format` parses
+/// its pattern on every call, and list pages call this once per row.)
 pub fn shanghai_time(epoch_secs: i64) -> String {
-    shanghai(epoch_secs).format("%Y-%m-%d %H:%M").to_string()
+    use chrono::{Datelike, Timelike};
+    let t = shanghai(epoch_secs);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute())
 }
 
 fn shanghai(epoch_secs: i64) -> chrono::DateTime<chrono::FixedOffset> {
@@ -40,5 +45,7 @@ mod tests {
         assert_eq!(super::shanghai_date(1_769_875_199), "2026-01-31");
         assert_eq!(super::shanghai_date(1_769_875_200), "2026-02-01");
         assert_eq!(super::shanghai_time(1_769_875_200), "2026-02-01 00:00");
+        assert_eq!(super::shanghai_time(1_769_875_200 + 9 * 3600 + 5 * 60 + 59), "2026-02-01 09:05");
+        assert_eq!(super::shanghai_date(1_767_196_800), "2026-01-01");
     }
 }

@@ -12,9 +12,27 @@ use super::session::CookieSigner;
 use super::sms::{DevOutbox, SmsSender};
 use crate::payments::gateway::{PaymentGateway, SandboxClient};
 
-/// Shared, cheaply cloned application state.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The application state every handler and server function reaches. Leptos and axum clone it several times per
+/// request, so it is one shared allocation: a clone is one reference count, not one per field.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// What `AppState` holds.
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub db: Db,
@@ -39,7 +57,7 @@ impl AppState {
             config.sandbox_url.clone(),
             config.payment_secret.as_bytes().to_vec(),
         ));
-        Self {
+        Self(Arc::new(Shared {
             leptos_options,
             gateway,
             dev_identity: config.dev_login.then(|| dev_identity.clone()),
@@ -48,6 +66,6 @@ impl AppState {
             db,
             signer,
             sms,
-        }
+        }))
     }
 }
