@@ -285,6 +285,14 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_number_setting_means_its_default_and_a_bad_one_is_refused() {
+        assert_eq!(config(&[("SESSION_HOURS", "")]).unwrap().session_hours, 12);
+        assert_eq!(config(&[("SESSION_HOURS", "24")]).unwrap().session_hours, 24);
+        let err = config(&[("SESSION_HOURS", "0")]).unwrap_err().to_string();
+        assert!(err.contains("SESSION_HOURS must be a whole number from 1 to 720"), "{err}");
+    }
+
+    #[test]
     fn database_password_is_not_printed() {
         let c = config(&[("DATABASE_URL", "postgres://app:secret@db/traffic")]).unwrap();
         assert!(!format!("{c:?}").contains("secret"));
