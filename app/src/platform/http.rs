@@ -266,9 +266,8 @@ fn linked(session: Option<Session>) -> Result<(Session, i64, crate::identity::re
 pub type PageQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Inside a server function: the linked caller as `linked_caller` finds them, and a page's rows, in one statement.
-/// `page_sql` gives the statement, built once per dialect by `session::PageSql` around `session::with_session`, which
-/// scopes its rows through the session (`me`); `bind` binds its own parameters, `$3` on. Each row ends with the
-/// session's columns; the page's own come first.
+/// `page_sql` gives the statement (a `session::PageSql`), which scopes its rows through the session (`me`); `bind`
+/// binds its own parameters, `$3` on. Each row ends with the session's columns; the page's own come first.
 pub async fn linked_caller_with_rows(
     page_sql: impl FnOnce(super::db::Backend) -> &'static str,
     bind: impl FnOnce(PageQuery) -> PageQuery,

@@ -120,7 +120,7 @@ pub fn from_row(row: &AnyRow, first: usize) -> Option<Session> {
     })
 }
 
-/// How many columns `load_sql` returns: a page's statement that joins the session (`with_session`) appends them
+/// How many columns `load_sql` returns: a page's statement that joins the session (`PageSql`) appends them
 /// after its own, so `from_row(row, row.len() - SESSION_COLUMNS)` reads it.
 pub const SESSION_COLUMNS: usize = 10;
 
@@ -132,14 +132,10 @@ pub fn load_sql(backend: Backend) -> &'static str {
     }
 }
 
-/// A page's statement that reads its rows and the session in one round trip: `page` may name the session as `me`
-/// (its columns as `load_sql` names them: `me.card_no`, `me.id_number`, …), and its own parameters start at `$3`.
-/// Every page pays a round trip per statement, and the session read was one of two on the list pages.
-pub fn with_session(backend: Backend, page: &str) -> String {
-    format!("WITH me AS ({}) {page}", load_sql(backend))
-}
-
-/// A page's `with_session` statement, built once per dialect on first use rather than on every request.
+/// A page's statement that reads its rows and the session in one round trip, built once per dialect on first use:
+/// `WITH me AS (load_sql) page`. The page's part may name the session as `me` (its columns as `load_sql` names
+/// them: `me.card_no`, `me.id_number`, …), and its own parameters start at `$3`. Every page pays a round trip per
+/// statement, and the session read was one of two on the list pages.
 pub struct PageSql([std::sync::OnceLock<String>; 2]);
 
 impl PageSql {
@@ -147,13 +143,13 @@ impl PageSql {
         Self([std::sync::OnceLock::new(), std::sync::OnceLock::new()])
     }
 
-    /// The statement for `backend`; `page` builds the page's part (as `with_session` takes it) the first time.
+    /// The statement for `backend`; `page` builds the page's part the first time.
     pub fn get(&'static self, backend: Backend, page: impl FnOnce() -> String) -> &'static str {
         let slot = match backend {
             Backend::Sqlite => &self.0[0],
             Backend::Postgres => &self.0[1],
         };
-        slot.get_or_init(|| with_session(backend, &page()))
+        slot.get_or_init(|| format!("WITH me AS ({}) {}", load_sql(backend), page()))
     }
 }
 
