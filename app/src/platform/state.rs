@@ -34,7 +34,7 @@ impl FromRef<AppState> for LeptosOptions {
 /// What `AppState` holds.
 pub struct Shared {
     pub leptos_options: LeptosOptions,
-    pub config: Arc<Config>,
+    pub config: Config,
     pub db: Db,
     pub signer: CookieSigner,
     pub sms: Arc<dyn SmsSender>,
@@ -62,7 +62,7 @@ impl AppState {
             gateway,
             dev_identity: config.dev_login.then(|| dev_identity.clone()),
             identity: dev_identity,
-            config: Arc::new(config),
+            config,
             db,
             signer,
             sms,
