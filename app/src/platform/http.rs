@@ -212,9 +212,18 @@ pub fn is_same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool 
 /// Inside a server function: the state and the caller's session, if any.
 pub async fn caller() -> Result<(AppState, Option<Session>), AppError> {
     let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
-    let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Unavailable)?;
-    let session = request_session(&state, &parts.headers).await?;
+    let session = match context_token(&state)? {
+        Some(token) => session::load(&state.db, &token).await?,
+        None => None,
+    };
     Ok((state, session))
+}
+
+/// Inside a server function: the session token in the request's cookies, read where the request's parts are kept
+/// (`use_context` would clone them, headers and all, on every page).
+fn context_token(state: &AppState) -> Result<Option<String>, AppError> {
+    leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| request_token(state, &parts.headers))
+        .ok_or(AppError::Unavailable)
 }
 
 /// Inside a server function: the caller's session, starting a guest session (no account) when there is none, so a
@@ -273,8 +282,7 @@ pub async fn linked_caller_with_rows(
     bind: impl FnOnce(PageQuery) -> PageQuery,
 ) -> Result<(AppState, Session, i64, crate::identity::repo::Link, Vec<sqlx::any::AnyRow>), AppError> {
     let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
-    let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Unavailable)?;
-    let token = request_token(&state, &parts.headers).ok_or(AppError::NotSignedIn)?;
+    let token = context_token(&state)?.ok_or(AppError::NotSignedIn)?;
     let sql = page_sql(state.db.backend());
     let query = sqlx::query(sql).bind(session::hash_token(&token)).bind(super::now());
     let rows = state.db.fetch_all(bind(query)).await?;
