@@ -115,7 +115,7 @@ pub async fn guest_lookup(
         leptos_axum::redirect("/guest-pay?e=input");
         return Ok(());
     }
-    let client = crate::platform::http::client_ip();
+    let client = crate::platform::http::client_key();
     let per_client = rate_limit::allow(&state.db, &format!("guest-lookup:{client}"), 600, 30).await?;
     let per_decision =
         rate_limit::allow(&state.db, &format!("guest-lookup:{}", decision_no.as_str()), 3600, 10).await?;
