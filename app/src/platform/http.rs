@@ -368,6 +368,14 @@ pub fn client_key() -> String {
     .unwrap_or_else(|| "unknown".into())
 }
 
+/// Inside a server function: the value of the request's cookie `name`, if it sent one.
+pub fn request_cookie(name: &str) -> Option<String> {
+    leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| {
+        cookie_value(&parts.headers, name).map(String::from)
+    })
+    .flatten()
+}
+
 /// Inside a server function: who is asking for a verification code, for the SMS limits.
 pub fn sms_requester(session: &Session) -> super::sms::Requester {
     super::sms::Requester { client: client_key(), session: session.token_hash.clone() }

@@ -205,3 +205,28 @@ fn a_server_left_on_the_development_default_refuses_a_network_address() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("APP_ENV is not set") && stderr.contains("0.0.0.0:0"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_pass_never_reaches_the_gateway() {
+    const DECISION: &str = "2102021000015367";
+    for (db, app) in TestApp::each_with_demo().await {
+        let guest = app.browser();
+        let response =
+            guest.post("/api/guest_lookup", &[("decision_no", DECISION), ("plate", "辽B6A789"), ("name", "")]).await;
+        let url = response.url().to_string();
+        let page = response.text().await.unwrap();
+        let pass = url.split("pass=").nth(1).expect("a pass in the URL").to_string();
+        let start = page.find("name=\"total_fen\" value=\"").unwrap() + "name=\"total_fen\" value=\"".len();
+        let total = page[start..].split('"').next().unwrap().to_string();
+        let cashier = guest.post("/api/start_guest_payment", &[("pass", &pass), ("total_fen", &total)]).await;
+        let cashier = cashier.url().to_string();
+        let return_url: String =
+            sqlx::query_scalar("SELECT return_url FROM sandbox_orders").fetch_one(app.db.pool()).await.unwrap();
+        assert!(!return_url.contains(&pass) && !return_url.contains("pass="), "{db}: {return_url}");
+        // The guest still lands on the result from the gateway and can open the receipt.
+        let result = guest.client.post(format!("{cashier}/pay")).send().await.unwrap().text().await.unwrap();
+        assert!(result.contains("缴费成功") && result.contains("电子缴款凭证"), "{db}: {result}");
+        let stranger = app.browser().get(&return_url.replace(&app.base, "")).await;
+        assert!(!stranger.contains("缴费成功"), "{db}: the return address alone opens nothing");
+    }
+}
