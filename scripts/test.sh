@@ -60,9 +60,10 @@ cargo leptos build --release
 
 run_e2e() {
   local label=$1 url=$2
+  shift 2
   say "Playwright on $label"
   rm -f end2end/test-results/results.json
-  if (cd end2end && DATABASE_URL="$url" timeout 1200 npx playwright test); then :; else status=1; fi
+  if (cd end2end && DATABASE_URL="$url" timeout 1200 npx playwright test "$@"); then :; else status=1; fi
   if [ -f end2end/test-results/results.json ]; then
     read -r p f < <(node -e '
       const s = require("./end2end/test-results/results.json").stats;
@@ -79,7 +80,8 @@ run_e2e SQLite "sqlite://$E2E_DIR/e2e.db"
 if [ "$HAVE_PG" = 1 ]; then
   db="dlt_e2e_$(date +%s)_$$"
   psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $db"
-  run_e2e PostgreSQL "${PG_ADMIN_URL%/*}/$db"
+  # Every flow on the second database too, on one phone (hydrated and without JavaScript), to keep CI short.
+  run_e2e PostgreSQL "${PG_ADMIN_URL%/*}/$db" --project android-hydrated --project android-nojs
   psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
 fi
 

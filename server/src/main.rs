@@ -53,6 +53,13 @@ async fn serve(config: Config) -> ExitCode {
         std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)));
     leptos_options.hash_files = hash_file.is_some_and(|file| file.exists());
     let addr = leptos_options.site_addr;
+    let sandbox_addr = config.sandbox_addr.parse::<std::net::SocketAddr>().ok();
+    for listen in std::iter::once(addr).chain(sandbox_addr) {
+        if let Err(e) = config.check_listen(listen) {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
     tracing::info!(?config, "starting");
     let state = match server::prepare(config, leptos_options).await {
         Ok(state) => state,

@@ -111,8 +111,17 @@ pub async fn card_apply(
             Err(e) => flash.field_errors.push(("phone".into(), rules::phone_message(&e))),
             Ok(mobile) => {
                 let limits = state.config.sms_limits;
-                match sms::issue_code(&state.db, &state.signer, state.sms.as_ref(), limits, &mobile, APPLY_PURPOSE)
-                    .await
+                let requester = crate::platform::http::sms_requester(&session);
+                match sms::issue_code(
+                    &state.db,
+                    &state.signer,
+                    state.sms.as_ref(),
+                    limits,
+                    &mobile,
+                    APPLY_PURPOSE,
+                    &requester,
+                )
+                .await
                 {
                     Ok(()) => {
                         let minutes = (limits.code_ttl_secs + 59) / 60;
@@ -211,7 +220,7 @@ pub async fn card_status_lookup(
     }
     let allowed = crate::platform::rate_limit::allow(
         &state.db,
-        &format!("card-status:{}", crate::platform::http::client_ip()),
+        &format!("card-status:{}", crate::platform::http::client_key()),
         600,
         20,
     )

@@ -12,9 +12,9 @@ use crate::error::AppError;
 use crate::identity::model::Flash;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
-use crate::platform::now;
 use crate::platform::session::{random_token, CookieSigner};
 use crate::platform::state::AppState;
+use crate::platform::{now, rate_limit};
 
 /// The staff cookie's name; drivers' `dlt_session` never opens the console.
 pub const COOKIE: &str = "dlt_staff";
@@ -96,6 +96,61 @@ pub async fn add_staff(
     Ok(())
 }
 
+/// The longest username the sign-in form takes: names are at most 32 characters, so anything longer is refused
+/// before it reaches a key or a log line.
+pub const MAX_USERNAME_BYTES: usize = 64;
+/// The longest password argon2 is asked to hash; longer ones are refused before any work is done.
+pub const MAX_PASSWORD_BYTES: usize = 256;
+/// Failed attempts a name survives in a window.
+const FAILURES_PER_NAME: i64 = 10;
+/// Failed attempts one client address survives in a window, whatever names it tries.
+const FAILURES_PER_CLIENT: i64 = 30;
+const LOGIN_WINDOW_SECS: i64 = 900;
+
+/// A sign-in attempt counted against its name and its client before the password is checked.
+pub struct LoginLimit {
+    name_bucket: String,
+    client_bucket: String,
+    allowed: bool,
+}
+
+impl LoginLimit {
+    /// Counts the attempt in one statement per bucket, so parallel attempts each see the ones before them.
+    pub async fn count_attempt(db: &Db, username: &str, client: &str) -> Result<Self, sqlx::Error> {
+        let name_bucket = format!("staff-login:{username}");
+        let client_bucket = format!("staff-login-client:{client}");
+        let name_ok = rate_limit::allow(db, &name_bucket, LOGIN_WINDOW_SECS, FAILURES_PER_NAME).await?;
+        let client_ok = rate_limit::allow(db, &client_bucket, LOGIN_WINDOW_SECS, FAILURES_PER_CLIENT).await?;
+        Ok(Self { name_bucket, client_bucket, allowed: name_ok && client_ok })
+    }
+
+    /// Whether the password may be checked at all.
+    pub fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// A successful sign-in takes its attempt back: only failures count.
+    pub async fn forgive(self, db: &Db) -> Result<(), sqlx::Error> {
+        rate_limit::take_back(db, &self.name_bucket, LOGIN_WINDOW_SECS).await?;
+        rate_limit::take_back(db, &self.client_bucket, LOGIN_WINDOW_SECS).await
+    }
+}
+
+/// Password checks at once: argon2 takes about 19 MiB and a core's time, so a flood of sign-ins waits here instead of
+/// starving the pages of their threads and the machine of its memory.
+static ARGON2_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Runs argon2's verification on the blocking pool, at most `ARGON2_PERMITS` at once.
+async fn verify_password(hash: String, password: String) -> Result<bool, sqlx::Error> {
+    let _permit = ARGON2_PERMITS.acquire().await.map_err(|_| sqlx::Error::PoolClosed)?;
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .map_err(|e| sqlx::Error::Protocol(format!("password check failed: {e}")))
+}
+
 /// The staff account whose password matches, or `None`. A wrong name costs as much time as a wrong password.
 pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<Option<(i64, Role)>, sqlx::Error> {
     let row = sqlx::query("SELECT id, role, password_hash FROM staff WHERE username = $1")
@@ -106,8 +161,7 @@ pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<O
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let hash: String =
         row.as_ref().map_or_else(|| DECOY.get_or_init(|| hash_password(&random_token())).clone(), |r| r.get(2));
-    let matches = PasswordHash::new(&hash)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+    let matches = verify_password(hash, password.to_string()).await?;
     Ok(match row {
         Some(row) if matches => Role::parse(row.get::<&str, _>(1)).map(|role| (row.get(0), role)),
         _ => None,

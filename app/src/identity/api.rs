@@ -54,8 +54,17 @@ pub async fn realname_submit(
         match Mobile::parse(&phone) {
             Err(e) => flash.field_errors.push(("phone".into(), e.to_string())),
             Ok(mobile) => {
-                match sms::issue_code(&state.db, &state.signer, state.sms.as_ref(), limits, &mobile, REALNAME_PURPOSE)
-                    .await
+                let requester = crate::platform::http::sms_requester(&session);
+                match sms::issue_code(
+                    &state.db,
+                    &state.signer,
+                    state.sms.as_ref(),
+                    limits,
+                    &mobile,
+                    REALNAME_PURPOSE,
+                    &requester,
+                )
+                .await
                 {
                     Ok(()) => {
                         let minutes = (limits.code_ttl_secs + 59) / 60;

@@ -56,6 +56,11 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
     use super::model::OrderState;
     use super::orders;
     let not_found = || AppError::rejected("未找到该缴费订单");
+    let pass = if pass.is_empty() {
+        crate::platform::http::request_cookie(super::guest::PASS_COOKIE).unwrap_or_default()
+    } else {
+        pass
+    };
     let (state, channel, allowed) = ssr::payer(&pass).await?;
     let mut order = orders::order(&state.db, &order_no)
         .await?
@@ -115,7 +120,7 @@ pub async fn guest_lookup(
         leptos_axum::redirect("/guest-pay?e=input");
         return Ok(());
     }
-    let client = crate::platform::http::client_ip();
+    let client = crate::platform::http::client_key();
     let per_client = rate_limit::allow(&state.db, &format!("guest-lookup:{client}"), 600, 30).await?;
     let per_decision =
         rate_limit::allow(&state.db, &format!("guest-lookup:{}", decision_no.as_str()), 3600, 10).await?;
@@ -175,7 +180,15 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
         Err(OpenError::Database(e)) => return Err(e.into()),
         Err(e) => return Err(AppError::rejected(e.to_string())),
     };
-    let return_url = format!("{}/fines/result?order={}&pass={pass}", state.config.base_url, order.order_no);
+    // The pass never travels through the gateway (its logs, its page's links): the browser keeps it in a cookie
+    // that only the result page reads, and the return address names the order alone.
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    crate::platform::http::set_response_cookie(&format!(
+        "{}={pass}; Path=/fines; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        super::guest::PASS_COOKIE,
+        super::guest::PASS_TTL_SECS
+    ));
+    let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
     ssr::go_to_cashier(&state, &order, return_url).await
 }
 

@@ -3,6 +3,9 @@
 
 use crate::platform::session::CookieSigner;
 
+/// The cookie that carries a paying guest's pass back from the gateway to the result page (`Path=/fines`).
+pub const PASS_COOKIE: &str = "dlt_guest_pass";
+
 /// How long a lookup stays good for paying and reading the receipt.
 pub const PASS_TTL_SECS: i64 = 60 * 60;
 

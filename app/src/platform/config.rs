@@ -49,6 +49,10 @@ pub struct Config {
     pub card_number_prefix: String,
     /// How many connections serve page reads at once; by default `db::DEFAULT_READERS`.
     pub db_readers: Option<usize>,
+    /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`); none by default.
+    pub trusted_proxies: super::client::TrustedProxies,
+    /// Whether `APP_ENV` was set at all: a server left on the development default must not face a network.
+    pub mode_explicit: bool,
 }
 
 /// Verification-code timing; the defaults are the product's, tests shorten them to stay fast.
@@ -60,11 +64,21 @@ pub struct SmsLimits {
     pub resend_after_secs: i64,
     /// Codes per phone per rolling hour.
     pub codes_per_hour: i64,
+    /// Code requests per client address (an IPv6 client's /64) per hour, so nobody can text every number.
+    pub codes_per_client_hour: i64,
+    /// Code requests per browser session per hour.
+    pub codes_per_session_hour: i64,
 }
 
 impl Default for SmsLimits {
     fn default() -> Self {
-        Self { code_ttl_secs: 300, resend_after_secs: 60, codes_per_hour: 5 }
+        Self {
+            code_ttl_secs: 300,
+            resend_after_secs: 60,
+            codes_per_hour: 5,
+            codes_per_client_hour: 30,
+            codes_per_session_hour: 10,
+        }
     }
 }
 
@@ -87,6 +101,7 @@ impl std::fmt::Debug for Config {
             .field("video_dir", &self.video_dir)
             .field("card_number_prefix", &self.card_number_prefix)
             .field("db_readers", &self.db_readers)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -104,7 +119,8 @@ impl Config {
 
     /// Reads settings through `lookup`, so tests can supply their own environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mode = match lookup("APP_ENV").as_deref().unwrap_or("development") {
+        let mode_explicit = lookup("APP_ENV").is_some_and(|v| !v.is_empty());
+        let mode = match lookup("APP_ENV").filter(|v| !v.is_empty()).as_deref().unwrap_or("development") {
             "development" => Mode::Development,
             "production" => Mode::Production,
             other => return Err(ConfigError(format!("APP_ENV must be development or production, not {other}"))),
@@ -138,7 +154,11 @@ impl Config {
             code_ttl_secs: number("SMS_CODE_TTL_SECS", defaults.code_ttl_secs, 5..=1800)?,
             resend_after_secs: number("SMS_RESEND_SECS", defaults.resend_after_secs, 1..=600)?,
             codes_per_hour: number("SMS_CODES_PER_HOUR", defaults.codes_per_hour, 1..=100)?,
+            codes_per_client_hour: number("SMS_CODES_PER_CLIENT_HOUR", defaults.codes_per_client_hour, 1..=100_000)?,
+            codes_per_session_hour: number("SMS_CODES_PER_SESSION_HOUR", defaults.codes_per_session_hour, 1..=1000)?,
         };
+        let trusted_proxies = super::client::TrustedProxies::parse(&lookup("TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|item| ConfigError(format!("TRUSTED_PROXIES: {item} is not an IP address or CIDR range")))?;
         let session_hours = number("SESSION_HOURS", 12, 1..=720)?;
         let card_number_prefix = lookup("CARD_NUMBER_PREFIX").unwrap_or_else(|| "62220299".into());
         if !crate::cards::rules::is_card_prefix(&card_number_prefix) {
@@ -147,6 +167,13 @@ impl Config {
         let db_readers = number_opt("DB_READERS", 1..=64)?.map(|n| n as usize);
         let sandbox_addr = lookup("PAYMENT_SANDBOX_ADDR").unwrap_or_else(|| "127.0.0.1:3900".into());
         let sandbox_url = lookup("PAYMENT_SANDBOX_URL").unwrap_or_else(|| format!("http://{sandbox_addr}"));
+        let base_url: String =
+            lookup("APP_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()).trim_end_matches('/').into();
+        // Behind HTTPS the browser's Origin is the public URL's, whatever Host the proxy passes on.
+        let public_origin = lookup("PUBLIC_ORIGIN")
+            .filter(|o| !o.is_empty())
+            .map(|o| o.trim_end_matches('/').to_string())
+            .or_else(|| (!dev).then(|| origin_of(&base_url)));
         let config = Config {
             mode,
             database_url: lookup("DATABASE_URL").unwrap_or_else(|| "sqlite://dalian-traffic.db".into()),
@@ -154,13 +181,10 @@ impl Config {
             dev_login: flag("DEV_LOGIN", dev)?,
             sms_provider,
             session_hours,
-            public_origin: lookup("PUBLIC_ORIGIN").filter(|o| !o.is_empty()),
+            public_origin,
             demo_data: flag("DEMO_DATA", false)?,
             sms_limits,
-            base_url: lookup("APP_BASE_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:3000".into())
-                .trim_end_matches('/')
-                .into(),
+            base_url,
             payment_secret: lookup("PAYMENT_SECRET").unwrap_or_else(|| {
                 if dev {
                     DEV_PAYMENT_SECRET.into()
@@ -174,6 +198,8 @@ impl Config {
             video_dir: lookup("STUDY_VIDEO_DIR").filter(|d| !d.is_empty()),
             card_number_prefix,
             db_readers,
+            trusted_proxies,
+            mode_explicit,
         };
         config.check()?;
         Ok(config)
@@ -201,6 +227,15 @@ impl Config {
         if self.payment_secret.len() < 32 || self.payment_secret == DEV_PAYMENT_SECRET {
             refused.push("PAYMENT_SECRET is missing, shorter than 32 characters or the development secret");
         }
+        if !self.base_url.starts_with("https://") {
+            refused.push("APP_BASE_URL is not an https:// URL");
+        }
+        if !self.public_origin.as_deref().is_some_and(|o| o.starts_with("https://")) {
+            refused.push("PUBLIC_ORIGIN is not an https:// origin");
+        }
+        if self.study_required_minutes < 180 {
+            refused.push("STUDY_REQUIRED_MINUTES is below the 180 minutes of [162] Art.73");
+        }
         if refused.is_empty() {
             Ok(())
         } else {
@@ -208,9 +243,30 @@ impl Config {
         }
     }
 
+    /// Refuses to serve the network on the development default: with `APP_ENV` unset, only a loopback address
+    /// may be listened on (`APP_ENV=development` says a developer means it).
+    pub fn check_listen(&self, addr: std::net::SocketAddr) -> Result<(), ConfigError> {
+        if self.mode_explicit || addr.ip().is_loopback() {
+            return Ok(());
+        }
+        Err(ConfigError(format!(
+            "APP_ENV is not set, so the development defaults (development sign-in, the SMS outbox, the sandbox \
+             gateway) are on, and {addr} is not a loopback address: set APP_ENV=production for a real deployment, \
+             or APP_ENV=development to serve a development build on the network"
+        )))
+    }
+
     /// Whether cookies must only travel over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.mode == Mode::Production
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
+        None => url.to_string(),
     }
 }
 
@@ -290,6 +346,51 @@ mod tests {
         assert_eq!(config(&[("SESSION_HOURS", "24")]).unwrap().session_hours, 24);
         let err = config(&[("SESSION_HOURS", "0")]).unwrap_err().to_string();
         assert!(err.contains("SESSION_HOURS must be a whole number from 1 to 720"), "{err}");
+    }
+
+    fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut pairs = vec![("APP_ENV", "production"), ("DEV_LOGIN", "false")];
+        pairs.extend_from_slice(extra);
+        config(&pairs)
+    }
+
+    #[test]
+    fn production_requires_https_addresses_and_the_full_study_requirement() {
+        let err = production(&[]).unwrap_err().to_string();
+        assert!(err.contains("APP_BASE_URL is not an https:// URL"), "{err}");
+        assert!(err.contains("PUBLIC_ORIGIN is not an https:// origin"), "{err}");
+        let err = production(&[("APP_BASE_URL", "https://jt.example.cn/"), ("STUDY_REQUIRED_MINUTES", "27")])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("APP_BASE_URL") && !err.contains("PUBLIC_ORIGIN"), "the origin follows the URL: {err}");
+        assert!(err.contains("STUDY_REQUIRED_MINUTES"), "{err}");
+        let err = production(&[("APP_BASE_URL", "https://jt.example.cn"), ("PUBLIC_ORIGIN", "http://jt.example.cn")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PUBLIC_ORIGIN is not an https:// origin"), "{err}");
+        assert!(!err.contains("STUDY_REQUIRED_MINUTES"), "180 by default: {err}");
+    }
+
+    #[test]
+    fn an_unset_app_env_serves_loopback_only() {
+        let unset = config(&[]).unwrap();
+        assert!(unset.check_listen("127.0.0.1:3000".parse().unwrap()).is_ok());
+        assert!(unset.check_listen("[::1]:3000".parse().unwrap()).is_ok());
+        let err = unset.check_listen("0.0.0.0:3000".parse().unwrap()).unwrap_err().to_string();
+        assert!(err.contains("APP_ENV is not set") && err.contains("0.0.0.0:3000"), "{err}");
+        assert!(config(&[("APP_ENV", "")]).unwrap().check_listen("10.0.0.5:80".parse().unwrap()).is_err());
+        let meant = config(&[("APP_ENV", "development")]).unwrap();
+        assert!(meant.check_listen("0.0.0.0:3000".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_client_limits_are_read_and_checked() {
+        let c = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"), ("SMS_CODES_PER_CLIENT_HOUR", "7")]).unwrap();
+        assert_eq!(c.trusted_proxies, super::super::client::TrustedProxies::parse("10.0.0.0/8,127.0.0.1").unwrap());
+        assert_eq!(c.sms_limits.codes_per_client_hour, 7);
+        assert_eq!(c.sms_limits.codes_per_session_hour, 10);
+        let err = config(&[("TRUSTED_PROXIES", "lb.internal")]).unwrap_err().to_string();
+        assert!(err.contains("TRUSTED_PROXIES: lb.internal"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use super::platform_identity::SignInError;
 use super::session::{self, Session};
 use super::state::AppState;
 use crate::domain::Mobile;
@@ -94,6 +95,10 @@ async fn callback(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
     }
     let user = match state.identity.exchange(channel, code).await {
         Ok(user) => user,
+        Err(e @ SignInError::NotConfigured) => {
+            tracing::warn!(channel = channel.code(), "sign-in callback with no sign-in provider configured");
+            return plain_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        }
         Err(e) => return plain_error(StatusCode::UNAUTHORIZED, &e.to_string()),
     };
     let signed_in = async {
@@ -131,11 +136,14 @@ async fn dev_sms(State(state): State<AppState>, Query(q): Query<DevSms>) -> Resp
     };
     match super::sms::outbox(&state.db, &phone).await {
         Ok(messages) => {
-            let items: String =
-                messages.iter().map(|m| format!("<li data-sent-at=\"{}\">{}</li>", m.sent_at, m.body)).collect();
+            // Bodies carry what users typed elsewhere (names in a card application's message, say): escaped.
+            let items: String = messages
+                .iter()
+                .map(|m| format!("<li data-sent-at=\"{}\">{}</li>", m.sent_at, escape_html(&m.body)))
+                .collect();
             Html(format!(
                 "<!doctype html><meta charset=utf-8><title>开发短信收件箱</title><h1>{}</h1><ol id=\"sms\">{items}</ol>",
-                phone.as_str()
+                escape_html(phone.as_str())
             ))
             .into_response()
         }
@@ -144,6 +152,22 @@ async fn dev_sms(State(state): State<AppState>, Query(q): Query<DevSms>) -> Resp
             plain_error(StatusCode::SERVICE_UNAVAILABLE, &AppError::Unavailable.to_string())
         }
     }
+}
+
+/// Text made safe to place in HTML.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -190,22 +214,29 @@ pub async fn same_origin_guard(State(state): State<AppState>, request: Request, 
     }
 }
 
-/// Whether a request comes from a page of this site, by `Origin` or else `Referer`.
+/// Whether a request comes from a page of this site, by `Origin` or else `Referer`: the same scheme and host as
+/// `PUBLIC_ORIGIN`, or without it plain `http://` and the request's `Host` (the app itself serves no TLS).
 pub fn is_same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
     let source = headers
         .get(ORIGIN)
         .and_then(|v| v.to_str().ok())
         .filter(|v| *v != "null")
         .or_else(|| headers.get(REFERER).and_then(|v| v.to_str().ok()));
-    let Some(source) = source else {
+    let Some((source_scheme, rest)) = source.and_then(|s| s.split_once("://")) else {
         return false;
     };
-    let Some(source_host) = source.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or("")) else {
-        return false;
-    };
+    let source_host = rest.split(['/', '?', '#']).next().unwrap_or("");
     match public_origin {
-        Some(origin) => origin.trim_end_matches('/').split_once("://").map(|(_, h)| h) == Some(source_host),
-        None => headers.get(HOST).and_then(|v| v.to_str().ok()) == Some(source_host),
+        Some(origin) => {
+            let origin = origin.trim_end_matches('/');
+            origin.split_once("://").is_some_and(|(scheme, host)| {
+                scheme.eq_ignore_ascii_case(source_scheme) && host.eq_ignore_ascii_case(source_host)
+            })
+        }
+        None => {
+            source_scheme.eq_ignore_ascii_case("http")
+                && headers.get(HOST).and_then(|v| v.to_str().ok()) == Some(source_host)
+        }
     }
 }
 
@@ -322,13 +353,32 @@ pub fn guest_channel() -> Channel {
     Channel::from_user_agent(&user_agent)
 }
 
-/// Inside a server function: the client's address, for per-client limits.
-pub fn client_ip() -> String {
-    leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|p| {
-            p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
+/// Inside a server function: the key per-client limits count under — the client's address as `TRUSTED_PROXIES`
+/// allow it to be known (see `client::client_address`), an IPv6 client's /64.
+pub fn client_key() -> String {
+    let Some(state) = leptos::prelude::use_context::<AppState>() else {
+        return "unknown".into();
+    };
+    leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?.0.ip();
+        let client = super::client::client_address(peer, &parts.headers, &state.config.trusted_proxies);
+        Some(super::client::limit_key(client))
+    })
+    .flatten()
+    .unwrap_or_else(|| "unknown".into())
+}
+
+/// Inside a server function: the value of the request's cookie `name`, if it sent one.
+pub fn request_cookie(name: &str) -> Option<String> {
+    leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| {
+        cookie_value(&parts.headers, name).map(String::from)
+    })
+    .flatten()
+}
+
+/// Inside a server function: who is asking for a verification code, for the SMS limits.
+pub fn sms_requester(session: &Session) -> super::sms::Requester {
+    super::sms::Requester { client: client_key(), session: session.token_hash.clone() }
 }
 
 /// Inside a server function: replaces the session cookie on the response.
@@ -363,5 +413,18 @@ mod tests {
         let behind_proxy = headers(&[(HOST, "10.0.0.5:3000"), (ORIGIN, "https://jt.example.cn")]);
         assert!(is_same_origin(&behind_proxy, Some("https://jt.example.cn")));
         assert!(!is_same_origin(&behind_proxy, Some("https://other.example.cn")));
+    }
+
+    #[test]
+    fn the_same_origin_check_compares_the_scheme_too() {
+        // A page on plain http (a hostile Wi-Fi's injected form, say) is not the https site.
+        let downgraded = headers(&[(HOST, "jt.example.cn"), (ORIGIN, "http://jt.example.cn")]);
+        assert!(!is_same_origin(&downgraded, Some("https://jt.example.cn")));
+        let tls = headers(&[(HOST, "127.0.0.1:3000"), (ORIGIN, "https://127.0.0.1:3000")]);
+        assert!(!is_same_origin(&tls, None), "the app serves http itself");
+        let referer = headers(&[(HOST, "jt.example.cn"), (REFERER, "http://jt.example.cn/realname")]);
+        assert!(!is_same_origin(&referer, Some("https://jt.example.cn")));
+        let query_host = headers(&[(HOST, "127.0.0.1:3000"), (REFERER, "http://127.0.0.1:3000?x=1")]);
+        assert!(is_same_origin(&query_host, None));
     }
 }

@@ -1,6 +1,7 @@
 //! Server-only infrastructure: configuration, storage, sessions and the outside systems behind traits.
 
 pub mod audit;
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod housekeeping;

@@ -21,6 +21,8 @@ pub struct PlatformUser {
 pub enum SignInError {
     #[error("登录凭证无效或已过期，请重新进入")]
     InvalidCode,
+    #[error("登录服务暂不可用，请稍后再试")]
+    NotConfigured,
 }
 
 /// A platform that signs users in by redirecting back with a one-time code.
@@ -28,6 +30,17 @@ pub enum SignInError {
 pub trait PlatformIdentity: Send + Sync {
     /// Exchanges the code from the platform's redirect for the signed-in user.
     async fn exchange(&self, channel: Channel, code: &str) -> Result<PlatformUser, SignInError>;
+}
+
+/// No sign-in provider: every code is refused. Stands in when development sign-in is off and no platform adapter
+/// is configured, so a development code minted with a known key never signs anyone in.
+pub struct NoProvider;
+
+#[async_trait]
+impl PlatformIdentity for NoProvider {
+    async fn exchange(&self, _channel: Channel, _code: &str) -> Result<PlatformUser, SignInError> {
+        Err(SignInError::NotConfigured)
+    }
 }
 
 /// The development provider: `/auth/dev/login` mints a short-lived signed code for any uid, which the callback

@@ -20,14 +20,14 @@ pub async fn allow(db: &Db, bucket: &str, window_secs: i64, max: i64) -> Result<
     Ok(hits <= max)
 }
 
-/// How many hits `bucket` holds in the current window, without counting one.
-pub async fn hits(db: &Db, bucket: &str, window_secs: i64) -> Result<i64, sqlx::Error> {
+/// Takes back one hit counted on `bucket` in the current window (a sign-in that succeeded counts no failure).
+pub async fn take_back(db: &Db, bucket: &str, window_secs: i64) -> Result<(), sqlx::Error> {
     let now = super::now();
     let window_start = now - now.rem_euclid(window_secs);
-    let row = sqlx::query("SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2")
+    sqlx::query("UPDATE rate_limits SET hits = hits - 1 WHERE bucket = $1 AND window_start = $2 AND hits > 0")
         .bind(bucket)
         .bind(window_start)
-        .fetch_optional(db.pool())
+        .execute(db.pool())
         .await?;
-    Ok(row.map_or(0, |row| row.get(0)))
+    Ok(())
 }

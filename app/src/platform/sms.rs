@@ -58,6 +58,8 @@ pub enum CodeError {
     TooSoon(i64),
     #[error("该手机号获取验证码次数过多，请1小时后再试")]
     TooMany,
+    #[error("获取验证码过于频繁，请1小时后再试")]
+    TooManyRequests,
     #[error("请先获取短信验证码")]
     NoCode,
     #[error("短信验证码已过期，请重新获取")]
@@ -74,7 +76,15 @@ fn code_digest(signer: &CookieSigner, phone: &Mobile, purpose: &str, code: &str)
     signer.digest(&format!("sms:{purpose}:{}:{code}", phone.as_str()))
 }
 
-/// Issues a new 6-digit code for `phone` and sends it, within the per-phone limits.
+/// Who asks for a code: their client address key and their session, each with a limit of its own, so nobody can
+/// text every number (SMS pumping) or spend a victim's hourly codes from one place.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    pub client: String,
+    pub session: String,
+}
+
+/// Issues a new 6-digit code for `phone` and sends it, within the per-phone, per-client and per-session limits.
 pub async fn issue_code(
     db: &Db,
     signer: &CookieSigner,
@@ -82,7 +92,21 @@ pub async fn issue_code(
     limits: SmsLimits,
     phone: &Mobile,
     purpose: &str,
+    requester: &Requester,
 ) -> Result<(), CodeError> {
+    let client_ok =
+        super::rate_limit::allow(db, &format!("sms-client:{}", requester.client), 3600, limits.codes_per_client_hour)
+            .await?;
+    let session_ok = super::rate_limit::allow(
+        db,
+        &format!("sms-session:{}", requester.session),
+        3600,
+        limits.codes_per_session_hour,
+    )
+    .await?;
+    if !client_ok || !session_ok {
+        return Err(CodeError::TooManyRequests);
+    }
     let now = super::now();
     let mut tx = db.begin_write().await?;
     db.lock(&mut tx, &format!("sms:{}", phone.as_str())).await?;

@@ -7,7 +7,7 @@ use leptos::config::LeptosOptions;
 
 use super::config::{Config, SmsProvider};
 use super::db::Db;
-use super::platform_identity::{DevIdentity, PlatformIdentity};
+use super::platform_identity::{DevIdentity, NoProvider, PlatformIdentity};
 use super::session::CookieSigner;
 use super::sms::{DevOutbox, SmsSender};
 use crate::payments::gateway::{PaymentGateway, SandboxClient};
@@ -48,7 +48,11 @@ impl AppState {
     /// Wires the configured providers around an open database.
     pub fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> Self {
         let signer = CookieSigner::new(&config.cookie_key);
-        let dev_identity = Arc::new(DevIdentity::new(signer.clone()));
+        let dev_identity = config.dev_login.then(|| Arc::new(DevIdentity::new(signer.clone())));
+        let identity: Arc<dyn PlatformIdentity> = match &dev_identity {
+            Some(dev) => dev.clone(),
+            None => Arc::new(NoProvider),
+        };
         let sms: Arc<dyn SmsSender> = match config.sms_provider {
             SmsProvider::DevOutbox => Arc::new(DevOutbox),
         };
@@ -57,15 +61,6 @@ impl AppState {
             config.sandbox_url.clone(),
             config.payment_secret.as_bytes().to_vec(),
         ));
-        Self(Arc::new(Shared {
-            leptos_options,
-            gateway,
-            dev_identity: config.dev_login.then(|| dev_identity.clone()),
-            identity: dev_identity,
-            config,
-            db,
-            signer,
-            sms,
-        }))
+        Self(Arc::new(Shared { leptos_options, gateway, dev_identity, identity, config, db, signer, sms }))
     }
 }

@@ -1,5 +1,6 @@
 //! Server integration tests: the real router on port 0, against SQLite and PostgreSQL.
 
+mod abuse;
 mod cards;
 mod cli;
 mod console;

@@ -45,11 +45,19 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the app on `db` at a free port.
     pub async fn start(db: Db) -> TestApp {
+        Self::start_with(db, &[]).await
+    }
+
+    /// Starts the app on `db` with some settings of its environment given (the rest are the development defaults).
+    pub async fn start_with(db: Db, settings: &[(&str, &str)]) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let sandbox = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sandbox_url = format!("http://{}", sandbox.local_addr().unwrap());
         let config = Config::from_lookup(|key| match key {
+            _ if settings.iter().any(|(k, _)| *k == key) => {
+                settings.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+            }
             "DATABASE_URL" => Some("sqlite://unused".into()),
             "APP_BASE_URL" => Some(base.clone()),
             "PAYMENT_SANDBOX_URL" => Some(sandbox_url.clone()),
@@ -70,10 +78,15 @@ impl TestApp {
 
     /// One app per database (SQLite and PostgreSQL), each with the standard cards loaded.
     pub async fn each() -> Vec<(&'static str, TestApp)> {
+        Self::each_with(&[]).await
+    }
+
+    /// As `each`, with some settings given.
+    pub async fn each_with(settings: &[(&str, &str)]) -> Vec<(&'static str, TestApp)> {
         let mut apps = Vec::new();
         for (name, db) in app::platform::test_db::fresh_databases().await {
             import_csv(&db, Kind::Cards, CARDS.as_bytes(), "test").await.expect("cards load");
-            apps.push((name, TestApp::start(db).await));
+            apps.push((name, TestApp::start_with(db, settings).await));
         }
         apps
     }
