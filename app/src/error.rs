@@ -11,6 +11,9 @@ pub enum AppError {
     NotSignedIn,
     #[error("请先完成实名认证")]
     NotAuthenticated,
+    /// The account's link is to a card since cancelled or passed to another ID.
+    #[error("实名认证已失效，请重新完成实名认证")]
+    RealNameLapsed,
     /// A reason the user can act on, already phrased for them.
     #[error("{0}")]
     Rejected(String),

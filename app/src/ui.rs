@@ -65,7 +65,7 @@ pub fn LoadFailed(error: AppError) -> impl IntoView {
                 <h2 class="weui-msg__title">{error.to_string()}</h2>
             </div>
             <div class="weui-msg__opr-area">
-                {(error == AppError::NotAuthenticated).then(|| view! {
+                {matches!(error, AppError::NotAuthenticated | AppError::RealNameLapsed).then(|| view! {
                     <a class="weui-btn weui-btn_primary" href="/realname">"去实名认证"</a>
                 })}
                 {(error == AppError::StaffNotSignedIn).then(|| view! {

@@ -65,7 +65,7 @@ async function takeStep(bank: Page, button: string, done: string) {
   await ready(bank);
 }
 
-test('a guest applies, the bank makes the card, and the applicant links it by 实名认证 with the declared car on it', async ({
+test('a guest applies, the bank makes the card, and only after 确认领卡 does 实名认证 work, with the declared car on the card', async ({
   page,
   browser,
   baseURL,
@@ -79,22 +79,35 @@ test('a guest applies, the bank makes the card, and the applicant links it by �
   await takeStep(bank, '开始审核', '已开始审核');
   await expect(bank.getByRole('button', { name: '开始审核' })).toHaveCount(0);
   await takeStep(bank, '批准制卡', '已批准制卡');
-  await expect(bank.getByText(`已关联车辆：${a.plate}`)).toBeVisible();
-  await expect(bank.getByText(`未关联（非申请人名下）：${a.othersPlate}`)).toBeVisible();
+  // The card waits at the branch: no car moves until the ID card has been checked.
+  await expect(bank.getByText('已关联车辆')).toHaveCount(0);
   const card = (await bank.locator('.weui-cell', { hasText: '卡号' }).locator('.weui-cell__ft').textContent())?.trim();
   expect(card).toMatch(/^62220299\d{8}$/);
+  await expect(bank.getByText('请当面核验申请人本人身份证原件')).toBeVisible();
   await expect(bank.getByRole('button', { name: '确认领卡' })).toBeVisible();
-  await bank.context().close();
 
-  // The applicant's status page now shows the card, masked.
+  // The applicant's status page shows 已制卡 but no digit of the card.
   await page.reload();
-  await expect(page.getByText(`****${card!.slice(-4)}`, { exact: true })).toBeVisible();
   await expect(page.getByRole('listitem').filter({ hasText: '已制卡' })).toHaveAttribute('aria-current', 'step');
+  await expect(page.getByText(`****${card!.slice(-4)}`, { exact: true })).toHaveCount(0);
 
+  // Before 确认领卡 the card cannot be used for 实名认证.
   await signIn(page, 'icbc', uid(testInfo, 'card-holder'));
   await page.goto('/realname');
   await ready(page);
   await fillRealName(page, { name: a.name, idNumber: a.idNumber, card: card!, phone: a.phone });
+  await submitCode(page, await requestCode(page, a.phone));
+  await expect(page.getByText(/该交通服务卡尚未领取/)).toBeVisible();
+  await expect(page.getByText('实名认证成功')).toHaveCount(0);
+
+  // At the branch the bank checks the ID card and hands the card over.
+  await takeStep(bank, '确认领卡', '已确认领卡');
+  await expect(bank.getByText(`已关联车辆：${a.plate}`)).toBeVisible();
+  await expect(bank.getByText(`未关联（非申请人名下）：${a.othersPlate}`)).toBeVisible();
+  await bank.context().close();
+
+  // The form kept what was typed; a new code links the card.
+  await expect(page.getByLabel('交通服务卡卡号', { exact: true })).toHaveValue(card!);
   await submitCode(page, await requestCode(page, a.phone));
   await expect(page.getByText('实名认证成功')).toBeVisible();
   await page.goto('/');

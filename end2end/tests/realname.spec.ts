@@ -38,14 +38,16 @@ test.describe('实名认证', () => {
     }
   });
 
+  // After a valid code the person asking may be a stranger: nothing says which detail is wrong or whose the card is.
+  const MISMATCH = '交通服务卡卡号、姓名、身份证号或手机号与办卡登记信息不一致，请核对后重试';
   const refusals = [
-    { slot: 10, what: 'an unknown card', change: (p: Person) => ({ ...p, card: '6222009900001009' }), message: '未查询到该交通服务卡' },
+    { slot: 10, what: 'an unknown card', change: (p: Person) => ({ ...p, card: '6222009900001009' }), message: MISMATCH },
     { slot: 11, what: 'a cancelled card', change: (p: Person) => ({ ...p, card: p.cancelledCard }), message: '该交通服务卡已注销' },
-    { slot: 12, what: "another person's card", change: (p: Person) => ({ ...p, idNumber: '210202198503122018' }), message: '该交通服务卡不属于此身份证号的持有人' },
-    { slot: 13, what: 'a name that does not match the ID', change: (p: Person) => ({ ...p, name: '欧阳测试' }), message: '姓名与身份证号登记信息不一致' },
+    { slot: 12, what: "another person's card", change: (p: Person) => ({ ...p, idNumber: '210202198503122018' }), message: MISMATCH },
+    { slot: 13, what: 'a name that does not match the ID', change: (p: Person) => ({ ...p, name: '欧阳测试' }), message: MISMATCH },
   ];
   for (const { slot, what, change, message } of refusals) {
-    test(`${what} is refused with its own message`, async ({ page }, testInfo) => {
+    test(`${what} is refused without telling who owns the card`, async ({ page }, testInfo) => {
       const p = change({ ...personFor(testInfo, slot) });
       await signIn(page, 'icbc', uid(testInfo, `refused-${slot}`));
       await openRealName(page);

@@ -87,7 +87,7 @@ pub async fn card_apply(
 ) -> Result<(), AppError> {
     use super::repo::{self, Applicant, SubmitError, APPLY_PURPOSE};
     use super::rules::{self, ApplicationInput};
-    use crate::domain::Mobile;
+    use crate::domain::{IdNumber, Mobile};
     use crate::identity::model::Flash;
     use crate::platform::http::flash_and_redirect;
     use crate::platform::sms::{self, CodeError};
@@ -110,6 +110,11 @@ pub async fn card_apply(
         match Mobile::parse(&phone) {
             Err(e) => flash.field_errors.push(("phone".into(), rules::phone_message(&e))),
             Ok(mobile) => {
+                let holder = match IdNumber::parse(&id_number) {
+                    Ok(id) => repo::holder_phone(state.db.pool(), &id).await?,
+                    Err(_) => None,
+                };
+                let to = holder.as_ref().unwrap_or(&mobile);
                 let limits = state.config.sms_limits;
                 let requester = crate::platform::http::sms_requester(&session);
                 match sms::issue_code(
@@ -117,7 +122,7 @@ pub async fn card_apply(
                     &state.signer,
                     state.sms.as_ref(),
                     limits,
-                    &mobile,
+                    to,
                     APPLY_PURPOSE,
                     &requester,
                 )
@@ -125,7 +130,13 @@ pub async fn card_apply(
                 {
                     Ok(()) => {
                         let minutes = (limits.code_ttl_secs + 59) / 60;
-                        flash.notice = Some(format!("验证码已发送至{}，{minutes}分钟内有效", mobile.masked()));
+                        // The holder's number is not shown, not even masked: the person asking may not be the holder.
+                        let to = if holder.is_some() {
+                            "该身份证号办卡时预留的手机号".into()
+                        } else {
+                            mobile.masked()
+                        };
+                        flash.notice = Some(format!("验证码已发送至{to}，{minutes}分钟内有效"));
                     }
                     Err(CodeError::Database(e)) => return Err(e.into()),
                     Err(e) => flash.error = Some(e.to_string()),
@@ -304,8 +315,12 @@ pub async fn card_application_step(no: String, op: String, #[server(default)] re
     let flash = match outcome {
         Ok(done) => {
             let mut notice = format!("已{}，申请状态：{}", step.label(), done.state.label());
+            let card_no = done.card_no.unwrap_or_default();
             if step == Step::Approve {
-                notice.push_str(&format!("。卡号：{}", done.card_no.unwrap_or_default()));
+                notice.push_str(&format!("。卡号：{card_no}，待申请人持本人身份证到网点确认领卡后启用并关联车辆"));
+            }
+            if step == Step::Collect {
+                notice.push_str(&format!("。卡号{card_no}已启用"));
                 if !done.linked.is_empty() {
                     notice.push_str(&format!("；已关联车辆：{}", done.linked.join("、")));
                 }

@@ -87,6 +87,11 @@ pub fn ApplicationDetailPage() -> impl IntoView {
                     <InfoRow label="更新时间" value=application.updated_at/>
                 </div>
                 {read_only.then(|| view! { <p class="screen__lead">"审计员只能查看申请，不能办理。"</p> })}
+                {data.steps.contains(&Step::Collect).then(|| view! {
+                    <p class="screen__lead">
+                        "请当面核验申请人本人身份证原件，与申请信息一致后再确认领卡。确认后卡片启用，申请人名下的申报车辆关联到此卡。"
+                    </p>
+                })}
                 <div class="console__steps">
                     {data.steps.into_iter().map(|s| view! { <StepForm action=step step=s no=no.clone() flash=data.flash.clone()/> }).collect_view()}
                 </div>

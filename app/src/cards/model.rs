@@ -34,7 +34,7 @@ pub struct ApplicationView {
     pub id_number: String,
     pub phone: String,
     pub plates: Vec<String>,
-    /// `****1234`, once the card is made.
+    /// `****1234`, once the card is collected (before that, whoever knows the ID number could read it here).
     pub card_no: Option<String>,
     /// Asia/Shanghai, YYYY-MM-DD HH:MM.
     pub submitted_at: String,

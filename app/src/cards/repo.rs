@@ -1,5 +1,6 @@
 //! Storage for card applications: submission, lookups, and the bank's steps, each one transaction with a
-//! conditional update, an audit row and an SMS to the applicant.
+//! conditional update, an audit row and an SMS to the applicant. A card issued by 批准制卡 waits as
+//! `pending_pickup`; only 确认领卡, where the bank checks the ID card, makes it active and links the vehicles.
 
 use rand::Rng;
 use sqlx::any::AnyRow;
@@ -8,6 +9,7 @@ use sqlx::{Any, Row, Transaction};
 use super::model::{ApplicationView, Branch, ConsoleApplication};
 use super::rules::{self, ApplicationForm, ApplicationState, Step};
 use crate::domain::{CardNo, IdNumber, Mobile, PersonName};
+use crate::identity::rules::CardStatus;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
 use crate::platform::session::CookieSigner;
@@ -51,7 +53,10 @@ impl Application {
             id_number: self.id_number.masked(),
             phone: self.phone.masked(),
             plates: self.plates.clone(),
-            card_no: self.card_no.as_deref().and_then(|c| CardNo::parse(c).ok()).map(|c| c.masked()),
+            card_no: (self.state == ApplicationState::Collected)
+                .then(|| self.card_no.as_deref().and_then(|c| CardNo::parse(c).ok()))
+                .flatten()
+                .map(|c| c.masked()),
             submitted_at: shanghai_time(self.created_at),
             updated_at: shanghai_time(self.updated_at),
         }
@@ -153,6 +158,22 @@ fn duplicate_message(application_no: Option<&str>) -> String {
     }
 }
 
+/// The reserved phone of the active card `id_number` holds (the newest, if several). An application's code goes
+/// there rather than to the phone typed, so knowing a card holder's name and ID number is not enough to apply as
+/// them.
+pub async fn holder_phone<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    id_number: &IdNumber,
+) -> Result<Option<Mobile>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT phone FROM cards WHERE id_number = $1 AND status = 'active' ORDER BY updated_at DESC, card_no LIMIT 1",
+    )
+    .bind(id_number.as_str())
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.and_then(|row| Mobile::parse(row.get::<&str, _>(0)).ok()))
+}
+
 /// Who submits: a signed-in account, or a guest from a channel.
 #[derive(Debug, Clone, Copy)]
 pub enum Applicant<'a> {
@@ -183,7 +204,8 @@ pub async fn submit(
         let same_person = row.get::<&str, _>(1) == form.name.as_str() && row.get::<&str, _>(2) == form.phone.as_str();
         return Err(SubmitError::Duplicate(same_person.then(|| row.get(0))));
     }
-    let ticket = match sms::check_code(&mut tx, signer, &form.phone, APPLY_PURPOSE, &form.code).await {
+    let code_phone = holder_phone(&mut *tx, &form.id_number).await?.unwrap_or_else(|| form.phone.clone());
+    let ticket = match sms::check_code(&mut tx, signer, &code_phone, APPLY_PURPOSE, &form.code).await {
         Ok(ticket) => ticket,
         Err(CodeError::Database(e)) => return Err(e.into()),
         Err(e) => {
@@ -243,7 +265,7 @@ pub struct StepDone {
     pub state: ApplicationState,
     /// The card issued by 批准制卡.
     pub card_no: Option<String>,
-    /// Declared plates now on the new card, and those left alone because the applicant does not own them.
+    /// At 确认领卡: declared plates now on the new card, and those left alone because the applicant does not own them.
     pub linked: Vec<String>,
     pub not_linked: Vec<String>,
 }
@@ -257,6 +279,9 @@ pub enum StepError {
     NotAllowed(String),
     #[error("配置的卡号段已用完，请联系系统管理员更换卡号段")]
     RangeExhausted,
+    /// The application's card is no longer waiting for pickup (the bank's data changed it meanwhile).
+    #[error("该申请的卡片已不是待领取状态，不能确认领卡，请联系系统管理员")]
+    NotPending,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -293,31 +318,27 @@ pub async fn take_step(
         return Err(StepError::NotAllowed("该申请已被他人处理，请刷新后查看".into()));
     }
     let mut done = StepDone { state: target, card_no: current.card_no.clone(), linked: vec![], not_linked: vec![] };
-    if step == Step::Approve {
-        let card_no = issue_card(db, &mut tx, card_prefix, &current).await?;
-        for plate in &current.plates {
-            let linked = sqlx::query(
-                "UPDATE vehicles SET card_no = $1, bound_at = $2, updated_at = $2 \
-                 WHERE plate = $3 AND owner_id_number = $4",
-            )
-            .bind(&card_no)
-            .bind(now())
-            .bind(plate)
-            .bind(current.id_number.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            (if linked > 0 { &mut done.linked } else { &mut done.not_linked }).push(plate.clone());
+    match step {
+        Step::Approve => done.card_no = Some(issue_card(db, &mut tx, card_prefix, &current).await?),
+        Step::Collect => {
+            let card_no = current.card_no.as_deref().ok_or(StepError::NotPending)?;
+            activate_card(&mut tx, card_no, &current, &mut done).await?;
         }
-        done.card_no = Some(card_no);
+        Step::StartReview | Step::Reject => {}
     }
     let card_tail = done.card_no.as_deref().map_or("", |c| &c[c.len().saturating_sub(4)..]);
     let body = rules::notice(target, application_no, &current.branch, card_tail, reason.unwrap_or(""));
     sender.send(&mut tx, &current.phone, &body).await?;
     let mut detail = format!("{} → {}", current.state.code(), target.code());
-    if step == Step::Approve {
-        let (linked, not_linked) = (done.linked.join(","), done.not_linked.join(","));
-        detail.push_str(&format!("; card ****{card_tail}; plates linked [{linked}], not linked [{not_linked}]"));
+    match step {
+        Step::Approve => detail.push_str(&format!("; card ****{card_tail} issued, pending pickup")),
+        Step::Collect => {
+            let (linked, not_linked) = (done.linked.join(","), done.not_linked.join(","));
+            detail.push_str(&format!(
+                "; card ****{card_tail} active; plates linked [{linked}], not linked [{not_linked}]"
+            ));
+        }
+        Step::StartReview | Step::Reject => {}
     }
     if let Some(reason) = reason {
         detail.push_str(&format!("; reason: {reason}"));
@@ -328,7 +349,7 @@ pub async fn take_step(
 }
 
 /// Takes the next number of the configured range that no card has, records it on the application and creates
-/// the active card for the applicant.
+/// the applicant's card, waiting for pickup: until the bank has seen the ID card, the phone is all that was proven.
 async fn issue_card(
     db: &Db,
     tx: &mut Transaction<'static, Any>,
@@ -360,12 +381,13 @@ async fn issue_card(
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO cards (card_no, id_number, name, phone, status, updated_at) VALUES ($1, $2, $3, $4, 'active', $5)",
+        "INSERT INTO cards (card_no, id_number, name, phone, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&card_no)
     .bind(application.id_number.as_str())
     .bind(application.name.as_str())
     .bind(application.phone.as_str())
+    .bind(CardStatus::PendingPickup.code())
     .bind(now())
     .execute(&mut **tx)
     .await?;
@@ -375,6 +397,42 @@ async fn issue_card(
         .execute(&mut **tx)
         .await?;
     Ok(card_no)
+}
+
+/// 确认领卡: makes the waiting card active and puts on it each declared plate the applicant owns
+/// (`vehicles.owner_id_number`), whichever card it was on; plates owned by someone else are left alone.
+async fn activate_card(
+    tx: &mut Transaction<'static, Any>,
+    card_no: &str,
+    application: &Application,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    let at = now();
+    let activated = sqlx::query("UPDATE cards SET status = $1, updated_at = $2 WHERE card_no = $3 AND status = $4")
+        .bind(CardStatus::Active.code())
+        .bind(at)
+        .bind(card_no)
+        .bind(CardStatus::PendingPickup.code())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if activated == 0 {
+        return Err(StepError::NotPending);
+    }
+    for plate in &application.plates {
+        let linked = sqlx::query(
+            "UPDATE vehicles SET card_no = $1, bound_at = $2, updated_at = $2 WHERE plate = $3 AND owner_id_number = $4",
+        )
+        .bind(card_no)
+        .bind(at)
+        .bind(plate)
+        .bind(application.id_number.as_str())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        (if linked > 0 { &mut done.linked } else { &mut done.not_linked }).push(plate.clone());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

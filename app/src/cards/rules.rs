@@ -12,9 +12,9 @@ pub enum ApplicationState {
     Submitted,
     /// 审核中: the bank is checking it.
     Reviewing,
-    /// 已制卡: the card exists and waits at the branch.
+    /// 已制卡: the card exists and waits at the branch, not yet usable.
     Made,
-    /// 已领卡: handed over; final.
+    /// 已领卡: handed over after the bank checked the applicant's ID card; the card is active. Final.
     Collected,
     /// 已驳回: refused with a reason; final.
     Rejected,
@@ -79,11 +79,12 @@ impl ApplicationState {
 pub enum Step {
     /// 开始审核: submitted → reviewing.
     StartReview,
-    /// 批准制卡: reviewing → made, issuing the card.
+    /// 批准制卡: reviewing → made, issuing the card, which waits for pickup.
     Approve,
     /// 驳回: submitted or reviewing → rejected, with a reason.
     Reject,
-    /// 确认领卡: made → collected.
+    /// 确认领卡: made → collected, once the bank has checked the applicant's ID card in person; the card becomes
+    /// active and the declared vehicles the applicant owns go onto it.
     Collect,
 }
 
@@ -288,7 +289,8 @@ pub fn card_number(prefix: &str, sequence: u64) -> Option<String> {
     Some(format!("{payload}{}", luhn_check_digit(&payload)))
 }
 
-/// What the applicant is told by SMS when the application reaches `state`.
+/// What the applicant is told by SMS when the application reaches `state`. Only the 已领卡 message, sent after
+/// the ID card was checked, names the card's last digits: before that the phone is all that was proven.
 pub fn notice(state: ApplicationState, application_no: &str, branch: &str, card_tail: &str, reason: &str) -> String {
     let text = match state {
         ApplicationState::Submitted => {
@@ -296,7 +298,7 @@ pub fn notice(state: ApplicationState, application_no: &str, branch: &str, card_
         }
         ApplicationState::Reviewing => format!("您的工银交通服务卡申请{application_no}已进入审核。"),
         ApplicationState::Made => format!(
-            "您的工银交通服务卡申请{application_no}已制卡（卡号尾号{card_tail}），请携带本人身份证到{branch}领取。"
+            "您的工银交通服务卡申请{application_no}已制卡，请携带本人身份证到{branch}领取，网点核验身份证后卡片方可使用。"
         ),
         ApplicationState::Collected => {
             format!("您已领取工银交通服务卡（卡号尾号{card_tail}），可在“大连智慧交通”使用该卡完成实名认证。")
@@ -489,7 +491,11 @@ mod tests {
     #[test]
     fn each_notice_names_what_the_applicant_needs() {
         let made = notice(Made, "SQ20261124000042", "工商银行大连中山支行", "1234", "");
-        assert!(made.contains("SQ20261124000042") && made.contains("1234") && made.contains("中山支行"), "{made}");
+        assert!(made.contains("SQ20261124000042") && made.contains("中山支行") && made.contains("身份证"), "{made}");
+        let digits = made.replace("SQ20261124000042", "").chars().filter(char::is_ascii_digit).count();
+        assert_eq!(digits, 0, "no digit of the card before pickup: {made}");
+        let collected = notice(Collected, "SQ20261124000042", "工商银行大连中山支行", "1234", "");
+        assert!(collected.contains("尾号1234"), "{collected}");
         let rejected = notice(Rejected, "SQ20261124000042", "", "", "照片不清晰");
         assert!(rejected.contains("原因：照片不清晰"), "{rejected}");
         assert!(notice(Submitted, "SQ20261124000042", "工商银行大连中山支行", "", "").starts_with("【大连智慧交通】"));

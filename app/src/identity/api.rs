@@ -126,10 +126,15 @@ mod ssr {
     pub fn viewer(session: Option<&Session>) -> Viewer {
         let Some(session) = session else {
             let channel = crate::platform::http::guest_channel();
-            return Viewer { channel, signed_in: false, real_name: None };
+            return Viewer { channel, signed_in: false, real_name: None, real_name_lapsed: false };
         };
         let real_name = session.link.as_ref().map(|link| link.masked());
-        Viewer { channel: session.channel, signed_in: session.account_id.is_some(), real_name }
+        Viewer {
+            channel: session.channel,
+            signed_in: session.account_id.is_some(),
+            real_name,
+            real_name_lapsed: session.link_lapsed,
+        }
     }
 
     /// Parses every field, collecting one message per bad field so the user sees them all at once.

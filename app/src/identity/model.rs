@@ -95,6 +95,8 @@ pub struct Viewer {
     pub channel: Channel,
     pub signed_in: bool,
     pub real_name: Option<RealName>,
+    /// The account's link is to a card since cancelled or passed to another ID, so 实名认证 must be done again.
+    pub real_name_lapsed: bool,
 }
 
 /// Everything the 实名认证 page shows.

@@ -24,7 +24,14 @@ pub fn RealNamePage() -> impl IntoView {
                         </p>
                     }.into_any(),
                     (true, Some(real_name)) => view! { <Linked real_name/> }.into_any(),
-                    (true, None) => view! { <RealNameForm submit flash/> }.into_any(),
+                    (true, None) => view! {
+                        {viewer.real_name_lapsed.then(|| view! {
+                            <p class="flash flash_error" role="alert">
+                                "原绑定的交通服务卡已注销或已变更，实名认证已失效，请重新完成实名认证。"
+                            </p>
+                        })}
+                        <RealNameForm submit flash/>
+                    }.into_any(),
                 }}
                 <a class="weui-btn weui-btn_default" href="/">"返回首页"</a>
             </Screen>

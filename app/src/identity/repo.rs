@@ -4,6 +4,7 @@ use sqlx::Row;
 
 use crate::domain::{CardNo, IdNumber, Mobile, PersonName, SmsCode};
 use crate::identity::model::RealName;
+use crate::identity::rules::{check_card, CardOnFile, CardRefusal, Claim};
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
 use crate::platform::platform_identity::PlatformUser;
@@ -68,18 +69,6 @@ impl Link {
     }
 }
 
-/// The account's active real-name link.
-pub async fn link(db: &Db, account_id: i64) -> Result<Option<Link>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT name, id_number, card_no, phone, bound_at FROM realname_bindings \
-         WHERE account_id = $1 AND unbound_at IS NULL",
-    )
-    .bind(account_id)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(row.and_then(|row| Link::from_row(&row, 0)))
-}
-
 /// A 实名认证 request, every field already parsed.
 #[derive(Debug, Clone)]
 pub struct RealNameRequest {
@@ -90,29 +79,22 @@ pub struct RealNameRequest {
     pub code: SmsCode,
 }
 
-/// Why 实名认证 was refused; each case has its own message.
+/// Why 实名认证 was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RealNameError {
     #[error("您已完成实名认证，如需更换交通服务卡请先解除绑定")]
     AlreadyLinked,
     #[error(transparent)]
     Code(CodeError),
-    #[error("未查询到该交通服务卡，请核对卡号")]
-    UnknownCard,
-    #[error("该交通服务卡已注销，不能用于实名认证")]
-    CardCancelled,
-    #[error("该交通服务卡不属于此身份证号的持有人")]
-    CardOfAnotherPerson,
-    #[error("姓名与身份证号登记信息不一致")]
-    NameMismatch,
-    #[error("手机号与办卡时预留的手机号不一致")]
-    PhoneMismatch,
+    #[error(transparent)]
+    Card(CardRefusal),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
 /// Links the account to the card holder when the code and the card details all agree. A failure changes
-/// nothing but the code's attempt counter, which bounds guessing.
+/// nothing but the code's attempt counter, which bounds guessing. A link that has lapsed (its card cancelled or
+/// now another person's) does not stand in the way: it is closed as the new one is made.
 pub async fn authenticate(
     db: &Db,
     signer: &CookieSigner,
@@ -122,13 +104,19 @@ pub async fn authenticate(
 ) -> Result<(), RealNameError> {
     let mut tx = db.begin_write().await?;
     db.lock(&mut tx, &format!("account:{account_id}")).await?;
-    let linked = sqlx::query("SELECT 1 FROM realname_bindings WHERE account_id = $1 AND unbound_at IS NULL")
-        .bind(account_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if linked.is_some() {
-        return Err(RealNameError::AlreadyLinked);
-    }
+    // Holds as `session::load` judges it: the card still active and still that person's.
+    let linked = sqlx::query(
+        "SELECT b.card_no, k.card_no FROM realname_bindings b LEFT JOIN cards k ON k.card_no = b.card_no \
+         AND k.id_number = b.id_number AND k.status = 'active' WHERE b.account_id = $1 AND b.unbound_at IS NULL",
+    )
+    .bind(account_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let lapsed: Option<String> = match linked {
+        Some(row) if row.get::<Option<&str>, _>(1).is_some() => return Err(RealNameError::AlreadyLinked),
+        Some(row) => Some(row.get(0)),
+        None => None,
+    };
     let ticket = match sms::check_code(&mut tx, signer, &request.phone, REALNAME_PURPOSE, &request.code).await {
         Ok(ticket) => ticket,
         Err(CodeError::Database(e)) => return Err(e.into()),
@@ -141,20 +129,31 @@ pub async fn authenticate(
         .bind(request.card_no.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    let refusal = match &card {
-        None => Some(RealNameError::UnknownCard),
-        Some(card) if card.get::<&str, _>(3) != "active" => Some(RealNameError::CardCancelled),
-        Some(card) if card.get::<&str, _>(0) != request.id_number.as_str() => Some(RealNameError::CardOfAnotherPerson),
-        Some(card) if card.get::<&str, _>(1) != request.name.as_str() => Some(RealNameError::NameMismatch),
-        Some(card) if card.get::<&str, _>(2) != request.phone.as_str() => Some(RealNameError::PhoneMismatch),
-        Some(_) => None,
-    };
-    if let Some(refusal) = refusal {
+    let on_file = card.as_ref().map(|card| CardOnFile {
+        id_number: card.get(0),
+        name: card.get(1),
+        phone: card.get(2),
+        status: card.get(3),
+    });
+    let claim =
+        Claim { id_number: request.id_number.as_str(), name: request.name.as_str(), phone: request.phone.as_str() };
+    if let Err(refusal) = check_card(on_file, claim) {
         ticket.count_failure(&mut tx).await?;
         tx.commit().await?;
-        return Err(refusal);
+        return Err(RealNameError::Card(refusal));
     }
     ticket.spend(&mut tx).await?;
+    let actor = || Actor::Account { id: account_id, channel: session.channel.code() };
+    if let Some(card_no) = lapsed {
+        sqlx::query("UPDATE realname_bindings SET unbound_at = $1 WHERE account_id = $2 AND unbound_at IS NULL")
+            .bind(now())
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        let subject = CardNo::parse(&card_no).map(|c| c.masked()).unwrap_or_default();
+        audit::record(&mut tx, actor(), "realname.lapse", &subject, "the card was cancelled or passed to another ID")
+            .await?;
+    }
     sqlx::query(
         "INSERT INTO realname_bindings (account_id, id_number, name, card_no, phone, bound_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -167,8 +166,7 @@ pub async fn authenticate(
     .bind(now())
     .execute(&mut *tx)
     .await?;
-    let actor = Actor::Account { id: account_id, channel: session.channel.code() };
-    audit::record(&mut tx, actor, "realname.link", &request.card_no.masked(), &request.id_number.masked()).await?;
+    audit::record(&mut tx, actor(), "realname.link", &request.card_no.masked(), &request.id_number.masked()).await?;
     tx.commit().await?;
     Ok(())
 }

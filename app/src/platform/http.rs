@@ -295,10 +295,12 @@ fn signed_in(session: Option<Session>) -> Result<(Session, i64), AppError> {
     Ok((session, account_id))
 }
 
-/// The session's account and 实名认证 link, or why the caller may not go on: not signed in, or not authenticated.
+/// The session's account and 实名认证 link, or why the caller may not go on: not signed in, not authenticated, or
+/// linked to a card that no longer holds.
 fn linked(session: Option<Session>) -> Result<(Session, i64, crate::identity::repo::Link), AppError> {
     let (session, account_id) = signed_in(session)?;
-    let link = session.link.clone().ok_or(AppError::NotAuthenticated)?;
+    let refusal = if session.link_lapsed { AppError::RealNameLapsed } else { AppError::NotAuthenticated };
+    let link = session.link.clone().ok_or(refusal)?;
     Ok((session, account_id, link))
 }
 

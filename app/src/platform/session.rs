@@ -20,8 +20,11 @@ pub struct Session {
     pub token_hash: String,
     pub account_id: Option<i64>,
     pub channel: Channel,
-    /// The account's active 实名认证 link when the request began.
+    /// The account's 实名认证 link when the request began, while its card is still active and still that person's.
     pub link: Option<Link>,
+    /// The account has a link whose card was cancelled or now belongs to another ID: it grants nothing, and the
+    /// user is asked to do 实名认证 again.
+    pub link_lapsed: bool,
     /// The notices (使用须知) the account has accepted.
     agreed: Vec<String>,
     /// The pending flash as stored: `[page, flash]` JSON.
@@ -107,22 +110,25 @@ pub async fn load(db: &Db, token: &str) -> Result<Option<Session>, sqlx::Error> 
     Ok(row.and_then(|row| from_row(&row, 0)))
 }
 
-/// The session in `row`'s ten columns from `first` on, as `load_sql` returns them.
+/// The session in `row`'s eleven columns from `first` on, as `load_sql` returns them.
 pub fn from_row(row: &AnyRow, first: usize) -> Option<Session> {
     let agreed: Option<String> = row.get(first + 9);
+    let link = Link::from_row(row, first + 4);
+    let bound = row.get::<Option<&str>, _>(first + 10).is_some();
     Some(Session {
         token_hash: row.get::<Option<String>, _>(first)?,
         account_id: row.get(first + 1),
         channel: Channel::parse(row.get::<&str, _>(first + 2))?,
         flash: row.get(first + 3),
-        link: Link::from_row(row, first + 4),
+        link_lapsed: bound && link.is_none(),
+        link,
         agreed: agreed.map(|a| a.split('\n').map(String::from).collect()).unwrap_or_default(),
     })
 }
 
 /// How many columns `load_sql` returns: a page's statement that joins the session (`PageSql`) appends them
 /// after its own, so `from_row(row, row.len() - SESSION_COLUMNS)` reads it.
-pub const SESSION_COLUMNS: usize = 10;
+pub const SESSION_COLUMNS: usize = 11;
 
 /// The query behind `load`, by dialect (the benchmark times it and prints its plan). `$1` token hash, `$2` now.
 pub fn load_sql(backend: Backend) -> &'static str {
@@ -153,17 +159,27 @@ impl PageSql {
     }
 }
 
-/// The session row, the active link's five columns, and the accepted notices joined by newlines.
-const LOAD_SQLITE: &str = "SELECT s.token_hash, s.account_id, s.channel, s.flash, \
-     b.name, b.id_number, b.card_no, b.phone, b.bound_at, \
-     (SELECT group_concat(c.notice, char(10)) FROM user_consents c WHERE c.account_id = s.account_id) AS agreed \
-     FROM sessions s LEFT JOIN realname_bindings b ON b.account_id = s.account_id AND b.unbound_at IS NULL \
-     WHERE s.token_hash = $1 AND s.expires_at > $2";
-const LOAD_POSTGRES: &str = "SELECT s.token_hash, s.account_id, s.channel, s.flash, \
-     b.name, b.id_number, b.card_no, b.phone, b.bound_at, \
-     (SELECT string_agg(c.notice, chr(10)) FROM user_consents c WHERE c.account_id = s.account_id) AS agreed \
-     FROM sessions s LEFT JOIN realname_bindings b ON b.account_id = s.account_id AND b.unbound_at IS NULL \
-     WHERE s.token_hash = $1 AND s.expires_at > $2";
+/// The session row; the link's five columns, the card number and ID number coming from the card itself so that they
+/// are NULL (and pages joining `me.card_no` or `me.id_number` find nothing) unless the card is still active and
+/// still that person's; the accepted notices joined by newlines; and the card the account is bound to, if any,
+/// which tells a lapsed link from none.
+macro_rules! load_sql {
+    ($agreed:literal) => {
+        concat!(
+            "SELECT s.token_hash, s.account_id, s.channel, s.flash, \
+             b.name, k.id_number, k.card_no, b.phone, b.bound_at, (",
+            $agreed,
+            ") AS agreed, b.card_no AS bound_card_no \
+             FROM sessions s LEFT JOIN realname_bindings b ON b.account_id = s.account_id AND b.unbound_at IS NULL \
+             LEFT JOIN cards k ON k.card_no = b.card_no AND k.id_number = b.id_number AND k.status = 'active' \
+             WHERE s.token_hash = $1 AND s.expires_at > $2"
+        )
+    };
+}
+const LOAD_SQLITE: &str =
+    load_sql!("SELECT group_concat(c.notice, char(10)) FROM user_consents c WHERE c.account_id = s.account_id");
+const LOAD_POSTGRES: &str =
+    load_sql!("SELECT string_agg(c.notice, chr(10)) FROM user_consents c WHERE c.account_id = s.account_id");
 
 /// Ends a session.
 pub async fn delete(db: &Db, session: &Session) -> Result<(), sqlx::Error> {

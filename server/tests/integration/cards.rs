@@ -16,6 +16,15 @@ const OTHER: Person = Person { name: "周八", id_number: "210204199001017020", 
 /// The applicant's own car, and a car somebody else owns.
 const OWN_PLATE: &str = "辽B7C001";
 const OTHERS_PLATE: &str = "辽B7C002";
+/// 张三 of the standard cards, who holds an active card with his car on it.
+const HOLDER: Person =
+    Person { name: "张三", id_number: "210202198503122018", card_no: "6222009900001017", phone: "13804110001" };
+const HOLDERS_PLATE: &str = "辽B7C003";
+/// A driver with a car on no card and no card of his own.
+const CARDLESS: Person = Person { name: "郑十", id_number: "210204199001017039", card_no: "", phone: "13904990003" };
+const CARDLESS_PLATE: &str = "辽B7C004";
+/// Somebody who knows a driver's name and ID number, with a phone of their own.
+const ATTACKER_PHONE: &str = "13904990066";
 const STAFF_PASSWORD: &str = "long-password-123";
 
 /// The standard apps with the applicant's car and another person's car, neither on a card.
@@ -24,8 +33,9 @@ async fn apps() -> Vec<(&'static str, TestApp)> {
     for (_, app) in &apps {
         let csv = format!(
             "plate,plate_type,vehicle_type,owner_id_number,card_no\n\
-             {OWN_PLATE},02,小型轿车,{},\n{OTHERS_PLATE},02,小型轿车,{},\n",
-            APPLICANT.id_number, OTHER.id_number
+             {OWN_PLATE},02,小型轿车,{},\n{OTHERS_PLATE},02,小型轿车,{},\n\
+             {HOLDERS_PLATE},02,小型轿车,{},{}\n{CARDLESS_PLATE},02,小型轿车,{},\n",
+            APPLICANT.id_number, OTHER.id_number, HOLDER.id_number, HOLDER.card_no, CARDLESS.id_number
         );
         import_csv(&app.db, Kind::Vehicles, csv.as_bytes(), "test").await.unwrap();
         for (name, role) in [("bank1", Role::Bank), ("auditor1", Role::Auditor), ("police1", Role::Police)] {
@@ -140,6 +150,15 @@ async fn card_of(app: &TestApp, no: &str) -> Option<String> {
         .get(0)
 }
 
+async fn card_row(app: &TestApp, card_no: &str) -> (String, String, String, String) {
+    let card = sqlx::query("SELECT id_number, name, phone, status FROM cards WHERE card_no = $1")
+        .bind(card_no)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    (card.get(0), card.get(1), card.get(2), card.get(3))
+}
+
 async fn vehicle_card(app: &TestApp, plate: &str) -> Option<String> {
     sqlx::query("SELECT card_no FROM vehicles WHERE plate = $1")
         .bind(plate)
@@ -179,21 +198,21 @@ async fn an_application_goes_from_submitted_to_collected_with_an_sms_and_an_audi
         assert!(card_no.starts_with("62220299") && card_no.len() == 16, "{db}: {card_no}");
         assert!(app::domain::CardNo::parse(&card_no).is_ok(), "{db}: Luhn-valid");
         assert!(page.contains(&card_no), "{db}: the console shows the card: {page}");
-        assert!(page.contains(&format!("已关联车辆：{OWN_PLATE}")), "{db}: {page}");
-        assert!(page.contains(&format!("未关联（非申请人名下）：{OTHERS_PLATE}")), "{db}: {page}");
-        assert_eq!(vehicle_card(&app, OWN_PLATE).await.as_deref(), Some(card_no.as_str()), "{db}");
-        assert_eq!(vehicle_card(&app, OTHERS_PLATE).await, None, "{db}: another person's car is left alone");
-        let card = sqlx::query("SELECT id_number, name, phone, status FROM cards WHERE card_no = $1")
-            .bind(&card_no)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
-        let card: (String, String, String, String) = (card.get(0), card.get(1), card.get(2), card.get(3));
-        assert_eq!(card, (APPLICANT.id_number.into(), "孙七".into(), APPLICANT.phone.into(), "active".into()));
+        assert!(!page.contains("已关联车辆"), "{db}: no car moves before pickup: {page}");
+        assert_eq!(vehicle_card(&app, OWN_PLATE).await, None, "{db}");
+        let waiting = (APPLICANT.id_number.into(), "孙七".into(), APPLICANT.phone.into(), "pending_pickup".into());
+        assert_eq!(card_row(&app, &card_no).await, waiting, "{db}");
+        assert!(page.contains("请当面核验申请人本人身份证原件"), "{db}: {page}");
 
         let page = step(&bank, &no, "collect", "").await;
         assert!(page.contains("已确认领卡"), "{db}: {page}");
         assert_eq!(state_of(&app, &no).await, "collected", "{db}");
+        assert!(page.contains(&format!("已关联车辆：{OWN_PLATE}")), "{db}: {page}");
+        assert!(page.contains(&format!("未关联（非申请人名下）：{OTHERS_PLATE}")), "{db}: {page}");
+        assert_eq!(vehicle_card(&app, OWN_PLATE).await.as_deref(), Some(card_no.as_str()), "{db}");
+        assert_eq!(vehicle_card(&app, OTHERS_PLATE).await, None, "{db}: another person's car is left alone");
+        let active = (APPLICANT.id_number.into(), "孙七".into(), APPLICANT.phone.into(), "active".into());
+        assert_eq!(card_row(&app, &card_no).await, active, "{db}");
 
         let sms = notices(&app, APPLICANT.phone).await;
         assert_eq!(sms.len(), 4, "{db}: one SMS per change: {sms:?}");
@@ -201,7 +220,9 @@ async fn an_application_goes_from_submitted_to_collected_with_an_sms_and_an_audi
             sms[1].contains("已进入审核") && sms[2].contains("已制卡") && sms[3].contains("已领取"),
             "{db}: {sms:?}"
         );
-        assert!(sms[2].contains(&card_no[12..]) && sms[2].contains("中山支行"), "{db}: {sms:?}");
+        let digits = sms[2].replace(&no, "").chars().filter(char::is_ascii_digit).count();
+        assert!(sms[2].contains("中山支行") && digits == 0, "{db}: no digit of the card before pickup: {sms:?}");
+        assert!(sms[3].contains(&format!("尾号{}", &card_no[12..])), "{db}: {sms:?}");
         let actions: Vec<String> = audit(&app, &no).await.into_iter().map(|(action, _)| action).collect();
         assert_eq!(
             actions,
@@ -458,5 +479,143 @@ async fn only_the_bank_takes_steps_the_auditor_reads_and_others_are_refused() {
             step(&bank, &no, op, "").await;
         }
         assert_eq!(state_of(&app, &no).await, "collected", "{db}: the bank may take every step");
+    }
+}
+
+/// Presses 获取验证码 with the whole form filled in, as the page does; returns the page.
+async fn press_send_code(app: &TestApp, browser: &Browser, person: &Person) -> String {
+    sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
+    let mut fields = form(person, "", ["", "", ""]);
+    fields[0] = ("op", "send_code");
+    browser.submit("/api/card_apply", &fields).await
+}
+
+/// Takes an application from 已提交 through 批准制卡 and returns the card number it was given.
+async fn approve(app: &TestApp, bank: &Browser, no: &str) -> String {
+    step(bank, no, "review", "").await;
+    step(bank, no, "approve", "").await;
+    card_of(app, no).await.expect("批准制卡 gives a card number")
+}
+
+/// 实名认证 with these details on a fresh account, the code read from `phone`'s messages; returns the page.
+async fn realname_with(app: &TestApp, uid: &str, person: &Person) -> String {
+    let browser = app.browser();
+    browser.sign_in("wechat", uid).await;
+    sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
+    let mut fields = vec![
+        ("op", "send_code"),
+        ("name", person.name),
+        ("id_number", person.id_number),
+        ("card_no", person.card_no),
+        ("phone", person.phone),
+    ];
+    browser.submit("/api/realname", &fields).await;
+    let code = app.latest_code(person.phone).await.expect("a code");
+    fields[0] = ("op", "submit");
+    fields.push(("code", &code));
+    browser.submit("/api/realname", &fields).await
+}
+
+async fn card_status(app: &TestApp, card_no: &str) -> String {
+    sqlx::query("SELECT status FROM cards WHERE card_no = $1")
+        .bind(card_no)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_for_an_application_in_a_card_holders_name_goes_to_the_holders_reserved_phone() {
+    for (db, app) in apps().await {
+        let attacker = app.browser();
+        let impostor = Person { phone: ATTACKER_PHONE, ..HOLDER };
+        let page = press_send_code(&app, &attacker, &impostor).await;
+        assert!(page.contains("验证码已发送至该身份证号办卡时预留的手机号"), "{db}: {page}");
+        assert!(!page.contains("138****0001") && !page.contains("139****0066"), "{db}: no number is shown: {page}");
+        assert_eq!(app.latest_code(ATTACKER_PHONE).await, None, "{db}: the typed phone gets no code");
+        let code = app.latest_code(HOLDER.phone).await.expect("the holder's reserved phone has the code");
+
+        // A code the attacker got on their own phone is no good either.
+        let direct = [("op", "send_code"), ("phone", ATTACKER_PHONE)];
+        sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
+        attacker.submit("/api/card_apply", &direct).await;
+        let own = app.latest_code(ATTACKER_PHONE).await.expect("a code for the bare phone");
+        if own != code {
+            let page = attacker.submit("/api/card_apply", &form(&impostor, &own, [HOLDERS_PLATE, "", ""])).await;
+            assert!(page.contains("短信验证码错误") && !page.contains("申请已提交"), "{db}: {page}");
+        }
+        assert_eq!(app.count("SELECT COUNT(*) FROM card_applications").await, 0, "{db}: no application");
+
+        // The holder, applying for a second card with a new phone, uses the code from the reserved phone.
+        let page = app.browser().submit("/api/card_apply", &form(&impostor, &code, ["", "", ""])).await;
+        assert!(page.contains("申请已提交"), "{db}: {page}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_with_a_drivers_name_and_id_cannot_pass_realname_as_that_driver_before_pickup() {
+    for (db, app) in apps().await {
+        let victim = app.linked_browser("icbc", "the-real-zhang", &HOLDER).await;
+        assert!(victim.get("/vehicles").await.contains(HOLDERS_PLATE), "{db}: the victim's car is on his card");
+
+        // 1. The attacker applies in the victim's name with their own phone and the victim's car. Even with the code
+        //    (here read off the holder's phone, as a SIM swap would), ...
+        let attacker = app.browser();
+        let impostor = Person { phone: ATTACKER_PHONE, ..HOLDER };
+        press_send_code(&app, &attacker, &impostor).await;
+        let code = app.latest_code(HOLDER.phone).await.expect("a code");
+        let page = attacker.submit("/api/card_apply", &form(&impostor, &code, [HOLDERS_PLATE, "", ""])).await;
+        let no = number_on(&page);
+
+        // 2. ... and with the bank approving it, the card waits for pickup and the car stays where it is.
+        let bank = staff(&app, "bank1").await;
+        let card_no = approve(&app, &bank, &no).await;
+        assert_eq!(card_status(&app, &card_no).await, "pending_pickup", "{db}");
+        assert_eq!(vehicle_card(&app, HOLDERS_PLATE).await.as_deref(), Some(HOLDER.card_no), "{db}");
+        let made = notices(&app, ATTACKER_PHONE).await.pop().unwrap();
+        let digits = made.replace(&no, "").chars().filter(char::is_ascii_digit).count();
+        assert!(made.contains("已制卡") && digits == 0, "{db}: no digits of the card: {made}");
+        let lookup = [("application_no", no.as_str()), ("id_number", HOLDER.id_number)];
+        let status = attacker.post("/api/card_status_lookup", &lookup).await.text().await.unwrap();
+        assert!(status.contains("已制卡"), "{db}: {status}");
+        assert!(!status.contains(&format!("****{}", &card_no[12..])), "{db}: nor does the status page: {status}");
+
+        // 3. 实名认证 with the new card fails before 确认领卡, telling nothing about the owner.
+        let thief = Person { card_no: Box::leak(card_no.clone().into_boxed_str()), ..impostor };
+        let page = realname_with(&app, "the-attacker", &thief).await;
+        assert!(page.contains("该交通服务卡尚未领取") && !page.contains("实名认证成功"), "{db}: {page}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM realname_bindings WHERE unbound_at IS NULL").await, 1, "{db}");
+
+        // 4. The victim keeps his car and his access.
+        assert!(victim.get("/vehicles").await.contains(HOLDERS_PLATE), "{db}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_from_an_application_is_active_and_gets_the_declared_cars_only_at_pickup() {
+    for (db, app) in apps().await {
+        // A driver with no card: the code goes to the phone typed, so only the pickup stands in the attacker's way.
+        let attacker = app.browser();
+        let impostor = Person { phone: ATTACKER_PHONE, ..CARDLESS };
+        let page = apply(&app, &attacker, &impostor, [CARDLESS_PLATE, "", ""]).await;
+        let no = number_on(&page);
+        let bank = staff(&app, "bank1").await;
+        let card_no = approve(&app, &bank, &no).await;
+        assert_eq!(card_status(&app, &card_no).await, "pending_pickup", "{db}");
+        assert_eq!(vehicle_card(&app, CARDLESS_PLATE).await, None, "{db}: the car is not moved at 批准制卡");
+        let applied = Person { card_no: Box::leak(card_no.clone().into_boxed_str()), ..impostor };
+        let page = realname_with(&app, "the-cardless-attacker", &applied).await;
+        assert!(page.contains("该交通服务卡尚未领取") && !page.contains("实名认证成功"), "{db}: {page}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM realname_bindings").await, 0, "{db}");
+
+        // At the branch the ID card is checked; 确认领卡 then makes the card active and puts the car on it.
+        let page = step(&bank, &no, "collect", "").await;
+        assert!(page.contains(&format!("已关联车辆：{CARDLESS_PLATE}")), "{db}: {page}");
+        assert_eq!(card_status(&app, &card_no).await, "active", "{db}");
+        assert_eq!(vehicle_card(&app, CARDLESS_PLATE).await.as_deref(), Some(card_no.as_str()), "{db}");
+        // Whoever showed the ID card at the branch may now use the card.
+        let page = realname_with(&app, "the-collector", &applied).await;
+        assert!(page.contains("实名认证成功"), "{db}: {page}");
     }
 }

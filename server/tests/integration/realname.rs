@@ -49,23 +49,27 @@ async fn a_card_holder_authenticates_and_sees_the_masked_link() {
     }
 }
 
+/// What every refusal after a valid code says when the card and the details typed do not belong together.
+const MISMATCH: &str = "交通服务卡卡号、姓名、身份证号或手机号与办卡登记信息不一致，请核对后重试";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_refusal_has_its_own_message_and_changes_nothing() {
+async fn refusals_after_a_valid_code_do_not_tell_who_owns_a_card_and_change_nothing() {
     for (db, app) in TestApp::each().await {
+        let zhao = [
+            ("name", "赵六"),
+            ("id_number", "210211197801015036"),
+            ("card_no", "6222009900001033"),
+            ("phone", "13804110004"),
+        ];
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-            (with(&ZHANG, "card_no", "6222009900001009"), "未查询到该交通服务卡"),
-            (
-                vec![
-                    ("name", "赵六"),
-                    ("id_number", "210211197801015036"),
-                    ("card_no", "6222009900001033"),
-                    ("phone", "13804110004"),
-                ],
-                "该交通服务卡已注销",
-            ),
-            (with(&ZHANG, "card_no", "6222009900001025"), "该交通服务卡不属于此身份证号的持有人"),
-            (with(&ZHANG, "name", "张四"), "姓名与身份证号登记信息不一致"),
-            (with(&ZHANG, "phone", "13904110009"), "手机号与办卡时预留的手机号不一致"),
+            (with(&ZHANG, "card_no", "6222009900001009"), MISMATCH),
+            // 李四's card with 张三's ID, name and phone: nothing says whose card it is.
+            (with(&ZHANG, "card_no", "6222009900001025"), MISMATCH),
+            (with(&ZHANG, "name", "张四"), MISMATCH),
+            (with(&ZHANG, "phone", "13904110009"), MISMATCH),
+            // A cancelled card is named as such only to someone who typed its holder's details.
+            (zhao.to_vec(), "该交通服务卡已注销"),
+            (with(&zhao, "id_number", "210202198503122018"), MISMATCH),
         ];
         for (i, (fields, message)) in cases.into_iter().enumerate() {
             let browser = app.browser();
@@ -73,7 +77,15 @@ async fn each_refusal_has_its_own_message_and_changes_nothing() {
             sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
             let code = send_code(&app, &browser, &fields).await;
             let page = browser.submit("/api/realname", &form(&fields, "submit", &code)).await;
-            assert!(page.contains(message), "{db}: expected {message}");
+            assert!(page.contains(message), "{db}: case {i}: expected {message}: {page}");
+            for other in
+                ["未查询到该交通服务卡", "不属于此身份证号", "姓名与身份证号登记信息不一致", "预留的手机号不一致"]
+            {
+                assert!(!page.contains(other), "{db}: case {i}: {other}");
+            }
+            if message == MISMATCH {
+                assert!(!page.contains("已注销"), "{db}: case {i}");
+            }
             assert!(!page.contains("实名认证成功"), "{db}: {message}");
             assert!(page.contains(&format!("value=\"{}\"", fields[1].1)), "{db}: the form keeps what was typed");
             assert_eq!(links(&app).await, 0, "{db}: {message} linked nothing");
@@ -181,11 +193,6 @@ async fn unbinding_then_relinking_with_a_new_card_works() {
         let code = send_code(&app, &browser, &old).await;
         assert!(browser.submit("/api/realname", &form(&old, "submit", &code)).await.contains("****1033"), "{db}");
 
-        // The bank replaces the card: the old one is cancelled.
-        sqlx::query("UPDATE cards SET status = 'cancelled' WHERE card_no = '6222009900001033'")
-            .execute(app.db.pool())
-            .await
-            .unwrap();
         let confirm = browser.get("/realname/unbind").await;
         assert!(confirm.contains("确定解除绑定吗") && confirm.contains("确认解除绑定"), "{db}: a confirmation step");
         assert_eq!(links(&app).await, 1, "{db}: opening the confirmation changes nothing");
@@ -194,6 +201,11 @@ async fn unbinding_then_relinking_with_a_new_card_works() {
         assert_eq!(links(&app).await, 0, "{db}");
         let page = browser.submit("/api/realname_unlink", &[]).await;
         assert!(page.contains("当前没有实名认证信息"), "{db}: a repeated click is harmless");
+        // The bank replaces the card: the old one is cancelled.
+        sqlx::query("UPDATE cards SET status = 'cancelled' WHERE card_no = '6222009900001033'")
+            .execute(app.db.pool())
+            .await
+            .unwrap();
 
         sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
         let new = with(&old, "card_no", "6222009900001041");
@@ -216,5 +228,74 @@ async fn one_person_may_be_linked_from_both_channels() {
             assert!(page.contains("实名认证成功"), "{db}: {channel}");
         }
         assert_eq!(links(&app).await, 2, "{db}");
+    }
+}
+
+/// Loads the standard card file with one line changed, as the bank's next import would.
+async fn reimport_card(app: &TestApp, line: &str) {
+    use app::import::{import_csv, Kind};
+    let csv = format!("card_no,id_number,name,phone,status\n{line}\n");
+    import_csv(&app.db, Kind::Cards, csv.as_bytes(), "test").await.expect("the card file loads");
+}
+
+/// What a linked user's pages show: (the vehicle list works, it asks to authenticate again).
+async fn access(browser: &Browser) -> (bool, bool) {
+    let page = browser.get("/vehicles").await;
+    (!page.contains("去实名认证"), page.contains("实名认证已失效，请重新完成实名认证"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_stops_at_the_next_request_once_its_card_is_cancelled_or_passes_to_another_id() {
+    for (db, app) in TestApp::each().await {
+        let browser = app.browser();
+        browser.sign_in("icbc", "rz-lapse").await;
+        let code = send_code(&app, &browser, &ZHANG).await;
+        assert!(browser.submit("/api/realname", &form(&ZHANG, "submit", &code)).await.contains("实名认证成功"));
+        assert_eq!(access(&browser).await, (true, false), "{db}: the link works");
+
+        reimport_card(&app, "6222009900001017,210202198503122018,张三,13804110001,cancelled").await;
+        assert_eq!(access(&browser).await, (false, true), "{db}: a cancelled card's link gives nothing");
+        let page = browser.get("/realname").await;
+        assert!(
+            page.contains("实名认证已失效") && page.contains("提交认证"),
+            "{db}: the form is offered again: {page}"
+        );
+        assert!(!page.contains("已完成实名认证") && !page.contains("****1017"), "{db}: {page}");
+        let home = browser.get("/").await;
+        assert!(!home.contains("已认证"), "{db}: {home}");
+
+        // The card comes back to its holder, then is reissued to someone else under the same number.
+        reimport_card(&app, "6222009900001017,210202198503122018,张三,13804110001,active").await;
+        assert_eq!(access(&browser).await, (true, false), "{db}");
+        reimport_card(&app, "6222009900001017,210203199007184026,李四,13804110002,active").await;
+        assert_eq!(access(&browser).await, (false, true), "{db}: a card now of another ID gives nothing");
+        let page = browser.get("/realname").await;
+        assert!(!page.contains("李") && !page.contains("2102**********4026"), "{db}: the new owner is not shown");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_link_lapses_the_user_authenticates_again_without_unbinding() {
+    for (db, app) in TestApp::each().await {
+        reimport_card(&app, "6222009900001033,210211197801015036,赵六,13804110004,active").await;
+        let old = [
+            ("name", "赵六"),
+            ("id_number", "210211197801015036"),
+            ("card_no", "6222009900001033"),
+            ("phone", "13804110004"),
+        ];
+        let browser = app.browser();
+        browser.sign_in("wechat", "rz-lapse-relink").await;
+        let code = send_code(&app, &browser, &old).await;
+        assert!(browser.submit("/api/realname", &form(&old, "submit", &code)).await.contains("****1033"), "{db}");
+        reimport_card(&app, "6222009900001033,210211197801015036,赵六,13804110004,cancelled").await;
+
+        sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
+        let new = with(&old, "card_no", "6222009900001041");
+        let code = send_code(&app, &browser, &new).await;
+        let page = browser.submit("/api/realname", &form(&new, "submit", &code)).await;
+        assert!(page.contains("实名认证成功") && page.contains("****1041"), "{db}: {page}");
+        assert_eq!(links(&app).await, 1, "{db}: the lapsed link is closed, the new one open");
+        assert_eq!(access(&browser).await, (true, false), "{db}");
     }
 }
