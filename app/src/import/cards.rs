@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Fields, ImportError, ImportReport, Parsed};
+use super::{Fields, ImportReport, Parsed};
 use crate::domain::{CardNo, IdNumber, Mobile, PersonName};
 use crate::platform::now;
 
@@ -37,7 +37,7 @@ pub(super) fn key(card: &Card) -> String {
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Card>],
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportReport, sqlx::Error> {
     let mut report = ImportReport::default();
     for Parsed { row: card, .. } in rows {
         let existed = sqlx::query("SELECT 1 FROM cards WHERE card_no = $1")

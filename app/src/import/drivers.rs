@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{parse_date, Fields, ImportError, ImportReport, Parsed};
+use super::{parse_date, Fields, ImportReport, Parsed};
 use crate::domain::{IdNumber, LicenceClass, LicenceStatus, PersonName};
 use crate::platform::now;
 
@@ -50,7 +50,7 @@ pub(super) fn key(driver: &Driver) -> String {
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Driver>],
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportReport, sqlx::Error> {
     let mut report = ImportReport::default();
     for Parsed { row: driver, .. } in rows {
         let existed = sqlx::query("SELECT 1 FROM drivers WHERE id_number = $1")

@@ -1,12 +1,15 @@
 //! The operators' import of traffic-police and bank data from UTF-8 CSV files (SPEC §5): the whole file is
-//! parsed first, and only a file without a single bad row is written, in one transaction, upserting by
-//! natural key.
+//! parsed and checked against the database first, and only a file without a single bad row is written, upserting
+//! by natural key in transactions of at most [`BATCH_ROWS`] rows so the app's own writers are never held up for
+//! the length of a large file.
 
 mod cards;
 mod drivers;
 mod study;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_app_state;
 mod vehicles;
 mod violations;
 
@@ -18,7 +21,7 @@ use sqlx::{Any, Transaction};
 
 use crate::domain::{Plate, PlateType};
 use crate::platform::audit::{self, Actor};
-use crate::platform::db::Db;
+use crate::platform::db::{Backend, Db};
 
 /// Which file is being imported; each kind has its own columns and natural key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,9 +116,13 @@ pub enum ImportError {
     /// The file as a whole is unusable: not UTF-8, empty, or a header that is not the expected one.
     #[error("文件格式不正确：{0}")]
     Header(String),
-    /// The database failed; the transaction was rolled back.
+    /// The database failed before anything was written.
     #[error("数据库写入失败，未导入任何数据：{0}")]
     Database(#[from] sqlx::Error),
+    /// The database failed after the first `written` rows had been committed; re-importing the same file completes
+    /// it, since every row upserts by its natural key.
+    #[error("数据库写入中断：前{written}条已导入，第{next_line}行起未导入，请重新导入同一文件：{source}")]
+    Interrupted { written: usize, next_line: usize, source: sqlx::Error },
 }
 
 fn rows_message(errors: &[RowError]) -> String {
@@ -125,11 +132,14 @@ fn rows_message(errors: &[RowError]) -> String {
     format!("{}行数据有误，未导入任何数据：\n{}", lines.len(), list.join("\n"))
 }
 
-/// How many rows of a successful import were new and how many replaced a stored row.
+/// How many rows of a successful import were new, how many replaced a stored row, and how many of those kept a
+/// decision or payment the app had recorded where the file said otherwise.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportReport {
     pub inserted: usize,
     pub updated: usize,
+    /// Updated rows whose stored decision or paid flag won over the file's.
+    pub kept: usize,
 }
 
 impl ImportReport {
@@ -140,13 +150,36 @@ impl ImportReport {
             self.inserted += 1;
         }
     }
+
+    fn add(&mut self, batch: ImportReport) {
+        self.inserted += batch.inserted;
+        self.updated += batch.updated;
+        self.kept += batch.kept;
+    }
+
+    /// The counts for the audit log, e.g. `inserted 9, updated 0, kept 2`.
+    fn detail(&self) -> String {
+        let kept = if self.kept > 0 { format!(", kept {}", self.kept) } else { String::new() };
+        format!("inserted {}, updated {}{kept}", self.inserted, self.updated)
+    }
 }
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "新增{}条，更新{}条", self.inserted, self.updated)
+        write!(f, "新增{}条，更新{}条", self.inserted, self.updated)?;
+        if self.kept > 0 {
+            write!(f, "，其中{}条保留了应用内已有的处理或缴款结果", self.kept)?;
+        }
+        Ok(())
     }
 }
+
+/// Rows written per transaction. SQLite has one write lock for the whole database, so an import holds up
+/// 接受处理 and payments for one batch at a time, never for a whole file.
+pub const BATCH_ROWS: usize = 500;
+/// The pause after each batch on SQLite. A writer waiting on the busy timeout retries at most 100 ms apart, so
+/// a longer pause lets it in before the next batch takes the lock again; PostgreSQL locks rows and needs none.
+const SQLITE_TURN: std::time::Duration = std::time::Duration::from_millis(110);
 
 /// Imports one file all or nothing and records the command-line operator in the audit log.
 pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Result<ImportReport, ImportError> {
@@ -157,14 +190,48 @@ pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Re
 pub async fn import_csv_by(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
     let records = read_records(kind, bytes)?;
     let rows = Rows::parse(kind, &records)?;
+    rows.check(db).await?;
+    let total = rows.len();
+    let mut report = ImportReport::default();
+    for start in (0..total).step_by(BATCH_ROWS) {
+        let batch = start..total.min(start + BATCH_ROWS);
+        let written = write_batch(db, kind, &rows, batch.clone(), total, actor).await.map_err(|source| {
+            if start == 0 {
+                ImportError::Database(source)
+            } else {
+                ImportError::Interrupted { written: start, next_line: rows.line(start), source }
+            }
+        })?;
+        report.add(written);
+        if db.backend() == Backend::Sqlite && batch.end < total {
+            tokio::time::sleep(SQLITE_TURN).await;
+        }
+    }
+    tracing::info!(%kind, inserted = report.inserted, updated = report.updated, kept = report.kept, "imported");
+    Ok(report)
+}
+
+/// Writes rows `batch` of the file in one transaction with its own audit row, so whatever was committed is
+/// accounted for even if a later batch fails.
+async fn write_batch(
+    db: &Db,
+    kind: Kind,
+    rows: &Rows,
+    batch: std::ops::Range<usize>,
+    total: usize,
+    actor: Actor<'_>,
+) -> Result<ImportReport, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     // Two imports at once on PostgreSQL would otherwise both count a new key as inserted.
     db.lock(&mut tx, "import").await?;
-    let report = rows.write(&mut tx).await?;
-    let detail = format!("inserted {}, updated {}", report.inserted, report.updated);
+    let report = rows.write(&mut tx, batch.clone()).await?;
+    let detail = if batch.len() == total {
+        report.detail()
+    } else {
+        format!("rows {}-{} of {total}: {}", batch.start + 1, batch.end, report.detail())
+    };
     audit::record(&mut tx, actor, &format!("import.{kind}"), kind.name(), &detail).await?;
     tx.commit().await?;
-    tracing::info!(%kind, inserted = report.inserted, updated = report.updated, "imported");
     Ok(report)
 }
 
@@ -215,14 +282,51 @@ impl Rows {
         Ok(rows)
     }
 
-    async fn write(&self, tx: &mut Transaction<'static, Any>) -> Result<ImportReport, ImportError> {
+    /// Checks the rows against what the database holds (a vehicle's card, a decision number's record), before
+    /// anything is written.
+    async fn check(&self, db: &Db) -> Result<(), ImportError> {
         match self {
-            Rows::Cards(rows) => cards::write(tx, rows).await,
-            Rows::Drivers(rows) => drivers::write(tx, rows).await,
-            Rows::Vehicles(rows) => vehicles::write(tx, rows).await,
-            Rows::Violations(rows) => violations::write(tx, rows).await,
-            Rows::Questions(rows) => study::write_questions(tx, rows).await,
-            Rows::Courses(rows) => study::write_courses(tx, rows).await,
+            Rows::Vehicles(rows) => vehicles::check(db, rows).await,
+            Rows::Violations(rows) => violations::check(db, rows).await,
+            Rows::Cards(_) | Rows::Drivers(_) | Rows::Questions(_) | Rows::Courses(_) => Ok(()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Rows::Cards(rows) => rows.len(),
+            Rows::Drivers(rows) => rows.len(),
+            Rows::Vehicles(rows) => rows.len(),
+            Rows::Violations(rows) => rows.len(),
+            Rows::Questions(rows) => rows.len(),
+            Rows::Courses(rows) => rows.len(),
+        }
+    }
+
+    /// The file line of row `index`.
+    fn line(&self, index: usize) -> usize {
+        match self {
+            Rows::Cards(rows) => rows[index].line,
+            Rows::Drivers(rows) => rows[index].line,
+            Rows::Vehicles(rows) => rows[index].line,
+            Rows::Violations(rows) => rows[index].line,
+            Rows::Questions(rows) => rows[index].line,
+            Rows::Courses(rows) => rows[index].line,
+        }
+    }
+
+    async fn write(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        batch: std::ops::Range<usize>,
+    ) -> Result<ImportReport, sqlx::Error> {
+        match self {
+            Rows::Cards(rows) => cards::write(tx, &rows[batch]).await,
+            Rows::Drivers(rows) => drivers::write(tx, &rows[batch]).await,
+            Rows::Vehicles(rows) => vehicles::write(tx, &rows[batch]).await,
+            Rows::Violations(rows) => violations::write(tx, &rows[batch]).await,
+            Rows::Questions(rows) => study::write_questions(tx, &rows[batch]).await,
+            Rows::Courses(rows) => study::write_courses(tx, &rows[batch]).await,
         }
     }
 }
