@@ -19,7 +19,7 @@ pub(super) struct Card {
 
 pub(super) fn parse(fields: &mut Fields) -> Option<Card> {
     let card_no = fields.parse("card_no", CardNo::parse);
-    let id_number = fields.parse("id_number", IdNumber::parse);
+    let id_number = fields.id_number("id_number");
     let name = fields.parse("name", PersonName::parse);
     let phone = fields.parse("phone", Mobile::parse);
     let status = fields.parse("status", |text| match text {

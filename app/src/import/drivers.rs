@@ -20,7 +20,7 @@ pub(super) struct Driver {
 }
 
 pub(super) fn parse(fields: &mut Fields) -> Option<Driver> {
-    let id_number = fields.parse("id_number", IdNumber::parse);
+    let id_number = fields.id_number("id_number");
     let name = fields.parse("name", PersonName::parse);
     let licence_class = fields.parse("licence_class", LicenceClass::parse);
     let licence_status = fields.parse("licence_status", |text| {

@@ -10,6 +10,8 @@ mod study;
 mod tests;
 #[cfg(test)]
 mod tests_app_state;
+#[cfg(test)]
+mod tests_no_panic;
 mod vehicles;
 mod violations;
 
@@ -19,7 +21,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use sqlx::{Any, Transaction};
 
-use crate::domain::{Plate, PlateType};
+use crate::domain::{CivilDate, IdNumber, Plate, PlateType};
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::{Backend, Db};
 
@@ -189,7 +191,8 @@ pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Re
 /// Imports one file all or nothing and records `actor` in the audit log.
 pub async fn import_csv_by(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
     let records = read_records(kind, bytes)?;
-    let rows = Rows::parse(kind, &records)?;
+    let today = CivilDate::shanghai_today_from_epoch(crate::platform::now());
+    let rows = Rows::parse(kind, &records, today)?;
     rows.check(db).await?;
     let total = rows.len();
     let mut report = ImportReport::default();
@@ -266,18 +269,21 @@ enum Rows {
 }
 
 impl Rows {
-    fn parse(kind: Kind, records: &[Record]) -> Result<Self, ImportError> {
+    /// Parses every record; `today` (Asia/Shanghai) bounds birth dates in ID numbers.
+    fn parse(kind: Kind, records: &[Record], today: CivilDate) -> Result<Self, ImportError> {
         let rows = match kind {
-            Kind::Cards => Rows::Cards(parse_rows(kind, records, cards::parse, cards::key)?),
-            Kind::Drivers => Rows::Drivers(parse_rows(kind, records, drivers::parse, drivers::key)?),
-            Kind::Vehicles => Rows::Vehicles(parse_rows(kind, records, vehicles::parse, vehicles::key)?),
+            Kind::Cards => Rows::Cards(parse_rows(kind, records, today, cards::parse, cards::key)?),
+            Kind::Drivers => Rows::Drivers(parse_rows(kind, records, today, drivers::parse, drivers::key)?),
+            Kind::Vehicles => Rows::Vehicles(parse_rows(kind, records, today, vehicles::parse, vehicles::key)?),
             Kind::Violations => {
-                let rows = parse_rows(kind, records, violations::parse, violations::key)?;
+                let rows = parse_rows(kind, records, today, violations::parse, violations::key)?;
                 violations::check_decisions_unique(&rows)?;
                 Rows::Violations(rows)
             }
-            Kind::Questions => Rows::Questions(parse_rows(kind, records, study::parse_question, study::question_key)?),
-            Kind::Courses => Rows::Courses(parse_rows(kind, records, study::parse_course, study::course_key)?),
+            Kind::Questions => {
+                Rows::Questions(parse_rows(kind, records, today, study::parse_question, study::question_key)?)
+            }
+            Kind::Courses => Rows::Courses(parse_rows(kind, records, today, study::parse_course, study::course_key)?),
         };
         Ok(rows)
     }
@@ -424,6 +430,7 @@ fn check_header(kind: Kind, header: &[String]) -> Result<(), ImportError> {
 fn parse_rows<T>(
     kind: Kind,
     records: &[Record],
+    today: CivilDate,
     parse: impl Fn(&mut Fields) -> Option<T>,
     key: impl Fn(&T) -> String,
 ) -> Result<Vec<Parsed<T>>, ImportError> {
@@ -439,7 +446,7 @@ fn parse_rows<T>(
             });
             continue;
         }
-        let mut fields = Fields { record, columns, errors: &mut errors };
+        let mut fields = Fields { record, columns, today, errors: &mut errors };
         let Some(row) = parse(&mut fields) else { continue };
         let key = key(&row);
         if let Some(first) = first_line_of_key.get(&key) {
@@ -463,6 +470,8 @@ fn parse_rows<T>(
 struct Fields<'a> {
     record: &'a Record,
     columns: &'static [&'static str],
+    /// Today in Asia/Shanghai: nobody in the file can be born later.
+    today: CivilDate,
     errors: &'a mut Vec<RowError>,
 }
 
@@ -489,6 +498,12 @@ impl Fields<'_> {
         self.errors.push(RowError { line: self.record.line, reason: format!("{column} {reason}") });
     }
 
+    /// An ID number in `column`, whose birth date is not after today.
+    fn id_number(&mut self, column: &str) -> Option<IdNumber> {
+        let today = self.today;
+        self.parse(column, |text| IdNumber::parse_as_of(text, today))
+    }
+
     /// A plate and its type, checked against each other: new-energy plates carry 51 or 52, others 01 or 02.
     fn vehicle(&mut self) -> Option<(Plate, PlateType)> {
         let plate = self.parse("plate", Plate::parse);
@@ -508,12 +523,21 @@ impl Fields<'_> {
     }
 }
 
-/// A real calendar date written YYYY-MM-DD.
+/// A real calendar date written YYYY-MM-DD, in the years the app's dates cover.
 fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
     if !has_shape(text, "dddd-dd-dd") {
         return Err("应为 YYYY-MM-DD 格式的日期");
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "不是真实存在的日期")
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "不是真实存在的日期")?;
+    in_app_years(date)
+}
+
+/// `date`, if [`CivilDate`] can hold it.
+fn in_app_years(date: NaiveDate) -> Result<NaiveDate, &'static str> {
+    match CivilDate::parse(&date.format("%Y-%m-%d").to_string()) {
+        Some(_) => Ok(date),
+        None => Err("日期应在1900-01-01至2199-12-31之间"),
+    }
 }
 
 /// A `0` or `1` flag.

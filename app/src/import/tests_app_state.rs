@@ -151,3 +151,92 @@ async fn the_apps_writers_get_in_while_a_large_file_is_written() {
         assert_eq!(count(&db, "study_questions").await, rows as i64, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn impossible_dates_and_unborn_people_are_refused_by_line() {
+    for (backend, db) in fresh_databases().await {
+        // A well-formed number, check character right, whose holder is born a year from today.
+        let today = CivilDate::shanghai_today_from_epoch(crate::platform::now());
+        let unborn = id_born(today.checked_add_days(366).unwrap());
+        let header = "id_number,name,licence_class,licence_status,first_issued,cycle_points\n";
+        let file = format!(
+            "{header}{unborn},张三,C1,normal,2008-03-20,0\n\
+             210202198503121234,张三,C1,normal,1899-12-31,0\n\
+             210203197809062312,李四,C1,normal,9999-12-31,0\n"
+        );
+        let errors = match import_csv(&db, Kind::Drivers, file.as_bytes(), "ops").await {
+            Err(ImportError::Rows(errors)) => errors,
+            other => panic!("{backend}: expected row errors, got {other:?}"),
+        };
+        let shown: Vec<String> = errors.iter().map(RowError::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "第2行：id_number 身份证号中的出生日期无效",
+                "第3行：first_issued 日期应在1900-01-01至2199-12-31之间",
+                "第4行：first_issued 日期应在1900-01-01至2199-12-31之间",
+            ],
+            "{backend}"
+        );
+
+        let header = "record_no,plate,plate_type,occurred_at,location,code,behaviour,points,fine_yuan,counter_only,\
+                      decision_no,decided_on,party_id_number,paid\n";
+        let file = format!(
+            "{header}R1,辽B12345,02,2300-01-01 08:00,黄河路,1039,机动车违反规定停放,0,200,0,,,,0\n\
+             R2,辽B12345,02,2199-12-20 08:00,黄河路,1039,机动车违反规定停放,0,200,0,2102021000000001,2199-12-20,{ZHANG_ID},0\n\
+             R3,辽B12345,02,2026-11-01 08:00,黄河路,1039,机动车违反规定停放,0,200,0,2102021000000002,2026-11-02,{unborn},0\n"
+        );
+        let errors = match import_csv(&db, Kind::Violations, file.as_bytes(), "ops").await {
+            Err(ImportError::Rows(errors)) => errors,
+            other => panic!("{backend}: expected row errors, got {other:?}"),
+        };
+        let shown: Vec<String> = errors.iter().map(RowError::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "第2行：occurred_at 日期应在1900-01-01至2199-12-31之间",
+                "第3行：decided_on 处罚决定日期过晚，缴款期限超出2199-12-31",
+                "第4行：party_id_number 身份证号中的出生日期无效",
+            ],
+            "{backend}"
+        );
+        assert_eq!(count(&db, "violations").await, 0, "{backend}");
+    }
+}
+
+/// A Beijing (110105) ID number born on `born`, with its right check character.
+fn id_born(born: CivilDate) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let first = format!("110105{:04}{:02}{:02}001", born.year(), born.month(), born.day());
+    let sum: u32 = first.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    format!("{first}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+#[tokio::test]
+async fn an_unreadable_decision_date_is_an_error_not_a_missing_fine() {
+    for (backend, db) in fresh_databases().await {
+        load_demo(&db).await.unwrap();
+        let link = crate::identity::repo::Link {
+            name: crate::domain::PersonName::parse("张三").unwrap(),
+            id_number: crate::domain::IdNumber::parse(ZHANG_ID).unwrap(),
+            card_no: crate::domain::CardNo::parse("6222023400001013").unwrap(),
+            phone: crate::domain::Mobile::parse("13804110001").unwrap(),
+            bound_at: 0,
+        };
+        let before = crate::violations::repo::unpaid_decisions(&db, &link).await.unwrap();
+        assert!(!before.is_empty(), "{backend}: the demo has an unpaid decision for 张三");
+        let decision_no = before[0].decision_no.clone();
+        for unreadable in ["2026-13-01", "2199-12-30"] {
+            sqlx::query("UPDATE violations SET decided_on = $1 WHERE decision_no = $2")
+                .bind(unreadable)
+                .bind(&decision_no)
+                .execute(db.pool())
+                .await
+                .unwrap();
+            let result = crate::violations::repo::unpaid_decisions(&db, &link).await;
+            assert!(result.is_err(), "{backend}: {unreadable} must not drop the decision: {result:?}");
+            let study = crate::study::repo::outstanding(&db, &link).await;
+            assert!(study.is_err(), "{backend}: {unreadable} must not let a 审验证明 through");
+        }
+    }
+}

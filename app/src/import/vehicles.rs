@@ -31,7 +31,7 @@ pub(super) fn parse(fields: &mut Fields) -> Option<Vehicle> {
             Err(format!("车辆类型应为1至{VEHICLE_TYPE_MAX_CHARS}个字"))
         }
     });
-    let owner_id_number = fields.parse("owner_id_number", IdNumber::parse);
+    let owner_id_number = fields.id_number("owner_id_number");
     let card_no =
         fields.parse("card_no", |text| if text.is_empty() { Ok(None) } else { CardNo::parse(text).map(Some) });
     let (plate, plate_type) = vehicle?;

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use sqlx::{Any, Row, Transaction};
 
-use super::{has_shape, parse_date, parse_flag, Fields, ImportError, ImportReport, Parsed, RowError};
-use crate::domain::{DecisionNo, Fen, IdNumber, Plate, PlateType};
+use super::{has_shape, in_app_years, parse_date, parse_flag, Fields, ImportError, ImportReport, Parsed, RowError};
+use crate::domain::{CivilDate, DecisionNo, Fen, Plate, PlateType};
 use crate::platform::db::Db;
 use crate::platform::now;
+use crate::violations::rules;
 
 pub(super) const COLUMNS: &[&str] = &[
     "record_no",
@@ -114,10 +115,17 @@ fn parse_decision(fields: &mut Fields, occurred_on: Option<chrono::NaiveDate>) -
     }
     let decision_no = fields.parse("decision_no", DecisionNo::parse);
     let decided_on = fields.parse("decided_on", parse_date);
-    let party = fields.parse("party_id_number", IdNumber::parse);
+    let party = fields.id_number("party_id_number");
     if let (Some(decided), Some(occurred)) = (decided_on, occurred_on) {
         if decided < occurred {
             fields.reject("decided_on", "处罚决定日期不能早于违法日期");
+            return None;
+        }
+    }
+    if let Some(decided) = decided_on {
+        let due = CivilDate::parse(&decided.format("%Y-%m-%d").to_string()).and_then(rules::due_date);
+        if due.is_none() {
+            fields.reject("decided_on", "处罚决定日期过晚，缴款期限超出2199-12-31");
             return None;
         }
     }
@@ -134,6 +142,7 @@ fn parse_shanghai_minute(text: &str) -> Result<(i64, chrono::NaiveDate), &'stati
         return Err("应为 YYYY-MM-DD HH:MM 格式的北京时间");
     }
     let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").map_err(|_| "不是真实存在的时间")?;
+    in_app_years(local.date())?;
     Ok((local.and_utc().timestamp() - SHANGHAI_OFFSET_SECS, local.date()))
 }
 
