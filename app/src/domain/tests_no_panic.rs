@@ -21,6 +21,16 @@ fn param() -> impl Strategy<Value = String> {
     ]
 }
 
+#[test]
+fn an_unreadable_date_parameter_gets_a_message() {
+    assert_eq!(OrderFilter::date_problem("", ""), None);
+    assert_eq!(OrderFilter::date_problem("2026-12-01", "2199-12-31"), None);
+    for (from, to) in [("2026-13-01", ""), ("", "2200-01-01"), ("12/01/2026", ""), ("", "明天")] {
+        let message = OrderFilter::date_problem(from, to).unwrap();
+        assert!(message.starts_with("日期应为 YYYY-MM-DD 格式"), "{from} {to}: {message}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -57,6 +67,9 @@ proptest! {
     fn the_payments_filter_reads_any_parameters(state in param(), channel in param(), from in param(), to in param()) {
         let filter = OrderFilter::parse(&state, &channel, &from, &to);
         prop_assert_eq!(filter.from.is_some(), CivilDate::parse(&from).is_some());
+        let problem = OrderFilter::date_problem(&from, &to);
+        let unreadable = |t: &str| !t.is_empty() && CivilDate::parse(t).is_none();
+        prop_assert_eq!(problem.is_some(), unreadable(&from) || unreadable(&to));
         let _ = filter.query();
     }
 }
