@@ -139,7 +139,11 @@ async fn import(config: &Config, kind: &str, file: &str) -> ExitCode {
     let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     match import_csv(&db, kind, &bytes, &operator).await {
         Ok(report) => {
-            println!("{file}: 新增 {} 条，更新 {} 条", report.inserted, report.updated);
+            let kept = match report.kept {
+                0 => String::new(),
+                kept => format!("，其中 {kept} 条保留了应用内已有的处理或缴款结果"),
+            };
+            println!("{file}: 新增 {} 条，更新 {} 条{kept}", report.inserted, report.updated);
             ExitCode::SUCCESS
         }
         Err(ImportError::Rows(rows)) => {

@@ -154,7 +154,8 @@ pub async fn card_apply(
         plates: [&plate1, &plate2, &plate3],
         branch: &branch,
     };
-    let form = match rules::parse_application(&input, &branches) {
+    let today = crate::domain::CivilDate::shanghai_today_from_epoch(crate::platform::now());
+    let form = match rules::parse_application(&input, &branches, today) {
         Ok(form) => form,
         Err(field_errors) => {
             flash.field_errors = field_errors;

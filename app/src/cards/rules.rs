@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{luhn_check_digit, DomainError, IdNumber, Mobile, PersonName, Plate, SmsCode};
+use crate::domain::{luhn_check_digit, CivilDate, DomainError, IdNumber, Mobile, PersonName, Plate, SmsCode};
 
 /// Where an application stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -187,10 +187,12 @@ pub fn phone_message(error: &DomainError) -> String {
     }
 }
 
-/// Reads the form against the branches that exist, with one message per bad field so all show at once.
+/// Reads the form against the branches that exist, with one message per bad field so all show at once; `today`
+/// (Asia/Shanghai) bounds the birth date in the ID number.
 pub fn parse_application(
     input: &ApplicationInput<'_>,
     branches: &[String],
+    today: CivilDate,
 ) -> Result<ApplicationForm, Vec<(String, String)>> {
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut fail = |field: &str, message: String| errors.push((field.to_string(), message));
@@ -205,7 +207,7 @@ pub fn parse_application(
             )
         })
         .ok();
-    let id_number = IdNumber::parse(input.id_number)
+    let id_number = IdNumber::parse_as_of(input.id_number, today)
         .map_err(|e| {
             fail(
                 "id_number",
@@ -331,15 +333,29 @@ mod tests {
         vec!["DL-ZS".into(), "DL-XG".into()]
     }
 
+    fn today() -> CivilDate {
+        CivilDate::new(2026, 12, 2).unwrap()
+    }
+
+    #[test]
+    fn an_applicant_born_after_today_is_refused() {
+        // Well formed, check character right, born 2026-12-03.
+        let errors = errors_of(ApplicationInput { id_number: "110105202612030015", ..input() });
+        assert_eq!(errors, [("id_number".to_string(), "身份证号中的出生日期无效".to_string())]);
+    }
+
     fn errors_of(input: ApplicationInput<'_>) -> Vec<(String, String)> {
-        parse_application(&input, &branches()).unwrap_err()
+        parse_application(&input, &branches(), today()).unwrap_err()
     }
 
     #[test]
     fn a_complete_form_parses_with_its_plates_normalised() {
-        let form =
-            parse_application(&ApplicationInput { plates: ["辽b 12345", "", "辽BD12345"], ..input() }, &branches())
-                .unwrap();
+        let form = parse_application(
+            &ApplicationInput { plates: ["辽b 12345", "", "辽BD12345"], ..input() },
+            &branches(),
+            today(),
+        )
+        .unwrap();
         assert_eq!(form.name.as_str(), "张三");
         assert_eq!(form.plates.iter().map(Plate::as_str).collect::<Vec<_>>(), ["辽B12345", "辽BD12345"]);
         assert_eq!(form.branch, "DL-ZS");
@@ -347,7 +363,8 @@ mod tests {
 
     #[test]
     fn plates_are_optional() {
-        let form = parse_application(&ApplicationInput { plates: ["", " ", ""], ..input() }, &branches()).unwrap();
+        let form =
+            parse_application(&ApplicationInput { plates: ["", " ", ""], ..input() }, &branches(), today()).unwrap();
         assert!(form.plates.is_empty());
     }
 

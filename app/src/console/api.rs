@@ -87,14 +87,12 @@ pub async fn console_audit(query: AuditQuery) -> Result<AuditPageData, AppError>
     use crate::domain::CivilDate;
     use sqlx::Row;
     let (state, staff) = super::auth::staff_caller(&[Role::Auditor]).await?;
-    // Dalian midnight is 16:00 UTC the day before.
     let bound = |text: &str, end: bool| -> Result<Option<i64>, ()> {
         if text.is_empty() {
             return Ok(None);
         }
         let date = CivilDate::parse(text).ok_or(())?;
-        let day = if end { date.add_days(1) } else { date };
-        Ok(Some(day.to_days() * 86_400 - 8 * 3600))
+        Ok(Some(if end { date.shanghai_day_end() } else { date.shanghai_midnight() }))
     };
     let (Ok(from), Ok(to)) = (bound(&query.from, false), bound(&query.to, true)) else {
         let error = Some("日期应为 YYYY-MM-DD 格式".to_string());

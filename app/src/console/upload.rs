@@ -56,6 +56,15 @@ async fn outcome(state: &AppState, staff: &Staff, kind: Kind, name: &str, bytes:
                 error: Some(format!("{name}：数据库写入失败，未导入任何数据，请稍后重试")), ..Flash::default()
             }
         }
+        Err(ImportError::Interrupted { written, next_line, source }) => {
+            tracing::error!(error = %source, written, "console import interrupted");
+            Flash {
+                error: Some(format!(
+                    "{name}：数据库写入中断，前{written}条已导入，第{next_line}行起未导入，请稍后重新上传同一文件"
+                )),
+                ..Flash::default()
+            }
+        }
         Err(e) => Flash { error: Some(format!("{name}：{e}")), ..Flash::default() },
     }
 }

@@ -86,13 +86,15 @@ impl CivilDate {
         era * 146_097 + day_of_era - 719_468
     }
 
-    /// The date `days` later (earlier when negative).
-    ///
-    /// # Panics
-    ///
-    /// If the result lies outside 1900–2199.
-    pub fn add_days(self, days: i64) -> Self {
-        self.to_days().checked_add(days).and_then(Self::from_days).expect("date arithmetic stays between 1900 and 2199")
+    /// The date `days` later (earlier when negative), or `None` when it lies outside 1900–2199.
+    pub fn checked_add_days(self, days: i64) -> Option<Self> {
+        self.to_days().checked_add(days).and_then(Self::from_days)
+    }
+
+    /// The Unix instant, in seconds, at which the day after this date begins in Asia/Shanghai: the end of a
+    /// from–to range, which needs no next date and so holds for 2199-12-31 too.
+    pub fn shanghai_day_end(self) -> i64 {
+        self.shanghai_midnight() + SECS_PER_DAY
     }
 
     /// Days from `earlier` to this date, negative when `earlier` is in fact later.
@@ -258,18 +260,21 @@ mod tests {
 
     #[test]
     fn adds_days_across_months_years_and_leap_days() {
-        assert_eq!(date(2026, 1, 31).add_days(1), date(2026, 2, 1));
-        assert_eq!(date(2025, 12, 31).add_days(1), date(2026, 1, 1));
-        assert_eq!(date(2024, 2, 28).add_days(1), date(2024, 2, 29));
-        assert_eq!(date(2026, 2, 28).add_days(1), date(2026, 3, 1));
-        assert_eq!(date(2026, 3, 1).add_days(-1), date(2026, 2, 28));
-        assert_eq!(date(2026, 5, 20).add_days(0), date(2026, 5, 20));
+        assert_eq!(date(2026, 1, 31).checked_add_days(1), Some(date(2026, 2, 1)));
+        assert_eq!(date(2025, 12, 31).checked_add_days(1), Some(date(2026, 1, 1)));
+        assert_eq!(date(2024, 2, 28).checked_add_days(1), Some(date(2024, 2, 29)));
+        assert_eq!(date(2026, 2, 28).checked_add_days(1), Some(date(2026, 3, 1)));
+        assert_eq!(date(2026, 3, 1).checked_add_days(-1), Some(date(2026, 2, 28)));
+        assert_eq!(date(2026, 5, 20).checked_add_days(0), Some(date(2026, 5, 20)));
     }
 
     #[test]
-    #[should_panic(expected = "date arithmetic stays between 1900 and 2199")]
-    fn adding_past_2199_panics() {
-        date(2199, 12, 31).add_days(1);
+    fn adding_past_the_range_is_none_and_a_day_still_ends() {
+        assert_eq!(date(2199, 12, 31).checked_add_days(1), None);
+        assert_eq!(date(1900, 1, 1).checked_add_days(-1), None);
+        assert_eq!(date(2026, 1, 1).checked_add_days(i64::MAX), None);
+        assert_eq!(date(2199, 12, 31).shanghai_day_end() - date(2199, 12, 31).shanghai_midnight(), 86_400);
+        assert_eq!(date(2026, 1, 31).shanghai_day_end(), date(2026, 2, 1).shanghai_midnight());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::mask::keep_ends;
-use super::{required, DomainError};
+use super::{required, CivilDate, DomainError};
 
 /// Weights applied to the first 17 digits when computing the check character.
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -15,7 +15,19 @@ const CHECK_CHARS: &[u8; 11] = b"10X98765432";
 pub struct IdNumber(String);
 
 impl IdNumber {
-    /// Parses an ID number, accepting a lowercase `x` check character and storing it uppercase.
+    /// Parses a number someone types or a file brings: as [`IdNumber::parse`], and its birth date must not lie
+    /// after `today` (the Asia/Shanghai date), which is as impossible as 30 February.
+    pub fn parse_as_of(input: &str, today: CivilDate) -> Result<Self, DomainError> {
+        let id = Self::parse(input)?;
+        let (year, month, day) = id.birth_date();
+        match CivilDate::new(i32::from(year), u32::from(month), u32::from(day)) {
+            Some(born) if born <= today => Ok(id),
+            _ => Err(DomainError::IdNumberBirthDate),
+        }
+    }
+
+    /// Parses an ID number, accepting a lowercase `x` check character and storing it uppercase. It knows no date,
+    /// so it reads numbers already accepted; new input goes through [`IdNumber::parse_as_of`].
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let id = required(input)?.to_ascii_uppercase();
         let bytes = id.as_bytes();
@@ -91,6 +103,21 @@ fn check_char(digits: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_birth_date_after_today_is_refused() {
+        let today = CivilDate::new(2026, 12, 2).unwrap();
+        // 2026-12-03 and 2030-01-01, with their right check characters.
+        for future in ["110105202612030015", "11010520300101001X"] {
+            assert!(IdNumber::parse(future).is_ok(), "{future} is well formed");
+            assert_eq!(IdNumber::parse_as_of(future, today), Err(DomainError::IdNumberBirthDate), "{future}");
+        }
+        let born_today = "11010520261202001X";
+        assert!(IdNumber::parse(born_today).is_ok());
+        assert_eq!(IdNumber::parse_as_of(born_today, today).unwrap().birth_date(), (2026, 12, 2));
+        assert_eq!(IdNumber::parse_as_of("11010519491231002x", today).unwrap().as_str(), "11010519491231002X");
+        assert_eq!(IdNumber::parse_as_of("110105194912310021", today), Err(DomainError::IdNumberChecksum));
+    }
 
     #[test]
     fn accepts_the_well_known_example_with_x_check_character() {

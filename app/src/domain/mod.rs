@@ -87,6 +87,9 @@ pub(crate) fn required(input: &str) -> Result<&str, DomainError> {
 }
 
 #[cfg(test)]
+mod tests_no_panic;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

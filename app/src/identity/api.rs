@@ -150,7 +150,8 @@ mod ssr {
             parsed.map_err(|e| errors.push((key.to_string(), e.to_string()))).ok()
         }
         let name = field(&mut errors, "name", PersonName::parse(name));
-        let id_number = field(&mut errors, "id_number", IdNumber::parse(id_number));
+        let today = crate::domain::CivilDate::shanghai_today_from_epoch(crate::platform::now());
+        let id_number = field(&mut errors, "id_number", IdNumber::parse_as_of(id_number, today));
         let card_no = field(&mut errors, "card_no", CardNo::parse(card_no));
         let phone = field(&mut errors, "phone", Mobile::parse(phone));
         let code = field(&mut errors, "code", SmsCode::parse(code));

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Fields, ImportError, ImportReport, Parsed};
+use super::{Fields, ImportReport, Parsed};
 use crate::domain::{CardNo, IdNumber, Mobile, PersonName};
 use crate::platform::now;
 
@@ -19,7 +19,7 @@ pub(super) struct Card {
 
 pub(super) fn parse(fields: &mut Fields) -> Option<Card> {
     let card_no = fields.parse("card_no", CardNo::parse);
-    let id_number = fields.parse("id_number", IdNumber::parse);
+    let id_number = fields.id_number("id_number");
     let name = fields.parse("name", PersonName::parse);
     let phone = fields.parse("phone", Mobile::parse);
     let status = fields.parse("status", |text| match text {
@@ -37,7 +37,7 @@ pub(super) fn key(card: &Card) -> String {
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Card>],
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportReport, sqlx::Error> {
     let mut report = ImportReport::default();
     for Parsed { row: card, .. } in rows {
         let existed = sqlx::query("SELECT 1 FROM cards WHERE card_no = $1")

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{parse_date, Fields, ImportError, ImportReport, Parsed};
+use super::{parse_date, Fields, ImportReport, Parsed};
 use crate::domain::{IdNumber, LicenceClass, LicenceStatus, PersonName};
 use crate::platform::now;
 
@@ -20,7 +20,7 @@ pub(super) struct Driver {
 }
 
 pub(super) fn parse(fields: &mut Fields) -> Option<Driver> {
-    let id_number = fields.parse("id_number", IdNumber::parse);
+    let id_number = fields.id_number("id_number");
     let name = fields.parse("name", PersonName::parse);
     let licence_class = fields.parse("licence_class", LicenceClass::parse);
     let licence_status = fields.parse("licence_status", |text| {
@@ -50,7 +50,7 @@ pub(super) fn key(driver: &Driver) -> String {
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Driver>],
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportReport, sqlx::Error> {
     let mut report = ImportReport::default();
     for Parsed { row: driver, .. } in rows {
         let existed = sqlx::query("SELECT 1 FROM drivers WHERE id_number = $1")

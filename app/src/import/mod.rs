@@ -1,12 +1,17 @@
 //! The operators' import of traffic-police and bank data from UTF-8 CSV files (SPEC §5): the whole file is
-//! parsed first, and only a file without a single bad row is written, in one transaction, upserting by
-//! natural key.
+//! parsed and checked against the database first, and only a file without a single bad row is written, upserting
+//! by natural key in transactions of at most [`BATCH_ROWS`] rows so the app's own writers are never held up for
+//! the length of a large file.
 
 mod cards;
 mod drivers;
 mod study;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_app_state;
+#[cfg(test)]
+mod tests_no_panic;
 mod vehicles;
 mod violations;
 
@@ -16,9 +21,9 @@ use std::fmt;
 use chrono::NaiveDate;
 use sqlx::{Any, Transaction};
 
-use crate::domain::{Plate, PlateType};
+use crate::domain::{CivilDate, IdNumber, Plate, PlateType};
 use crate::platform::audit::{self, Actor};
-use crate::platform::db::Db;
+use crate::platform::db::{Backend, Db};
 
 /// Which file is being imported; each kind has its own columns and natural key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,9 +118,13 @@ pub enum ImportError {
     /// The file as a whole is unusable: not UTF-8, empty, or a header that is not the expected one.
     #[error("文件格式不正确：{0}")]
     Header(String),
-    /// The database failed; the transaction was rolled back.
+    /// The database failed before anything was written.
     #[error("数据库写入失败，未导入任何数据：{0}")]
     Database(#[from] sqlx::Error),
+    /// The database failed after the first `written` rows had been committed; re-importing the same file completes
+    /// it, since every row upserts by its natural key.
+    #[error("数据库写入中断：前{written}条已导入，第{next_line}行起未导入，请重新导入同一文件：{source}")]
+    Interrupted { written: usize, next_line: usize, source: sqlx::Error },
 }
 
 fn rows_message(errors: &[RowError]) -> String {
@@ -125,11 +134,14 @@ fn rows_message(errors: &[RowError]) -> String {
     format!("{}行数据有误，未导入任何数据：\n{}", lines.len(), list.join("\n"))
 }
 
-/// How many rows of a successful import were new and how many replaced a stored row.
+/// How many rows of a successful import were new, how many replaced a stored row, and how many of those kept a
+/// decision or payment the app had recorded where the file said otherwise.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportReport {
     pub inserted: usize,
     pub updated: usize,
+    /// Updated rows whose stored decision or paid flag won over the file's.
+    pub kept: usize,
 }
 
 impl ImportReport {
@@ -140,13 +152,36 @@ impl ImportReport {
             self.inserted += 1;
         }
     }
+
+    fn add(&mut self, batch: ImportReport) {
+        self.inserted += batch.inserted;
+        self.updated += batch.updated;
+        self.kept += batch.kept;
+    }
+
+    /// The counts for the audit log, e.g. `inserted 9, updated 0, kept 2`.
+    fn detail(&self) -> String {
+        let kept = if self.kept > 0 { format!(", kept {}", self.kept) } else { String::new() };
+        format!("inserted {}, updated {}{kept}", self.inserted, self.updated)
+    }
 }
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "新增{}条，更新{}条", self.inserted, self.updated)
+        write!(f, "新增{}条，更新{}条", self.inserted, self.updated)?;
+        if self.kept > 0 {
+            write!(f, "，其中{}条保留了应用内已有的处理或缴款结果", self.kept)?;
+        }
+        Ok(())
     }
 }
+
+/// Rows written per transaction. SQLite has one write lock for the whole database, so an import holds up
+/// 接受处理 and payments for one batch at a time, never for a whole file.
+pub const BATCH_ROWS: usize = 500;
+/// The pause after each batch on SQLite. A writer waiting on the busy timeout retries at most 100 ms apart, so
+/// a longer pause lets it in before the next batch takes the lock again; PostgreSQL locks rows and needs none.
+const SQLITE_TURN: std::time::Duration = std::time::Duration::from_millis(110);
 
 /// Imports one file all or nothing and records the command-line operator in the audit log.
 pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Result<ImportReport, ImportError> {
@@ -156,15 +191,50 @@ pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Re
 /// Imports one file all or nothing and records `actor` in the audit log.
 pub async fn import_csv_by(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
     let records = read_records(kind, bytes)?;
-    let rows = Rows::parse(kind, &records)?;
+    let today = CivilDate::shanghai_today_from_epoch(crate::platform::now());
+    let rows = Rows::parse(kind, &records, today)?;
+    rows.check(db).await?;
+    let total = rows.len();
+    let mut report = ImportReport::default();
+    for start in (0..total).step_by(BATCH_ROWS) {
+        let batch = start..total.min(start + BATCH_ROWS);
+        let written = write_batch(db, kind, &rows, batch.clone(), total, actor).await.map_err(|source| {
+            if start == 0 {
+                ImportError::Database(source)
+            } else {
+                ImportError::Interrupted { written: start, next_line: rows.line(start), source }
+            }
+        })?;
+        report.add(written);
+        if db.backend() == Backend::Sqlite && batch.end < total {
+            tokio::time::sleep(SQLITE_TURN).await;
+        }
+    }
+    tracing::info!(%kind, inserted = report.inserted, updated = report.updated, kept = report.kept, "imported");
+    Ok(report)
+}
+
+/// Writes rows `batch` of the file in one transaction with its own audit row, so whatever was committed is
+/// accounted for even if a later batch fails.
+async fn write_batch(
+    db: &Db,
+    kind: Kind,
+    rows: &Rows,
+    batch: std::ops::Range<usize>,
+    total: usize,
+    actor: Actor<'_>,
+) -> Result<ImportReport, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     // Two imports at once on PostgreSQL would otherwise both count a new key as inserted.
     db.lock(&mut tx, "import").await?;
-    let report = rows.write(&mut tx).await?;
-    let detail = format!("inserted {}, updated {}", report.inserted, report.updated);
+    let report = rows.write(&mut tx, batch.clone()).await?;
+    let detail = if batch.len() == total {
+        report.detail()
+    } else {
+        format!("rows {}-{} of {total}: {}", batch.start + 1, batch.end, report.detail())
+    };
     audit::record(&mut tx, actor, &format!("import.{kind}"), kind.name(), &detail).await?;
     tx.commit().await?;
-    tracing::info!(%kind, inserted = report.inserted, updated = report.updated, "imported");
     Ok(report)
 }
 
@@ -199,30 +269,70 @@ enum Rows {
 }
 
 impl Rows {
-    fn parse(kind: Kind, records: &[Record]) -> Result<Self, ImportError> {
+    /// Parses every record; `today` (Asia/Shanghai) bounds birth dates in ID numbers.
+    fn parse(kind: Kind, records: &[Record], today: CivilDate) -> Result<Self, ImportError> {
         let rows = match kind {
-            Kind::Cards => Rows::Cards(parse_rows(kind, records, cards::parse, cards::key)?),
-            Kind::Drivers => Rows::Drivers(parse_rows(kind, records, drivers::parse, drivers::key)?),
-            Kind::Vehicles => Rows::Vehicles(parse_rows(kind, records, vehicles::parse, vehicles::key)?),
+            Kind::Cards => Rows::Cards(parse_rows(kind, records, today, cards::parse, cards::key)?),
+            Kind::Drivers => Rows::Drivers(parse_rows(kind, records, today, drivers::parse, drivers::key)?),
+            Kind::Vehicles => Rows::Vehicles(parse_rows(kind, records, today, vehicles::parse, vehicles::key)?),
             Kind::Violations => {
-                let rows = parse_rows(kind, records, violations::parse, violations::key)?;
+                let rows = parse_rows(kind, records, today, violations::parse, violations::key)?;
                 violations::check_decisions_unique(&rows)?;
                 Rows::Violations(rows)
             }
-            Kind::Questions => Rows::Questions(parse_rows(kind, records, study::parse_question, study::question_key)?),
-            Kind::Courses => Rows::Courses(parse_rows(kind, records, study::parse_course, study::course_key)?),
+            Kind::Questions => {
+                Rows::Questions(parse_rows(kind, records, today, study::parse_question, study::question_key)?)
+            }
+            Kind::Courses => Rows::Courses(parse_rows(kind, records, today, study::parse_course, study::course_key)?),
         };
         Ok(rows)
     }
 
-    async fn write(&self, tx: &mut Transaction<'static, Any>) -> Result<ImportReport, ImportError> {
+    /// Checks the rows against what the database holds (a vehicle's card, a decision number's record), before
+    /// anything is written.
+    async fn check(&self, db: &Db) -> Result<(), ImportError> {
         match self {
-            Rows::Cards(rows) => cards::write(tx, rows).await,
-            Rows::Drivers(rows) => drivers::write(tx, rows).await,
-            Rows::Vehicles(rows) => vehicles::write(tx, rows).await,
-            Rows::Violations(rows) => violations::write(tx, rows).await,
-            Rows::Questions(rows) => study::write_questions(tx, rows).await,
-            Rows::Courses(rows) => study::write_courses(tx, rows).await,
+            Rows::Vehicles(rows) => vehicles::check(db, rows).await,
+            Rows::Violations(rows) => violations::check(db, rows).await,
+            Rows::Cards(_) | Rows::Drivers(_) | Rows::Questions(_) | Rows::Courses(_) => Ok(()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Rows::Cards(rows) => rows.len(),
+            Rows::Drivers(rows) => rows.len(),
+            Rows::Vehicles(rows) => rows.len(),
+            Rows::Violations(rows) => rows.len(),
+            Rows::Questions(rows) => rows.len(),
+            Rows::Courses(rows) => rows.len(),
+        }
+    }
+
+    /// The file line of row `index`.
+    fn line(&self, index: usize) -> usize {
+        match self {
+            Rows::Cards(rows) => rows[index].line,
+            Rows::Drivers(rows) => rows[index].line,
+            Rows::Vehicles(rows) => rows[index].line,
+            Rows::Violations(rows) => rows[index].line,
+            Rows::Questions(rows) => rows[index].line,
+            Rows::Courses(rows) => rows[index].line,
+        }
+    }
+
+    async fn write(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        batch: std::ops::Range<usize>,
+    ) -> Result<ImportReport, sqlx::Error> {
+        match self {
+            Rows::Cards(rows) => cards::write(tx, &rows[batch]).await,
+            Rows::Drivers(rows) => drivers::write(tx, &rows[batch]).await,
+            Rows::Vehicles(rows) => vehicles::write(tx, &rows[batch]).await,
+            Rows::Violations(rows) => violations::write(tx, &rows[batch]).await,
+            Rows::Questions(rows) => study::write_questions(tx, &rows[batch]).await,
+            Rows::Courses(rows) => study::write_courses(tx, &rows[batch]).await,
         }
     }
 }
@@ -320,6 +430,7 @@ fn check_header(kind: Kind, header: &[String]) -> Result<(), ImportError> {
 fn parse_rows<T>(
     kind: Kind,
     records: &[Record],
+    today: CivilDate,
     parse: impl Fn(&mut Fields) -> Option<T>,
     key: impl Fn(&T) -> String,
 ) -> Result<Vec<Parsed<T>>, ImportError> {
@@ -335,7 +446,7 @@ fn parse_rows<T>(
             });
             continue;
         }
-        let mut fields = Fields { record, columns, errors: &mut errors };
+        let mut fields = Fields { record, columns, today, errors: &mut errors };
         let Some(row) = parse(&mut fields) else { continue };
         let key = key(&row);
         if let Some(first) = first_line_of_key.get(&key) {
@@ -359,6 +470,8 @@ fn parse_rows<T>(
 struct Fields<'a> {
     record: &'a Record,
     columns: &'static [&'static str],
+    /// Today in Asia/Shanghai: nobody in the file can be born later.
+    today: CivilDate,
     errors: &'a mut Vec<RowError>,
 }
 
@@ -385,6 +498,12 @@ impl Fields<'_> {
         self.errors.push(RowError { line: self.record.line, reason: format!("{column} {reason}") });
     }
 
+    /// An ID number in `column`, whose birth date is not after today.
+    fn id_number(&mut self, column: &str) -> Option<IdNumber> {
+        let today = self.today;
+        self.parse(column, |text| IdNumber::parse_as_of(text, today))
+    }
+
     /// A plate and its type, checked against each other: new-energy plates carry 51 or 52, others 01 or 02.
     fn vehicle(&mut self) -> Option<(Plate, PlateType)> {
         let plate = self.parse("plate", Plate::parse);
@@ -404,12 +523,21 @@ impl Fields<'_> {
     }
 }
 
-/// A real calendar date written YYYY-MM-DD.
+/// A real calendar date written YYYY-MM-DD, in the years the app's dates cover.
 fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
     if !has_shape(text, "dddd-dd-dd") {
         return Err("应为 YYYY-MM-DD 格式的日期");
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "不是真实存在的日期")
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "不是真实存在的日期")?;
+    in_app_years(date)
+}
+
+/// `date`, if [`CivilDate`] can hold it.
+fn in_app_years(date: NaiveDate) -> Result<NaiveDate, &'static str> {
+    match CivilDate::parse(&date.format("%Y-%m-%d").to_string()) {
+        Some(_) => Ok(date),
+        None => Err("日期应在1900-01-01至2199-12-31之间"),
+    }
 }
 
 /// A `0` or `1` flag.

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Fields, ImportError, ImportReport, Parsed};
+use super::{Fields, ImportReport, Parsed};
 use crate::platform::now;
 
 pub(super) const QUESTION_COLUMNS: &[&str] =
@@ -77,7 +77,7 @@ pub(super) fn question_key(question: &Question) -> String {
 pub(super) async fn write_questions(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Question>],
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportReport, sqlx::Error> {
     let mut report = ImportReport::default();
     for Parsed { row: q, .. } in rows {
         let existed = sqlx::query("SELECT 1 FROM study_questions WHERE code = $1")
@@ -172,7 +172,7 @@ pub(super) fn course_key(course: &Course) -> String {
 pub(super) async fn write_courses(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Course>],
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportReport, sqlx::Error> {
     let mut report = ImportReport::default();
     for Parsed { row: c, .. } in rows {
         let existed = sqlx::query("SELECT 1 FROM study_courses WHERE code = $1")

@@ -91,7 +91,7 @@ fn errors_read_as_chinese_sentences_with_line_numbers() {
         "2行数据有误，未导入任何数据：\n第3行：id_number 身份证号校验位不正确\n\
          第3行：status 应为 active（正常）或 cancelled（已注销）\n第5行：phone 手机号格式不正确"
     );
-    assert_eq!(ImportReport { inserted: 2, updated: 1 }.to_string(), "新增2条，更新1条");
+    assert_eq!(ImportReport { inserted: 2, updated: 1, kept: 0 }.to_string(), "新增2条，更新1条");
 }
 
 #[tokio::test]
@@ -163,7 +163,7 @@ async fn demo_set_loads_and_reloads_as_updates() {
         assert_eq!(audit[3].3, "inserted 9, updated 0", "{backend}");
 
         let again = import_csv(&db, Kind::Violations, demo_file(Kind::Violations), "ops").await.unwrap();
-        assert_eq!(again, ImportReport { inserted: 0, updated: 9 }, "{backend}");
+        assert_eq!(again, ImportReport { inserted: 0, updated: 9, kept: 0 }, "{backend}");
         assert_eq!(count(&db, "violations").await, 9, "{backend}");
     }
 }
@@ -230,7 +230,7 @@ async fn reimport_updates_by_natural_key() {
              6222023400001021,210203197809062312,李四,13804110002,active\n"
         );
         let report = import_csv(&db, Kind::Cards, first.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 2, updated: 0 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 2, updated: 0, kept: 0 }, "{backend}");
 
         let second = format!(
             "{CARDS_HEADER}\
@@ -238,7 +238,7 @@ async fn reimport_updates_by_natural_key() {
              6222023400001039,210204199201273459,王五,13804110003,active\n"
         );
         let report = import_csv(&db, Kind::Cards, second.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 1, updated: 1 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 1, updated: 1, kept: 0 }, "{backend}");
         assert_eq!(count(&db, "cards").await, 3, "{backend}");
 
         let li = sqlx::query("SELECT phone, status FROM cards WHERE card_no = $1")
@@ -298,7 +298,7 @@ async fn a_vehicle_naming_an_unknown_card_is_refused_with_its_line() {
 
         let fixed = file.replace("6222023400009990", "");
         let report = import_csv(&db, Kind::Vehicles, fixed.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 3, updated: 0 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 3, updated: 0, kept: 0 }, "{backend}");
         let unbound = sqlx::query("SELECT card_no, bound_at FROM vehicles WHERE plate = $1")
             .bind("辽B54321")
             .fetch_one(db.pool())
@@ -465,7 +465,7 @@ async fn reimport_does_not_undo_a_decision_or_payment_made_in_the_app() {
             .unwrap()
             .replace("中山路与五四路交叉口", "中山路与五五路交叉口");
         let report = import_csv(&db, Kind::Violations, export.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 0, updated: 9 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 0, updated: 9, kept: 2 }, "{backend}");
 
         assert_eq!(
             decision_of(&db, RED_LIGHT).await,
@@ -485,19 +485,21 @@ async fn reimport_does_not_undo_a_decision_or_payment_made_in_the_app() {
             .get(0);
         assert_eq!(location, "中山路与五五路交叉口", "{backend}: the other columns are updated");
 
-        // A file that brings a decision of its own for an unpaid record replaces the app's.
+        // A file that brings a decision of its own for a record the app decided keeps the app's decision (issue 16:
+        // a decision, once set, stays), and its payment at the counter marks the record paid.
         let decided = export.replace(
             "1625,驾驶机动车违反道路交通信号灯通行的,6,200,0,,,,0\n210200202610090002",
             "1625,驾驶机动车违反道路交通信号灯通行的,6,200,0,2102021000088881,2026-11-22,210202198503121234,1\n\
              210200202610090002",
         );
         assert_ne!(decided, export);
-        import_csv(&db, Kind::Violations, decided.as_bytes(), "ops").await.unwrap();
+        let report = import_csv(&db, Kind::Violations, decided.as_bytes(), "ops").await.unwrap();
         assert_eq!(
             decision_of(&db, RED_LIGHT).await,
-            (Some("2102021000088881".into()), Some("2026-11-22".into()), Some(ZHANG_ID.into()), 1),
+            (Some("2102021000099991".into()), Some("2026-11-20".into()), Some(ZHANG_ID.into()), 1),
             "{backend}"
         );
+        assert_eq!(report.kept, 2, "{backend}");
     }
 }
 
@@ -512,7 +514,7 @@ async fn bom_crlf_quotes_and_blank_trailing_lines_parse() {
                     ,,,,\r\n\
                     \r\n";
         let report = import_csv(&db, Kind::Cards, file.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 2, updated: 0 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 2, updated: 0, kept: 0 }, "{backend}");
         let id: String = sqlx::query("SELECT id_number FROM cards WHERE card_no = $1")
             .bind(ZHANG_CARD)
             .fetch_one(db.pool())

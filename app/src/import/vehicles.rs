@@ -4,6 +4,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Fields, ImportError, ImportReport, Parsed, RowError};
 use crate::domain::{CardNo, IdNumber, Plate, PlateType};
+use crate::platform::db::Db;
 use crate::platform::now;
 
 pub(super) const COLUMNS: &[&str] = &["plate", "plate_type", "vehicle_type", "owner_id_number", "card_no"];
@@ -30,7 +31,7 @@ pub(super) fn parse(fields: &mut Fields) -> Option<Vehicle> {
             Err(format!("车辆类型应为1至{VEHICLE_TYPE_MAX_CHARS}个字"))
         }
     });
-    let owner_id_number = fields.parse("owner_id_number", IdNumber::parse);
+    let owner_id_number = fields.id_number("owner_id_number");
     let card_no =
         fields.parse("card_no", |text| if text.is_empty() { Ok(None) } else { CardNo::parse(text).map(Some) });
     let (plate, plate_type) = vehicle?;
@@ -47,16 +48,14 @@ pub(super) fn key(vehicle: &Vehicle) -> String {
     format!("{}/{}", vehicle.plate, vehicle.plate_type.code())
 }
 
-pub(super) async fn write(
-    tx: &mut Transaction<'static, Any>,
-    rows: &[Parsed<Vehicle>],
-) -> Result<ImportReport, ImportError> {
+/// Every card the file names must exist; cards are never deleted, so the check holds while the file is written.
+pub(super) async fn check(db: &Db, rows: &[Parsed<Vehicle>]) -> Result<(), ImportError> {
     let mut unknown_cards = Vec::new();
     for Parsed { line, row: vehicle } in rows {
         let Some(card_no) = &vehicle.card_no else { continue };
         let known = sqlx::query("SELECT 1 FROM cards WHERE card_no = $1")
             .bind(card_no.as_str())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(db.pool())
             .await?
             .is_some();
         if !known {
@@ -66,10 +65,17 @@ pub(super) async fn write(
             });
         }
     }
-    if !unknown_cards.is_empty() {
-        return Err(ImportError::Rows(unknown_cards));
+    if unknown_cards.is_empty() {
+        Ok(())
+    } else {
+        Err(ImportError::Rows(unknown_cards))
     }
+}
 
+pub(super) async fn write(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[Parsed<Vehicle>],
+) -> Result<ImportReport, sqlx::Error> {
     let mut report = ImportReport::default();
     let now = now();
     for Parsed { row: vehicle, .. } in rows {

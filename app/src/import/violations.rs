@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use sqlx::{Any, Row, Transaction};
 
-use super::{has_shape, parse_date, parse_flag, Fields, ImportError, ImportReport, Parsed, RowError};
-use crate::domain::{DecisionNo, Fen, IdNumber, Plate, PlateType};
+use super::{has_shape, in_app_years, parse_date, parse_flag, Fields, ImportError, ImportReport, Parsed, RowError};
+use crate::domain::{CivilDate, DecisionNo, Fen, Plate, PlateType};
+use crate::platform::db::Db;
 use crate::platform::now;
+use crate::violations::rules;
 
 pub(super) const COLUMNS: &[&str] = &[
     "record_no",
@@ -50,7 +52,6 @@ pub(super) struct Violation {
 }
 
 /// The penalty decision columns, which are filled all together or not at all.
-#[derive(Clone)]
 struct Decision {
     decision_no: String,
     decided_on: String,
@@ -114,10 +115,17 @@ fn parse_decision(fields: &mut Fields, occurred_on: Option<chrono::NaiveDate>) -
     }
     let decision_no = fields.parse("decision_no", DecisionNo::parse);
     let decided_on = fields.parse("decided_on", parse_date);
-    let party = fields.parse("party_id_number", IdNumber::parse);
+    let party = fields.id_number("party_id_number");
     if let (Some(decided), Some(occurred)) = (decided_on, occurred_on) {
         if decided < occurred {
             fields.reject("decided_on", "处罚决定日期不能早于违法日期");
+            return None;
+        }
+    }
+    if let Some(decided) = decided_on {
+        let due = CivilDate::parse(&decided.format("%Y-%m-%d").to_string()).and_then(rules::due_date);
+        if due.is_none() {
+            fields.reject("decided_on", "处罚决定日期过晚，缴款期限超出2199-12-31");
             return None;
         }
     }
@@ -134,6 +142,7 @@ fn parse_shanghai_minute(text: &str) -> Result<(i64, chrono::NaiveDate), &'stati
         return Err("应为 YYYY-MM-DD HH:MM 格式的北京时间");
     }
     let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").map_err(|_| "不是真实存在的时间")?;
+    in_app_years(local.date())?;
     Ok((local.and_utc().timestamp() - SHANGHAI_OFFSET_SECS, local.date()))
 }
 
@@ -172,16 +181,14 @@ pub(super) fn check_decisions_unique(rows: &[Parsed<Violation>]) -> Result<(), I
     }
 }
 
-pub(super) async fn write(
-    tx: &mut Transaction<'static, Any>,
-    rows: &[Parsed<Violation>],
-) -> Result<ImportReport, ImportError> {
+/// A decision number the file brings must not belong to another record already.
+pub(super) async fn check(db: &Db, rows: &[Parsed<Violation>]) -> Result<(), ImportError> {
     let mut taken = Vec::new();
     for Parsed { line, row } in rows {
         let Some(decision) = &row.decision else { continue };
         let holder = sqlx::query("SELECT record_no FROM violations WHERE decision_no = $1")
             .bind(decision.decision_no.as_str())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(db.pool())
             .await?
             .map(|r| r.get::<String, _>(0));
         if let Some(holder) = holder.filter(|holder| *holder != row.record_no) {
@@ -191,41 +198,44 @@ pub(super) async fn write(
             });
         }
     }
-    if !taken.is_empty() {
-        return Err(ImportError::Rows(taken));
+    if taken.is_empty() {
+        Ok(())
+    } else {
+        Err(ImportError::Rows(taken))
     }
+}
 
+/// Upserts the rows. Re-import never undoes the app's work: a stored decision stays and a paid record stays paid,
+/// decided in the statement itself against the row as it is when the upsert locks it, so a 接受处理 or a payment
+/// committed while the file is being written is never overwritten.
+pub(super) async fn write(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[Parsed<Violation>],
+) -> Result<ImportReport, sqlx::Error> {
     let mut report = ImportReport::default();
     for Parsed { row, .. } in rows {
-        let stored =
-            sqlx::query("SELECT decision_no, decided_on, party_id_number, paid FROM violations WHERE record_no = $1")
-                .bind(row.record_no.as_str())
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|r| {
-                    let decision = r.get::<Option<String>, _>(0).map(|decision_no| Decision {
-                        decision_no,
-                        decided_on: r.get::<Option<String>, _>(1).unwrap_or_default(),
-                        party_id_number: r.get::<Option<String>, _>(2).unwrap_or_default(),
-                    });
-                    (decision, r.get::<i64, _>(3) == 1)
-                });
-        // Re-import never undoes the app's work: a stored decision stays unless the file brings one, a paid one always.
-        let (decision, paid) = match &stored {
-            Some((decision, true)) => (decision.clone(), true),
-            Some((Some(decision), false)) if row.decision.is_none() => (Some(decision.clone()), false),
-            _ => (row.decision.clone(), row.paid),
-        };
-        sqlx::query(
+        let existed = sqlx::query("SELECT 1 FROM violations WHERE record_no = $1")
+            .bind(row.record_no.as_str())
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
+        let decision = row.decision.as_ref();
+        let stored = sqlx::query(
             "INSERT INTO violations (record_no, plate, plate_type, occurred_at, location, code, behaviour, points, \
              fine_fen, counter_only, decision_no, decided_on, party_id_number, paid, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (record_no) DO UPDATE SET plate = excluded.plate, plate_type = excluded.plate_type, \
              occurred_at = excluded.occurred_at, location = excluded.location, code = excluded.code, \
              behaviour = excluded.behaviour, points = excluded.points, fine_fen = excluded.fine_fen, \
-             counter_only = excluded.counter_only, decision_no = excluded.decision_no, \
-             decided_on = excluded.decided_on, party_id_number = excluded.party_id_number, \
-             paid = excluded.paid, updated_at = excluded.updated_at",
+             counter_only = excluded.counter_only, \
+             decision_no = COALESCE(violations.decision_no, excluded.decision_no), \
+             decided_on = CASE WHEN violations.decision_no IS NULL THEN excluded.decided_on \
+             ELSE violations.decided_on END, \
+             party_id_number = CASE WHEN violations.decision_no IS NULL THEN excluded.party_id_number \
+             ELSE violations.party_id_number END, \
+             paid = CASE WHEN violations.paid = 1 OR excluded.paid = 1 THEN 1 ELSE 0 END, \
+             updated_at = excluded.updated_at \
+             RETURNING decision_no, paid",
         )
         .bind(row.record_no.as_str())
         .bind(row.plate.as_str())
@@ -237,14 +247,19 @@ pub(super) async fn write(
         .bind(row.points)
         .bind(row.fine.fen())
         .bind(i64::from(row.counter_only))
-        .bind(decision.as_ref().map(|d| d.decision_no.clone()))
-        .bind(decision.as_ref().map(|d| d.decided_on.clone()))
-        .bind(decision.as_ref().map(|d| d.party_id_number.clone()))
-        .bind(i64::from(paid))
+        .bind(decision.map(|d| d.decision_no.clone()))
+        .bind(decision.map(|d| d.decided_on.clone()))
+        .bind(decision.map(|d| d.party_id_number.clone()))
+        .bind(i64::from(row.paid))
         .bind(now())
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
-        report.count(stored.is_some());
+        let kept_decision = stored.get::<Option<String>, _>(0) != decision.map(|d| d.decision_no.clone());
+        let kept_payment = (stored.get::<i64, _>(1) == 1) != row.paid;
+        report.count(existed);
+        if kept_decision || kept_payment {
+            report.kept += 1;
+        }
     }
     Ok(report)
 }

@@ -86,9 +86,12 @@ pub async fn open_order(db: &Db, decision_no: &str, payer: Payer, shown_total: F
             .execute(&mut *tx)
             .await?;
     }
-    let decided_on = CivilDate::parse(row.get::<&str, _>(1)).ok_or(OpenError::NotFound)?;
+    // An unreadable decision date is a fault in the data, not a missing decision: it must not become a charge.
+    let unreadable =
+        || OpenError::Database(sqlx::Error::Decode(format!("decision {decision_no} has no due date").into()));
+    let decided_on = CivilDate::parse(row.get::<&str, _>(1)).ok_or_else(unreadable)?;
     let today = CivilDate::shanghai_today_from_epoch(now);
-    let due = rules::amount_due(Fen::new(row.get(0)), decided_on, today);
+    let due = rules::amount_due(Fen::new(row.get(0)), decided_on, today).ok_or_else(unreadable)?;
     if due.total != shown_total {
         return Err(OpenError::AmountChanged(due.total));
     }

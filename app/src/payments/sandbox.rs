@@ -302,7 +302,7 @@ async fn daily_statement(
          WHERE state = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at, order_no",
     )
     .bind(day.shanghai_midnight())
-    .bind(day.add_days(1).shanghai_midnight())
+    .bind(day.shanghai_day_end())
     .fetch_all(sandbox.db.pool())
     .await;
     let lines = match rows {

@@ -3,6 +3,7 @@
 use sqlx::{Any, Transaction};
 
 /// Who made a change.
+#[derive(Clone, Copy)]
 pub enum Actor<'a> {
     /// A platform account, with the channel it came through.
     Account { id: i64, channel: &'a str },

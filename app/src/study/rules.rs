@@ -92,7 +92,8 @@ pub fn scoring_cycle(first_issued: CivilDate, today: CivilDate) -> ScoringCycle 
     };
     let this_year = anniversary(today.year());
     let start = if this_year <= today { this_year } else { anniversary(today.year() - 1) };
-    let end = anniversary(start.year() + 1).add_days(-1);
+    let end =
+        anniversary(start.year() + 1).checked_add_days(-1).expect("an anniversary after 1900 has a day before it");
     ScoringCycle { start, end }
 }
 

@@ -358,13 +358,14 @@ pub async fn decision_for_guest(
         .bind(decision_no)
         .fetch_optional(db.pool())
         .await?;
-    Ok(row
-        .filter(|row| {
-            let plate_matches = plate.is_some_and(|p| p == row.get::<&str, _>(2));
-            let name_matches = party_name.is_some_and(|n| Some(n) == row.get::<Option<&str>, _>(8));
-            plate_matches || name_matches
-        })
-        .and_then(|row| decision_view(&row)))
+    row.filter(|row| {
+        let plate_matches = plate.is_some_and(|p| p == row.get::<&str, _>(2));
+        let name_matches = party_name.is_some_and(|n| Some(n) == row.get::<Option<&str>, _>(8));
+        plate_matches || name_matches
+    })
+    .as_ref()
+    .map(decision_view)
+    .transpose()
 }
 
 /// One decision by number, for a guest who already proved it with a lookup.
@@ -373,7 +374,7 @@ pub async fn decision_by_number(db: &Db, decision_no: &str) -> Result<Option<Dec
         .bind(decision_no)
         .fetch_optional(db.pool())
         .await?;
-    Ok(row.and_then(|row| decision_view(&row)))
+    row.as_ref().map(decision_view).transpose()
 }
 
 /// One decision the caller may see.
@@ -384,7 +385,7 @@ pub async fn decision(db: &Db, link: &Link, decision_no: &str) -> Result<Option<
         .bind(decision_no)
         .fetch_optional(db.pool())
         .await?;
-    Ok(row.and_then(|row| decision_view(&row)))
+    row.as_ref().map(decision_view).transpose()
 }
 
 fn decision_sql() -> String {
@@ -402,19 +403,23 @@ pub async fn unpaid_decisions(db: &Db, link: &Link) -> Result<Vec<DecisionView>,
         .bind(link.card_no.as_str())
         .fetch_all(db.pool())
         .await?;
-    Ok(rows.iter().filter_map(decision_view).collect())
+    rows.iter().map(decision_view).collect()
 }
 
-/// Builds the decision view, computing today's late fee; `None` for a row whose date no longer parses.
-fn decision_view(row: &AnyRow) -> Option<DecisionView> {
-    let decided_on = CivilDate::parse(row.get::<&str, _>(6))?;
+/// Builds the decision view, computing today's late fee. A decision whose date does not read is an error, never
+/// skipped: leaving it out would hide an unpaid fine from 交通罚款缴纳 and let a 审验证明 through.
+fn decision_view(row: &AnyRow) -> Result<DecisionView, sqlx::Error> {
+    let decision_no: String = row.get(0);
+    let unreadable =
+        || sqlx::Error::Decode(format!("decision {decision_no} has a decided_on with no due date before 2200").into());
+    let decided_on = CivilDate::parse(row.get::<&str, _>(6)).ok_or_else(unreadable)?;
     let fine = Fen::new(row.get(5));
     let today = CivilDate::shanghai_today_from_epoch(now());
-    let due = rules::amount_due(fine, decided_on, today);
+    let due = rules::amount_due(fine, decided_on, today).ok_or_else(unreadable)?;
     let party_name: Option<String> = row.get(8);
     let party_id: Option<String> = row.get(9);
-    Some(DecisionView {
-        decision_no: row.get(0),
+    Ok(DecisionView {
+        decision_no,
         record_no: row.get(1),
         plate: row.get(2),
         behaviour: row.get(3),

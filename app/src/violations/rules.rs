@@ -91,14 +91,14 @@ pub fn points_after_processing(driver_cycle_points: i64, record_points: i64) -> 
     driver_cycle_points + record_points
 }
 
-/// The last day to pay without 加处罚款.
-pub fn due_date(decided_on: CivilDate) -> CivilDate {
-    decided_on.add_days(PAYMENT_DAYS)
+/// The last day to pay without 加处罚款, or `None` when it would lie past 2199.
+pub fn due_date(decided_on: CivilDate) -> Option<CivilDate> {
+    decided_on.checked_add_days(PAYMENT_DAYS)
 }
 
 /// Whole days past the due date, zero up to and including the due date itself.
 pub fn days_overdue(decided_on: CivilDate, today: CivilDate) -> i64 {
-    today.days_since(due_date(decided_on)).max(0)
+    (today.days_since(decided_on) - PAYMENT_DAYS).max(0)
 }
 
 /// 加处罚款: 3% of the fine per overdue day, rounded down to the fen and never more than the fine ([APL] Art.72).
@@ -125,11 +125,12 @@ pub struct AmountDue {
     pub days_left: i64,
 }
 
-/// The fine, late fee, total and countdown for a fine decided on `decided_on`, as of `today`.
-pub fn amount_due(fine: Fen, decided_on: CivilDate, today: CivilDate) -> AmountDue {
+/// The fine, late fee, total and countdown for a fine decided on `decided_on`, as of `today`; `None` for a decision
+/// date so late that its due date lies past 2199.
+pub fn amount_due(fine: Fen, decided_on: CivilDate, today: CivilDate) -> Option<AmountDue> {
     let late_fee = late_fee(fine, decided_on, today);
-    let due_date = due_date(decided_on);
-    AmountDue { fine, late_fee, total: fine + late_fee, due_date, days_left: due_date.days_since(today) }
+    let due_date = due_date(decided_on)?;
+    Some(AmountDue { fine, late_fee, total: fine + late_fee, due_date, days_left: due_date.days_since(today) })
 }
 
 #[cfg(test)]
@@ -253,19 +254,19 @@ mod tests {
 
     #[test]
     fn the_due_date_is_15_days_after_the_decision_day() {
-        assert_eq!(due_date(date("2026-03-01")), date("2026-03-16"));
+        assert_eq!(due_date(date("2026-03-01")), Some(date("2026-03-16")));
     }
 
     #[test]
     fn a_decision_on_new_years_eve_is_due_in_january() {
-        assert_eq!(due_date(date("2025-12-31")), date("2026-01-15"));
+        assert_eq!(due_date(date("2025-12-31")), Some(date("2026-01-15")));
     }
 
     #[test]
     fn february_counts_29_days_in_a_leap_year() {
-        assert_eq!(due_date(date("2024-02-20")), date("2024-03-06"));
-        assert_eq!(due_date(date("2026-02-20")), date("2026-03-07"));
-        assert_eq!(due_date(date("2024-02-14")), date("2024-02-29"));
+        assert_eq!(due_date(date("2024-02-20")), Some(date("2024-03-06")));
+        assert_eq!(due_date(date("2026-02-20")), Some(date("2026-03-07")));
+        assert_eq!(due_date(date("2024-02-14")), Some(date("2024-02-29")));
     }
 
     #[test]
@@ -295,7 +296,7 @@ mod tests {
     fn the_late_fee_grows_3_percent_a_day_until_it_equals_the_fine() {
         let decided = date("2026-03-01");
         let fine = yuan("200");
-        let fee_after = |days: i64| late_fee(fine, decided, due_date(decided).add_days(days));
+        let fee_after = |days: i64| late_fee(fine, decided, due_date(decided).unwrap().checked_add_days(days).unwrap());
         assert_eq!(fee_after(10), yuan("60"));
         assert_eq!(fee_after(33), yuan("198"));
         // 34 days would be 102%; the fee stops at the fine itself.
@@ -316,7 +317,7 @@ mod tests {
         for fine in (0..=20_000).step_by(7).chain([1, 99, 101, 19_999, 1_000_000_000]) {
             for days in 0..=40 {
                 let expected = fine.min(fine * 3 * days / 100);
-                let today = due_date(decided).add_days(days);
+                let today = due_date(decided).unwrap().checked_add_days(days).unwrap();
                 assert_eq!(late_fee(Fen::new(fine), decided, today), Fen::new(expected), "{fine} fen, {days} days");
             }
         }
@@ -331,7 +332,9 @@ mod tests {
 
     #[test]
     fn the_amount_due_before_the_deadline_is_the_fine_with_a_countdown() {
-        let due = amount_due(yuan("200"), date("2026-03-01"), date("2026-03-06"));
+        assert_eq!(amount_due(yuan("200"), date("2199-12-17"), date("2026-03-06")), None);
+        assert_eq!(due_date(date("2199-12-16")), Some(date("2199-12-31")));
+        let due = amount_due(yuan("200"), date("2026-03-01"), date("2026-03-06")).unwrap();
         assert_eq!(
             due,
             AmountDue {
@@ -346,13 +349,13 @@ mod tests {
 
     #[test]
     fn the_amount_due_on_the_due_date_has_zero_days_left() {
-        let due = amount_due(yuan("150"), date("2026-03-01"), date("2026-03-16"));
+        let due = amount_due(yuan("150"), date("2026-03-01"), date("2026-03-16")).unwrap();
         assert_eq!((due.total, due.days_left), (yuan("150"), 0));
     }
 
     #[test]
     fn the_amount_due_when_overdue_adds_the_late_fee_and_counts_negative_days() {
-        let due = amount_due(yuan("150"), date("2026-03-01"), date("2026-03-18"));
+        let due = amount_due(yuan("150"), date("2026-03-01"), date("2026-03-18")).unwrap();
         assert_eq!(due.late_fee, yuan("9"));
         assert_eq!(due.total, yuan("159"));
         assert_eq!(due.days_left, -2);

@@ -70,3 +70,29 @@ fn an_unknown_command_prints_the_usage() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("server import KIND FILE"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reimport_keeps_the_apps_payment_and_says_so() {
+    let violations = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/demo/violations.csv");
+    for (db, url) in fresh_database_urls().await {
+        let output = server().env("DATABASE_URL", &url).args(["import", "demo"]).output().unwrap();
+        assert!(output.status.success(), "{db}: {}", String::from_utf8_lossy(&output.stderr));
+        let pool = Db::connect(&url).await.unwrap();
+        // The app's payment of the demo's overdue decision, which the police file still shows unpaid.
+        sqlx::query("UPDATE violations SET paid = 1 WHERE decision_no = '2102021000015367'")
+            .execute(pool.pool())
+            .await
+            .unwrap();
+
+        let output = server().env("DATABASE_URL", &url).args(["import", "violations", violations]).output().unwrap();
+        assert!(output.status.success(), "{db}: {}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("新增 0 条，更新 9 条，其中 1 条保留了应用内已有的处理或缴款结果"), "{db}: {stdout}");
+        let paid: i64 = sqlx::query("SELECT paid FROM violations WHERE decision_no = '2102021000015367'")
+            .fetch_one(pool.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(paid, 1, "{db}");
+    }
+}

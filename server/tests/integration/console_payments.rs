@@ -131,9 +131,9 @@ async fn console_payments_list_filters_by_state_channel_and_date() {
             )),
             "{db}: {today_only}"
         );
-        let tomorrow = bank.get(&format!("/console/payments?from={}", day.add_days(1))).await;
+        let tomorrow = bank.get(&format!("/console/payments?from={}", day.checked_add_days(1).unwrap())).await;
         assert!(tomorrow.contains("没有符合条件的订单") && !tomorrow.contains(orders.wechat_paid.as_str()), "{db}");
-        let yesterday = bank.get(&format!("/console/payments?to={}", day.add_days(-1))).await;
+        let yesterday = bank.get(&format!("/console/payments?to={}", day.checked_add_days(-1).unwrap())).await;
         assert!(yesterday.contains("共0笔订单"), "{db}");
     }
 }

@@ -91,7 +91,7 @@ async fn processing_decides_once_adds_points_to_the_processing_driver_and_sets_t
         let decision_no = decision_of(&app, RED_LIGHT).await.expect("decided");
         assert!(page.contains(&decision_no) && page.contains("处理成功"), "{db}: {page}");
         let today = CivilDate::shanghai_today_from_epoch(app::platform::now());
-        assert!(page.contains(&rules::due_date(today).to_string()), "{db}: due date is 15 days on");
+        assert!(page.contains(&rules::due_date(today).unwrap().to_string()), "{db}: due date is 15 days on");
         assert!(page.contains("缴费") && page.contains("稍后缴费"), "{db}");
         assert_eq!(points(&app, ZHANG_SAN.id_number).await, 10, "{db}: 4 + 6");
 
@@ -129,7 +129,7 @@ async fn an_overdue_decision_shows_its_late_fee() {
         let browser = app.linked_browser("icbc", "overdue", &ZHANG_SAN).await;
         let page = browser.get("/violations/decision?no=2102021000015367").await;
         let today = CivilDate::shanghai_today_from_epoch(app::platform::now());
-        let due = rules::amount_due(Fen::new(20000), CivilDate::parse("2026-10-15").unwrap(), today);
+        let due = rules::amount_due(Fen::new(20000), CivilDate::parse("2026-10-15").unwrap(), today).unwrap();
         assert!(due.late_fee.fen() > 0, "{db}: the demo decision is overdue");
         assert!(page.contains(&format!("{}元", due.late_fee)), "{db}: late fee {}", due.late_fee);
         assert!(page.contains(&format!("{}元", due.total)), "{db}: total {}", due.total);

@@ -29,7 +29,8 @@ pub async fn console_payments(
     let filter = OrderFilter::parse(&state, &channel, &from, &to);
     let rows = repo::orders(&app.db, &filter, Some(LIST_LIMIT)).await?.iter().map(|o| o.row()).collect();
     let (count, paid_count, paid_sum) = repo::totals(&app.db, &filter).await?;
-    Ok(OrdersPageData { staff: staff.view(), filter, rows, count, paid_count, paid_sum: paid_sum.to_string() })
+    let error = OrderFilter::date_problem(&from, &to);
+    Ok(OrdersPageData { staff: staff.view(), filter, rows, count, paid_count, paid_sum: paid_sum.to_string(), error })
 }
 
 /// `/console/payments/reconciliation?date=…`: the day's paid orders per channel against the gateway's statement

@@ -44,6 +44,14 @@ impl OrderFilter {
         }
     }
 
+    /// What to tell the user when `from` or `to` was given but is not a date the app handles, which then filters
+    /// nothing.
+    pub fn date_problem(from: &str, to: &str) -> Option<String> {
+        let unreadable = |text: &str| !text.is_empty() && CivilDate::parse(text).is_none();
+        (unreadable(from) || unreadable(to))
+            .then(|| "日期应为 YYYY-MM-DD 格式（1900-01-01 至 2199-12-31），无法识别的日期条件未生效".to_string())
+    }
+
     /// The filter as a query string (without `?`), for the CSV link that keeps the same filters.
     pub fn query(&self) -> String {
         [
@@ -86,6 +94,8 @@ pub struct OrdersPageData {
     /// How many of them are paid, and their sum in yuan.
     pub paid_count: i64,
     pub paid_sum: String,
+    /// Why a date condition was not applied, if one was unreadable.
+    pub error: Option<String>,
 }
 
 /// One channel's figures for a day: the app's paid orders against the gateway's statement.

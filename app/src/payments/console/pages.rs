@@ -56,6 +56,7 @@ pub fn ConsolePaymentsPage() -> impl IntoView {
         view! {
             <ConsoleScreen title="缴款订单" staff=data.staff.clone()>
                 <PaymentsNav current="/console/payments"/>
+                {data.error.clone().map(|e| view! { <p class="flash flash_error" role="alert">{e}</p> })}
                 <form method="get" action="/console/payments" class="console-filter">
                     <label class="console-filter__field">
                         <span>"状态"</span>

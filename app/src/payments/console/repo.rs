@@ -86,7 +86,7 @@ fn filter_clause(filter: &OrderFilter) -> (String, Vec<FilterValue>) {
         condition("created_at >=", FilterValue::Instant(from.shanghai_midnight()));
     }
     if let Some(to) = filter.to {
-        condition("created_at <", FilterValue::Instant(to.add_days(1).shanghai_midnight()));
+        condition("created_at <", FilterValue::Instant(to.shanghai_day_end()));
     }
     let clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     (clause, values)
@@ -137,11 +137,8 @@ pub async fn totals(db: &Db, filter: &OrderFilter) -> Result<(i64, i64, Fen), sq
 
 /// The orders the app counts as paid on an Asia/Shanghai day.
 pub async fn paid_on(db: &Db, date: CivilDate) -> Result<Vec<AppPayment>, sqlx::Error> {
-    let rows = sqlx::query(PAID_ON)
-        .bind(date.shanghai_midnight())
-        .bind(date.add_days(1).shanghai_midnight())
-        .fetch_all(db.pool())
-        .await?;
+    let rows =
+        sqlx::query(PAID_ON).bind(date.shanghai_midnight()).bind(date.shanghai_day_end()).fetch_all(db.pool()).await?;
     Ok(rows
         .iter()
         .map(|row| AppPayment {
