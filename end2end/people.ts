@@ -98,16 +98,19 @@ export function driversCsv(): string {
   return rows.join('\n') + '\n';
 }
 
-/** vehicles.csv: one car per person, bound to the person's first card; each applicant's car on no card. */
+/**
+ * vehicles.csv: one car per person, bound to the person's first card since before its records (a card holder sees
+ * only what occurred since the binding); each applicant's car on no card.
+ */
 export function vehiclesCsv(): string {
-  const rows = ['plate,plate_type,vehicle_type,owner_id_number,card_no'];
+  const rows = ['plate,plate_type,vehicle_type,owner_id_number,card_no,bound_on'];
   for (let n = 0; n < PEOPLE; n++) {
     const p = person(n);
-    rows.push(`${p.plate},02,小型轿车,${p.idNumber},${p.card}`);
+    rows.push(`${p.plate},02,小型轿车,${p.idNumber},${p.card},2025-01-01`);
   }
   for (let n = 0; n < APPLICANTS; n++) {
     const a = applicant(n);
-    rows.push(`${a.plate},02,小型轿车,${a.idNumber},`);
+    rows.push(`${a.plate},02,小型轿车,${a.idNumber},,`);
   }
   return rows.join('\n') + '\n';
 }

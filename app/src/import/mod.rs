@@ -75,6 +75,14 @@ impl Kind {
         }
     }
 
+    /// How many of the last `columns` a file may leave out.
+    fn optional_columns(self) -> usize {
+        match self {
+            Kind::Vehicles => vehicles::OPTIONAL_COLUMNS,
+            _ => 0,
+        }
+    }
+
     /// The header row the file must carry, column for column.
     fn columns(self) -> &'static [&'static str] {
         match self {
@@ -190,9 +198,9 @@ pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Re
 
 /// Imports one file all or nothing and records `actor` in the audit log.
 pub async fn import_csv_by(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
-    let records = read_records(kind, bytes)?;
+    let (columns, records) = read_records(kind, bytes)?;
     let today = CivilDate::shanghai_today_from_epoch(crate::platform::now());
-    let rows = Rows::parse(kind, &records, today)?;
+    let rows = Rows::parse(kind, columns, &records, today)?;
     rows.check(db).await?;
     let total = rows.len();
     let mut report = ImportReport::default();
@@ -270,20 +278,19 @@ enum Rows {
 
 impl Rows {
     /// Parses every record; `today` (Asia/Shanghai) bounds birth dates in ID numbers.
-    fn parse(kind: Kind, records: &[Record], today: CivilDate) -> Result<Self, ImportError> {
+    fn parse(kind: Kind, columns: Columns, records: &[Record], today: CivilDate) -> Result<Self, ImportError> {
+        let file = (kind, columns, records, today);
         let rows = match kind {
-            Kind::Cards => Rows::Cards(parse_rows(kind, records, today, cards::parse, cards::key)?),
-            Kind::Drivers => Rows::Drivers(parse_rows(kind, records, today, drivers::parse, drivers::key)?),
-            Kind::Vehicles => Rows::Vehicles(parse_rows(kind, records, today, vehicles::parse, vehicles::key)?),
+            Kind::Cards => Rows::Cards(parse_rows(file, cards::parse, cards::key)?),
+            Kind::Drivers => Rows::Drivers(parse_rows(file, drivers::parse, drivers::key)?),
+            Kind::Vehicles => Rows::Vehicles(parse_rows(file, vehicles::parse, vehicles::key)?),
             Kind::Violations => {
-                let rows = parse_rows(kind, records, today, violations::parse, violations::key)?;
+                let rows = parse_rows(file, violations::parse, violations::key)?;
                 violations::check_decisions_unique(&rows)?;
                 Rows::Violations(rows)
             }
-            Kind::Questions => {
-                Rows::Questions(parse_rows(kind, records, today, study::parse_question, study::question_key)?)
-            }
-            Kind::Courses => Rows::Courses(parse_rows(kind, records, today, study::parse_course, study::course_key)?),
+            Kind::Questions => Rows::Questions(parse_rows(file, study::parse_question, study::question_key)?),
+            Kind::Courses => Rows::Courses(parse_rows(file, study::parse_course, study::course_key)?),
         };
         Ok(rows)
     }
@@ -349,8 +356,11 @@ struct Parsed<T> {
     row: T,
 }
 
-/// Decodes the file and checks its header; returns the data rows, blank ones dropped.
-fn read_records(kind: Kind, bytes: &[u8]) -> Result<Vec<Record>, ImportError> {
+/// The columns a file carries, in order: its kind's, or those without the optional last ones.
+type Columns = &'static [&'static str];
+
+/// Decodes the file and checks its header; returns its columns and the data rows, blank ones dropped.
+fn read_records(kind: Kind, bytes: &[u8]) -> Result<(Columns, Vec<Record>), ImportError> {
     // Excel and Notepad put a byte-order mark in front of UTF-8 files.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
@@ -375,8 +385,8 @@ fn read_records(kind: Kind, bytes: &[u8]) -> Result<Vec<Record>, ImportError> {
         return Err(ImportError::Header("文件为空，缺少表头行".into()));
     }
     let header = records.remove(0);
-    check_header(kind, &header.fields)?;
-    Ok(records)
+    let columns = check_header(kind, &header.fields)?;
+    Ok((columns, records))
 }
 
 /// Turns byte offsets into physical line numbers, reading the file once from front to back.
@@ -402,12 +412,16 @@ fn line_breaks(bytes: &[u8]) -> usize {
     bytes.iter().enumerate().filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))).count()
 }
 
-fn check_header(kind: Kind, header: &[String]) -> Result<(), ImportError> {
+fn check_header(kind: Kind, header: &[String]) -> Result<Columns, ImportError> {
     let expected = kind.columns();
-    if header.iter().map(String::as_str).eq(expected.iter().copied()) {
-        return Ok(());
+    let required = expected.len() - kind.optional_columns();
+    if (required..=expected.len()).contains(&header.len())
+        && header.iter().map(String::as_str).eq(expected[..header.len()].iter().copied())
+    {
+        return Ok(&expected[..header.len()]);
     }
-    let missing: Vec<&str> = expected.iter().copied().filter(|column| !header.iter().any(|h| h == column)).collect();
+    let missing: Vec<&str> =
+        expected[..required].iter().copied().filter(|column| !header.iter().any(|h| h == column)).collect();
     let unknown: Vec<&str> = header
         .iter()
         .filter(|h| !expected.contains(&h.as_str()))
@@ -423,18 +437,23 @@ fn check_header(kind: Kind, header: &[String]) -> Result<(), ImportError> {
     if problems.is_empty() {
         problems.push("列的顺序不正确或有重复列".into());
     }
-    Err(ImportError::Header(format!("{kind}.csv 的表头{}；表头应为 {}", problems.join("，"), expected.join(","))))
+    let optional = match &expected[required..] {
+        [] => String::new(),
+        last => format!("（最后的 {} 可省略）", last.join(",")),
+    };
+    Err(ImportError::Header(format!(
+        "{kind}.csv 的表头{}；表头应为 {}{optional}",
+        problems.join("，"),
+        expected.join(",")
+    )))
 }
 
 /// Parses every record and refuses a natural key seen on an earlier line, collecting every problem.
 fn parse_rows<T>(
-    kind: Kind,
-    records: &[Record],
-    today: CivilDate,
+    (kind, columns, records, today): (Kind, Columns, &[Record], CivilDate),
     parse: impl Fn(&mut Fields) -> Option<T>,
     key: impl Fn(&T) -> String,
 ) -> Result<Vec<Parsed<T>>, ImportError> {
-    let columns = kind.columns();
     let mut errors = Vec::new();
     let mut rows = Vec::new();
     let mut first_line_of_key: HashMap<String, usize> = HashMap::new();
@@ -469,17 +488,16 @@ fn parse_rows<T>(
 /// Reads the fields of one record by column name and collects every problem found in it.
 struct Fields<'a> {
     record: &'a Record,
-    columns: &'static [&'static str],
+    columns: Columns,
     /// Today in Asia/Shanghai: nobody in the file can be born later.
     today: CivilDate,
     errors: &'a mut Vec<RowError>,
 }
 
 impl Fields<'_> {
-    /// The trimmed text of `column`, empty when the cell is blank.
+    /// The trimmed text of `column`, empty when the cell is blank or the file leaves the optional column out.
     fn text(&self, column: &str) -> &str {
-        let index = self.columns.iter().position(|c| *c == column).expect("every kind reads only its own columns");
-        &self.record.fields[index]
+        self.columns.iter().position(|c| *c == column).map_or("", |index| &self.record.fields[index])
     }
 
     /// Parses `column`, recording the failure against it.

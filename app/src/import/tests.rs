@@ -73,7 +73,7 @@ fn line_numbers_count_physical_lines() {
         ("\n\ncard_no,id_number,name,phone,status\na,\"b\nb\",c,d,e\n \nf,g,h,i,j", [4, 7]),
     ];
     for (text, expected) in cases {
-        let records = read_records(Kind::Cards, text.as_bytes()).unwrap();
+        let (_, records) = read_records(Kind::Cards, text.as_bytes()).unwrap();
         let lines: Vec<usize> = records.iter().map(|r| r.line).collect();
         assert_eq!(lines, expected, "{text:?}");
     }
@@ -325,6 +325,32 @@ async fn binding_date_is_kept_until_the_card_changes() {
         import_csv(&db, Kind::Vehicles, moved.as_bytes(), "ops").await.unwrap();
         let rebound = bound_at(&db).await.unwrap();
         assert!(rebound >= crate::platform::now() - 60, "{backend}: a new card gets a new date");
+    }
+}
+
+#[tokio::test]
+async fn a_binding_day_in_the_file_is_when_the_vehicle_joined_its_card() {
+    for (backend, db) in fresh_databases().await {
+        import_csv(&db, Kind::Cards, demo_file(Kind::Cards), "ops").await.unwrap();
+        let header = "plate,plate_type,vehicle_type,owner_id_number,card_no,bound_on\n";
+        let file = format!(
+            "{header}辽B12345,02,小型轿车,{ZHANG_ID},{ZHANG_CARD},2025-03-06\n辽B22222,02,小型轿车,{ZHANG_ID},,\n"
+        );
+        import_csv(&db, Kind::Vehicles, file.as_bytes(), "ops").await.unwrap();
+        let day = crate::domain::CivilDate::parse("2025-03-06").unwrap();
+        assert_eq!(bound_at(&db).await, Some(day.shanghai_midnight()), "{backend}");
+
+        let bad = format!(
+            "{header}辽B12345,02,小型轿车,{ZHANG_ID},{ZHANG_CARD},2099-01-01\n\
+             辽B22222,02,小型轿车,{ZHANG_ID},,2025-03-06\n\
+             辽B33333,02,小型轿车,{ZHANG_ID},{ZHANG_CARD},2025-02-30\n"
+        );
+        let errors = row_errors(import_csv(&db, Kind::Vehicles, bad.as_bytes(), "ops").await);
+        assert_eq!(lines(&errors), [2, 3, 4], "{backend}");
+        assert_eq!(errors[0].reason, "bound_on 不能晚于今天", "{backend}");
+        assert_eq!(errors[1].reason, "bound_on 只能在填写了 card_no 时填写", "{backend}");
+        assert_eq!(errors[2].reason, "bound_on 不是真实存在的日期", "{backend}");
+        assert_eq!(bound_at(&db).await, Some(day.shanghai_midnight()), "{backend}: nothing written");
     }
 }
 

@@ -1,13 +1,15 @@
-//! `vehicles.csv`: registered vehicles and the service card each is bound to, if any.
+//! `vehicles.csv`: registered vehicles and the service card each is bound to, if any, and since when.
 
 use sqlx::{Any, Row, Transaction};
 
 use super::{Fields, ImportError, ImportReport, Parsed, RowError};
-use crate::domain::{CardNo, IdNumber, Plate, PlateType};
+use crate::domain::{CardNo, CivilDate, IdNumber, Plate, PlateType};
 use crate::platform::db::Db;
 use crate::platform::now;
 
-pub(super) const COLUMNS: &[&str] = &["plate", "plate_type", "vehicle_type", "owner_id_number", "card_no"];
+pub(super) const COLUMNS: &[&str] = &["plate", "plate_type", "vehicle_type", "owner_id_number", "card_no", "bound_on"];
+/// `bound_on` may be left out: files written before it existed still import.
+pub(super) const OPTIONAL_COLUMNS: usize = 1;
 
 /// Longest vehicle type description accepted, in characters (e.g. `小型纯电动轿车`).
 const VEHICLE_TYPE_MAX_CHARS: usize = 20;
@@ -19,6 +21,8 @@ pub(super) struct Vehicle {
     vehicle_type: String,
     owner_id_number: IdNumber,
     card_no: Option<CardNo>,
+    /// When the bank bound the vehicle to the card, if the file says: the start of that day in Asia/Shanghai.
+    bound_at: Option<i64>,
 }
 
 pub(super) fn parse(fields: &mut Fields) -> Option<Vehicle> {
@@ -34,14 +38,32 @@ pub(super) fn parse(fields: &mut Fields) -> Option<Vehicle> {
     let owner_id_number = fields.id_number("owner_id_number");
     let card_no =
         fields.parse("card_no", |text| if text.is_empty() { Ok(None) } else { CardNo::parse(text).map(Some) });
+    let bound_at =
+        fields.parse("bound_on", |text| if text.is_empty() { Ok(None) } else { binding_day(text).map(Some) });
     let (plate, plate_type) = vehicle?;
+    let (card_no, bound_at) = (card_no?, bound_at?);
+    if bound_at.is_some() && card_no.is_none() {
+        fields.reject("bound_on", "只能在填写了 card_no 时填写");
+        return None;
+    }
     Some(Vehicle {
         plate,
         plate_type,
         vehicle_type: vehicle_type?,
         owner_id_number: owner_id_number?,
-        card_no: card_no?,
+        card_no,
+        bound_at,
     })
+}
+
+/// A binding day: a real date, not after today.
+fn binding_day(text: &str) -> Result<i64, &'static str> {
+    super::parse_date(text)?;
+    let day = CivilDate::parse(text).ok_or("不是真实存在的日期")?;
+    if day > CivilDate::shanghai_today_from_epoch(now()) {
+        return Err("不能晚于今天");
+    }
+    Ok(day.shanghai_midnight())
 }
 
 pub(super) fn key(vehicle: &Vehicle) -> String {
@@ -86,9 +108,11 @@ pub(super) async fn write(
             .await?
             .map(|row| (row.get::<Option<String>, _>(0), row.get::<Option<i64>, _>(1)));
         let card_no = vehicle.card_no.as_ref().map(CardNo::as_str);
-        // The binding date is when the vehicle joined its current card, so it survives re-imports.
+        // The binding date is when the vehicle joined its current card: the file's, or else the import's that
+        // first put it there, so it survives re-imports.
         let bound_at = match (&stored, card_no) {
             (_, None) => None,
+            (_, Some(_)) if vehicle.bound_at.is_some() => vehicle.bound_at,
             (Some((Some(stored_card), stored_bound_at)), Some(card)) if stored_card == card => {
                 stored_bound_at.or(Some(now))
             }

@@ -319,11 +319,13 @@ pub async fn study_start(code: String) -> Result<StudySitting, AppError> {
     })
 }
 
-/// A playback heartbeat: credited only to the player holding the lease, never faster than the clock.
+/// A playback heartbeat: credited only to the player holding the lease, one per few seconds, never faster than the
+/// clock.
 #[server(prefix = "/api", endpoint = "study_heartbeat")]
 pub async fn study_heartbeat(code: String, lease: String, position_ms: i64) -> Result<BeatReply, AppError> {
     use super::model::BeatStatus;
     use super::repo::{self, BeatOutcome};
+    use super::rules::Uncounted;
     let learner = server::learner().await?;
     let enrolment = learner.enrolment_after_quiz().await?;
     let catalogue = repo::catalogue(&learner.state.db).await?;
@@ -335,7 +337,8 @@ pub async fn study_heartbeat(code: String, lease: String, position_ms: i64) -> R
     let (status, progress) = match outcome {
         BeatOutcome::Credited(p) => (BeatStatus::Credited, p),
         BeatOutcome::TakenOver(p) => (BeatStatus::TakenOver, p),
-        BeatOutcome::Skipped(_, p) => (BeatStatus::SkipRefused, p),
+        BeatOutcome::Uncounted(Uncounted::TooSoon, p) => (BeatStatus::TooSoon, p),
+        BeatOutcome::Uncounted(Uncounted::SkipAhead { .. }, p) => (BeatStatus::SkipRefused, p),
     };
     Ok(BeatReply {
         status,

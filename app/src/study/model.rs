@@ -148,6 +148,8 @@ pub enum BeatStatus {
     TakenOver,
     /// The player jumped past the furthest point watched; it must go back to `furthest_ms`.
     SkipRefused,
+    /// It came too soon after the last beat that counted; the player sends it again later.
+    TooSoon,
 }
 
 /// The answer to a heartbeat.

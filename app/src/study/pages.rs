@@ -12,7 +12,7 @@ use super::model::{
     BeatStatus, CertificateData, CertificateView, CoursePlayerData, CoursesData, QuizData, QuizOutcome, QuizQuestion,
     RequirementView, StudyHomeData,
 };
-use super::rules::duration_label;
+use super::rules::{duration_label, MIN_BEAT_GAP_MS};
 use crate::identity::model::Channel;
 use crate::ui::{loaded, FlashMessage, InfoRow, Screen};
 
@@ -260,6 +260,8 @@ fn media_type(source: &str) -> &'static str {
 
 /// How often the playing video reports to the server.
 const BEAT_EVERY_MS: u64 = 5_000;
+// The server counts one beat per `MIN_BEAT_GAP_MS`: a regular beat must come later than that, with room for jitter.
+const _: () = assert!(BEAT_EVERY_MS as i64 >= MIN_BEAT_GAP_MS + 2_000);
 
 /// The one island: it reports playback to the server, which decides what is credited.
 #[island]
@@ -273,6 +275,8 @@ fn Player(data: CoursePlayerData) -> impl IntoView {
     let furthest = StoredValue::new(0i64);
     let resume = StoredValue::new(None::<f64>);
     let in_flight = StoredValue::new(false);
+    // A beat the server did not take while the video stood still (its end, a pause) goes again at the next tick.
+    let again = StoredValue::new(false);
     let code = StoredValue::new(data.code.clone());
     let required = data.required_ms;
 
@@ -304,8 +308,10 @@ fn Player(data: CoursePlayerData) -> impl IntoView {
     let beat = move || {
         let Some(current) = lease.get_value() else { return };
         if in_flight.get_value() {
+            again.set_value(true);
             return;
         }
+        again.set_value(false);
         in_flight.set_value(true);
         let at = position_ms();
         leptos::task::spawn_local(async move {
@@ -325,6 +331,11 @@ fn Player(data: CoursePlayerData) -> impl IntoView {
                                 let _ = v.pause();
                             }
                         }
+                        BeatStatus::TooSoon => {
+                            if video.get_untracked().is_some_and(|v| v.paused()) {
+                                again.set_value(true);
+                            }
+                        }
                         BeatStatus::SkipRefused => {
                             notice.set(Some("不能跳过未学习的内容，已回到上次学习的位置".into()));
                             seek_to(reply.furthest_ms);
@@ -341,7 +352,7 @@ fn Player(data: CoursePlayerData) -> impl IntoView {
         start();
         if let Ok(handle) = set_interval_with_handle(
             move || {
-                if video.get_untracked().is_some_and(|v| !v.paused() && !v.ended()) {
+                if again.get_value() || video.get_untracked().is_some_and(|v| !v.paused() && !v.ended()) {
                     beat();
                 }
             },

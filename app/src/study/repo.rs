@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::model::{CertificateView, Outstanding};
-use super::rules::{self, Eligibility, Progress, ScoringCycle, SkipAhead};
+use super::rules::{self, Eligibility, Progress, ScoringCycle, Uncounted};
 use crate::domain::{CivilDate, IdNumber, LicenceClass, LicenceStatus, PersonName};
 use crate::identity::repo::Link;
 use crate::platform::audit::{self, Actor};
@@ -259,7 +259,8 @@ pub enum BeatOutcome {
     Credited(Progress),
     /// Another player holds the lease; nothing changed.
     TakenOver(Progress),
-    Skipped(SkipAhead, Progress),
+    /// Too soon after the last counted beat, or a skip; nothing changed.
+    Uncounted(Uncounted, Progress),
 }
 
 /// Applies a heartbeat from the player holding `lease`, in one transaction under the person's lock.
@@ -293,7 +294,7 @@ pub async fn beat(
     }
     let next = match current.beat(position_ms, now_ms()) {
         Ok(next) => next,
-        Err(skip) => return Ok(Some(BeatOutcome::Skipped(skip, current))),
+        Err(why) => return Ok(Some(BeatOutcome::Uncounted(why, current))),
     };
     let completed_at = next.is_complete(required_ms).then(now);
     sqlx::query(
@@ -313,24 +314,20 @@ pub async fn beat(
     Ok(Some(BeatOutcome::Credited(next)))
 }
 
-/// The untreated records on the vehicles a person (`$1`) owns or has on their card (`$2`): the vehicles come from
-/// the owner and card indexes, their records from the vehicle index.
+/// The person's untreated records: on the vehicles on their card (`$1`), since each joined it. The vehicles come
+/// from the card index, their records from the vehicle index.
 pub(crate) const OUTSTANDING_RECORDS: &str = concat!(
-    "SELECT DISTINCT x.record_no, x.plate, x.behaviour FROM violations x \
+    "SELECT x.record_no, x.plate, x.behaviour FROM violations x \
      JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
-     WHERE ",
-    crate::violations::repo::untreated!(),
-    " AND (v.owner_id_number = $1 OR v.card_no = $2) ORDER BY x.record_no"
+     WHERE v.card_no = $1 AND ",
+    crate::violations::repo::holders_untreated!(),
+    " ORDER BY x.record_no"
 );
 
-/// What keeps the certificate back: untreated records on the person's vehicles (owned or on the card) and
-/// unpaid decisions ([162] Art.73).
+/// What keeps the certificate back ([162] Art.73): the person's own untreated records and the unpaid decisions they
+/// are the party to; a vehicle's previous holder's records are not theirs.
 pub async fn outstanding(db: &Db, link: &Link) -> Result<Vec<Outstanding>, sqlx::Error> {
-    let rows = sqlx::query(OUTSTANDING_RECORDS)
-        .bind(link.id_number.as_str())
-        .bind(link.card_no.as_str())
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(OUTSTANDING_RECORDS).bind(link.card_no.as_str()).fetch_all(db.pool()).await?;
     let mut items: Vec<Outstanding> = rows
         .iter()
         .map(|row| Outstanding {

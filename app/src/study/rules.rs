@@ -97,10 +97,16 @@ pub fn scoring_cycle(first_issued: CivilDate, today: CivilDate) -> ScoringCycle 
     ScoringCycle { start, end }
 }
 
-/// The longest gap between two heartbeats that still counts as continuous study; the player beats every 5 s.
+/// The shortest time between two heartbeats of an enrolment that both count; one sooner changes nothing. The player
+/// beats every 5 s (`study::pages`), so a regular beat still counts when the network delays the one before by 2 s.
+/// One lease per enrolment means the gap, kept on the course being studied, holds for the whole enrolment.
+pub const MIN_BEAT_GAP_MS: i64 = 3_000;
+/// The longest gap between two heartbeats that still counts as continuous study.
 pub const MAX_BEAT_GAP_MS: i64 = 15_000;
-/// How far the player's clock may run ahead of the server's between two beats (network jitter, buffering).
-pub const BEAT_TOLERANCE_MS: i64 = 1_500;
+/// How much further than the clock the player may have moved between two counted beats (network jitter,
+/// buffering), in percent of the time that passed: a share rather than a fixed allowance, so that many beats gain
+/// no more than a few.
+pub const SKIP_TOLERANCE_PERCENT: i64 = 20;
 /// How much of a course's required time may be missing when it is marked complete: what beats lose to jitter,
 /// at most this much and at most 5% of the requirement.
 pub const COMPLETION_SLACK_MS: i64 = 2_000;
@@ -108,47 +114,57 @@ pub const COMPLETION_SLACK_MS: i64 = 2_000;
 /// The server's record of one course for one person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
-    /// Study time credited so far.
+    /// Study time credited so far; never beyond the furthest point watched.
     pub credited_ms: i64,
     /// The furthest point of the video watched.
     pub furthest_ms: i64,
     /// Where the player was at the last heartbeat; returning resumes here.
     pub position_ms: i64,
-    /// When the last heartbeat (or the start of this sitting) reached the server.
+    /// When the last counted heartbeat (or the start of this sitting) reached the server.
     pub beat_at_ms: i64,
 }
 
-/// A heartbeat the server refuses: the player jumped past what was watched.
+/// A heartbeat the server does not count; nothing changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SkipAhead {
-    /// Where the player must go back to.
-    pub furthest_ms: i64,
+pub enum Uncounted {
+    /// It came within [`MIN_BEAT_GAP_MS`] of the last beat that counted.
+    TooSoon,
+    /// The player jumped past what was watched and must go back to `furthest_ms`.
+    SkipAhead { furthest_ms: i64 },
 }
 
 impl Progress {
     /// Applies a heartbeat saying the player is at `position_ms` at server time `now_ms`.
     ///
-    /// Credit is the forward movement since the last beat, but never more than the wall-clock time that passed
-    /// (capped at [`MAX_BEAT_GAP_MS`]), so playing fast or replaying old beats gains nothing. A position beyond
-    /// the furthest point watched by more than the time that passed is a skip and changes nothing.
-    pub fn beat(self, position_ms: i64, now_ms: i64) -> Result<Progress, SkipAhead> {
-        let elapsed = (now_ms - self.beat_at_ms).clamp(0, MAX_BEAT_GAP_MS);
-        let position_ms = position_ms.max(0);
-        if position_ms > self.furthest_ms + elapsed + BEAT_TOLERANCE_MS {
-            return Err(SkipAhead { furthest_ms: self.furthest_ms });
+    /// Only one beat per [`MIN_BEAT_GAP_MS`] counts. The furthest point may move on by the wall-clock time that
+    /// passed (capped at [`MAX_BEAT_GAP_MS`]) and [`SKIP_TOLERANCE_PERCENT`] of it; further is a skip. Credit
+    /// grows by the time that passed but never beyond the furthest point, so playing fast, flooding beats or
+    /// replaying a part gains nothing, while what one beat loses to jitter the next one makes up.
+    pub fn beat(self, position_ms: i64, now_ms: i64) -> Result<Progress, Uncounted> {
+        let since = now_ms - self.beat_at_ms;
+        if since < MIN_BEAT_GAP_MS {
+            return Err(Uncounted::TooSoon);
         }
-        let moved = (position_ms - self.position_ms).max(0);
+        let elapsed = since.min(MAX_BEAT_GAP_MS);
+        let position_ms = position_ms.max(0);
+        if position_ms > self.furthest_ms + elapsed + elapsed * SKIP_TOLERANCE_PERCENT / 100 {
+            return Err(Uncounted::SkipAhead { furthest_ms: self.furthest_ms });
+        }
+        let furthest_ms = self.furthest_ms.max(position_ms);
         Ok(Progress {
-            credited_ms: self.credited_ms + moved.min(elapsed),
-            furthest_ms: self.furthest_ms.max(position_ms),
+            credited_ms: (self.credited_ms + elapsed).min(furthest_ms).max(self.credited_ms),
+            furthest_ms,
             position_ms,
-            beat_at_ms: now_ms.max(self.beat_at_ms),
+            beat_at_ms: now_ms,
         })
     }
 
-    /// Whether `required_ms` of study has been credited.
+    /// Whether the furthest point watched reaches the end of the course's `required_ms` and the credited time
+    /// covers it, but for the jitter slack. The catalogue knows a course by its required time, not the length of
+    /// its video.
     pub fn is_complete(&self, required_ms: i64) -> bool {
-        self.credited_ms >= required_ms - COMPLETION_SLACK_MS.min(required_ms / 20)
+        let reached = required_ms - COMPLETION_SLACK_MS.min(required_ms / 20);
+        self.furthest_ms >= reached && self.credited_ms >= reached
     }
 }
 
@@ -263,18 +279,19 @@ mod tests {
 
     #[test]
     fn credit_never_grows_faster_than_the_wall_clock() {
-        // Twice the speed: the position moves 10 s while 5 s pass, within the skip tolerance only once.
+        // A little fast: the position moves 6 s while 5 s pass, within the skip tolerance.
         let p = started(0).beat(6_000, 5_000).unwrap();
         assert_eq!(p.credited_ms, 5_000);
-        // Beats sent in a burst gain only the milliseconds that really passed.
-        let p = p.beat(6_500, 5_010).unwrap().beat(7_000, 5_020).unwrap();
-        assert_eq!(p.credited_ms, 5_020);
+        // Beats sent in a burst do not count at all.
+        assert_eq!(p.beat(6_500, 5_010), Err(Uncounted::TooSoon));
+        assert_eq!(p.beat(7_000, 7_999), Err(Uncounted::TooSoon));
+        assert_eq!(p.beat(8_000, 8_000).unwrap().credited_ms, 8_000);
     }
 
     #[test]
     fn a_long_pause_credits_no_more_than_one_beat_gap() {
         let p = started(0).beat(5_000, 5_000).unwrap();
-        assert_eq!(p.beat(40_000, 600_000), Err(SkipAhead { furthest_ms: 5_000 }));
+        assert_eq!(p.beat(40_000, 600_000), Err(Uncounted::SkipAhead { furthest_ms: 5_000 }));
         let resumed = p.beat(15_000, 600_000).unwrap();
         assert_eq!(resumed.credited_ms, 15_000);
     }
@@ -282,23 +299,71 @@ mod tests {
     #[test]
     fn jumping_past_the_furthest_point_is_refused_and_changes_nothing() {
         let p = started(0).beat(5_000, 5_000).unwrap();
-        assert_eq!(p.beat(60_000, 10_000), Err(SkipAhead { furthest_ms: 5_000 }));
-        // Within the watched part the player may move freely, but going back earns nothing.
+        assert_eq!(p.beat(60_000, 10_000), Err(Uncounted::SkipAhead { furthest_ms: 5_000 }));
+        // Within the watched part the player may move freely, but going back earns nothing, and neither does
+        // watching that part again: only the second past the furthest point counts.
         let back = p.beat(1_000, 10_000).unwrap();
         assert_eq!((back.credited_ms, back.furthest_ms, back.position_ms), (5_000, 5_000, 1_000));
         let again = back.beat(6_000, 15_000).unwrap();
-        assert_eq!(again.credited_ms, 10_000);
+        assert_eq!(again.credited_ms, 6_000);
     }
 
     #[test]
     fn completion_allows_only_the_jitter_slack() {
-        let p = Progress { credited_ms: 58_000, ..Progress::default() };
+        let p = Progress { credited_ms: 58_000, furthest_ms: 60_000, ..Progress::default() };
         assert!(p.is_complete(60_000));
         assert!(!p.is_complete(60_001));
         // A short demo clip may miss 5% at most.
-        let p = Progress { credited_ms: 8_550, ..Progress::default() };
+        let p = Progress { credited_ms: 8_550, furthest_ms: 9_000, ..Progress::default() };
         assert!(p.is_complete(9_000));
         assert!(!p.is_complete(9_100));
+        // Time credited does not complete a course whose end was never reached.
+        let p = Progress { credited_ms: 60_000, furthest_ms: 30_000, ..Progress::default() };
+        assert!(!p.is_complete(60_000));
+    }
+
+    /// A sitting started at 0 and the beats `(position, server time)` of its player; a beat the server does not
+    /// count changes nothing.
+    fn play(beats: impl IntoIterator<Item = (i64, i64)>) -> Progress {
+        beats.into_iter().fold(started(0), |p, (position, now)| p.beat(position, now).unwrap_or(p))
+    }
+
+    #[test]
+    fn a_flood_of_heartbeats_neither_runs_ahead_nor_counts_more_than_one_beat_per_gap() {
+        // A beat every 100 ms for 20 s, each claiming a second more.
+        let flood = play((1..=200).map(|i| (i * 1_000, i * 100)));
+        assert!(flood.furthest_ms <= 20_000 * 6 / 5, "{flood:?}");
+        assert!(!flood.is_complete(20_000), "{flood:?}");
+        // The same flood claiming the real position: only a beat every 3 s counts, the last one 18 s in.
+        let flood = play((1..=200).map(|i| (i * 100, i * 100)));
+        assert_eq!((flood.credited_ms, flood.beat_at_ms), (18_000, 18_000));
+    }
+
+    #[test]
+    fn replaying_the_first_minute_never_completes_a_course() {
+        // A 3-minute course: the first minute in real time, then back to the start for the same minute twice more.
+        let minute = |from: i64| (1..=12).map(move |i| (i * 5_000, from + i * 5_000));
+        let beats = minute(0).chain([(0, 65_000)]).chain(minute(65_000)).chain([(0, 130_000)]).chain(minute(130_000));
+        let p = play(beats);
+        assert_eq!((p.credited_ms, p.furthest_ms), (60_000, 60_000));
+        assert!(!p.is_complete(180_000));
+    }
+
+    #[test]
+    fn an_honest_viewer_completes_a_ten_second_demo_clip() {
+        // The player beats every 5 s from the start of the sitting; the clip starts 1.2 s later, and its end, 1.2 s
+        // after the beat at 10 s, is reported again at the next tick.
+        let p = play([(3_800, 5_000), (8_800, 10_000), (10_000, 11_200), (10_000, 15_000)]);
+        assert_eq!((p.credited_ms, p.furthest_ms), (10_000, 10_000));
+        assert!(p.is_complete(9_000));
+    }
+
+    #[test]
+    fn network_jitter_costs_no_credit_in_the_end() {
+        // A beat every 5 s of playback arriving alternately 300 ms late and 300 ms early.
+        let p = play((1..=12).map(|i| (i * 5_000, i * 5_000 + if i % 2 == 1 { 300 } else { -300 })));
+        assert_eq!(p.furthest_ms, 60_000);
+        assert!(p.is_complete(60_000), "{p:?}");
     }
 
     #[test]

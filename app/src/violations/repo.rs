@@ -43,10 +43,19 @@ macro_rules! untreated {
 }
 pub(crate) use untreated;
 
+/// "The record (aliased `x`) is untreated and the card holder's": it occurred since its vehicle (`v`) joined the
+/// card. What happened before is the previous holder's to answer for, even when the vehicle is theirs no more.
+macro_rules! holders_untreated {
+    () => {
+        concat!($crate::violations::repo::untreated!(), " AND x.occurred_at >= v.bound_at")
+    };
+}
+pub(crate) use holders_untreated;
+
 const VEHICLE_COLUMNS: &str = concat!(
     "v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
      (SELECT COUNT(*) FROM violations x WHERE x.plate = v.plate AND x.plate_type = v.plate_type AND ",
-    untreated!(),
+    holders_untreated!(),
     ")"
 );
 
@@ -135,11 +144,13 @@ struct Stored {
 const RECORD_COLUMNS: &str = "x.record_no, x.plate, x.plate_type, x.occurred_at, x.location, x.code, \
      x.behaviour, x.points, x.fine_fen, x.counter_only, x.decision_no";
 
-/// One record, found only through a vehicle on the card bound as `$1`; `$2` is the record number.
+/// One record, found only through a vehicle on the card bound as `$1`, and only when it is the card holder's (`$3`):
+/// decided with them as the party, or untreated since the vehicle joined the card; `$2` is the record number.
 fn record_on_card() -> String {
     format!(
         "SELECT {RECORD_COLUMNS} FROM violations x JOIN vehicles v ON v.plate = x.plate AND v.plate_type = x.plate_type \
-         WHERE v.card_no = $1 AND x.record_no = $2"
+         WHERE v.card_no = $1 AND x.record_no = $2 AND (x.party_id_number = $3 OR ({}))",
+        holders_untreated!()
     )
 }
 
@@ -192,8 +203,8 @@ impl Stored {
     }
 }
 
-/// The caller's session and a vehicle on its card (`$3` plate, `$4` plate type) with its untreated records, newest
-/// first: the vehicle, its owner's name, the linked person's licence facts, and one row per untreated record (a
+/// The caller's session and a vehicle on its card (`$3` plate, `$4` plate type) with the untreated records since it
+/// joined the card, newest first: the vehicle, its owner's name, the linked person's licence facts, and one row per untreated record (a
 /// single row of NULL records when there is none, and a row of NULLs when the vehicle is not on the card). Read with
 /// `http::linked_caller_with_rows`, taken apart by `vehicle_with_untreated`.
 pub fn vehicle_with_untreated_sql(backend: Backend) -> &'static str {
@@ -207,7 +218,7 @@ pub fn vehicle_with_untreated_sql(backend: Backend) -> &'static str {
              LEFT JOIN drivers p ON p.id_number = me.id_number \
              LEFT JOIN violations x ON x.plate = v.plate AND x.plate_type = v.plate_type AND {} \
              ORDER BY x.occurred_at DESC",
-            untreated!()
+            holders_untreated!()
         )
     })
 }
@@ -226,7 +237,7 @@ pub fn vehicle_with_untreated(rows: &[AnyRow]) -> Option<(BoundVehicle, Vec<Reco
     Some((vehicle_with_count(first, records.len() as i64), records))
 }
 
-/// One record of a vehicle on the caller's card, with its decision number once processed.
+/// One of the caller's records on a vehicle on their card, with its decision number once processed.
 pub async fn record(
     db: &Db,
     link: &Link,
@@ -235,6 +246,7 @@ pub async fn record(
     let row = sqlx::query(sqlx::AssertSqlSafe(record_on_card()))
         .bind(link.card_no.as_str())
         .bind(record_no)
+        .bind(link.id_number.as_str())
         .fetch_optional(db.pool())
         .await?;
     let Some(stored) = row.as_ref().map(stored) else {
@@ -275,6 +287,7 @@ pub async fn process(
     let row = sqlx::query(sqlx::AssertSqlSafe(record_on_card()))
         .bind(link.card_no.as_str())
         .bind(record_no)
+        .bind(link.id_number.as_str())
         .fetch_optional(&mut *tx)
         .await?;
     let record = row.as_ref().map(stored).ok_or(ProcessError::NotFound)?;
@@ -336,15 +349,11 @@ const DECISION_COLUMNS: &str = "SELECT x.decision_no, x.record_no, x.plate, x.be
      x.decided_on, x.paid, d.name, x.party_id_number FROM violations x \
      LEFT JOIN drivers d ON d.id_number = x.party_id_number";
 
-/// Decisions the caller may see: they are the party (`$1`), or the vehicle is on their card (`$2`). The two ways in
-/// are looked up apart, each on its own index, and united: a single `OR` across the record and its vehicle leaves
-/// the database no index to start from, and it reads every record (two seconds at city size).
+/// Decisions the caller may see: those they are the party to (`$1`). A decision on a vehicle now on their card but
+/// made against its previous holder stays that holder's.
 const DECISIONS: &str = "SELECT x.decision_no, x.record_no, x.plate, x.behaviour, x.points, x.fine_fen, x.decided_on, \
      x.paid, d.name, x.party_id_number \
-     FROM violations x LEFT JOIN drivers d ON d.id_number = x.party_id_number \
-     WHERE x.record_no IN (SELECT p.record_no FROM violations p WHERE p.party_id_number = $1 \
-     UNION SELECT y.record_no FROM vehicles v JOIN violations y ON y.plate = v.plate AND y.plate_type = v.plate_type \
-     WHERE v.card_no = $2)";
+     FROM violations x LEFT JOIN drivers d ON d.id_number = x.party_id_number WHERE x.party_id_number = $1";
 
 /// A guest's lookup (SPEC §2B): the decision, only when the plate or the party's full name also matches.
 /// Every mismatch gives the same `None`, so decisions cannot be enumerated by their answers.
@@ -381,7 +390,6 @@ pub async fn decision_by_number(db: &Db, decision_no: &str) -> Result<Option<Dec
 pub async fn decision(db: &Db, link: &Link, decision_no: &str) -> Result<Option<DecisionView>, sqlx::Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(decision_sql()))
         .bind(link.id_number.as_str())
-        .bind(link.card_no.as_str())
         .bind(decision_no)
         .fetch_optional(db.pool())
         .await?;
@@ -389,7 +397,7 @@ pub async fn decision(db: &Db, link: &Link, decision_no: &str) -> Result<Option<
 }
 
 fn decision_sql() -> String {
-    format!("{DECISIONS} AND x.decision_no = $3")
+    format!("{DECISIONS} AND x.decision_no = $2")
 }
 
 fn unpaid_decisions_sql() -> String {
@@ -400,7 +408,6 @@ fn unpaid_decisions_sql() -> String {
 pub async fn unpaid_decisions(db: &Db, link: &Link) -> Result<Vec<DecisionView>, sqlx::Error> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(unpaid_decisions_sql()))
         .bind(link.id_number.as_str())
-        .bind(link.card_no.as_str())
         .fetch_all(db.pool())
         .await?;
     rows.iter().map(decision_view).collect()

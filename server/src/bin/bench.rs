@@ -133,7 +133,9 @@ async fn generate(db: &Db, drivers: u64, vehicles: u64, violations: u64) -> Resu
                 let owner = v % drivers;
                 let card = if v % 10 == 9 { "NULL".to_string() } else { q(&card_no(owner)) };
                 let kind = if v % 7 == 0 { "轻型厢式货车" } else { "小型轿车" };
-                format!("({},'02','{kind}',{},{card},{now},{now})", q(&plate(v)), q(&id_number(owner)))
+                // Bound before the first record, so every record is the card holder's, as the pages expect.
+                let bound = EPOCH_2024 - 365 * 86_400;
+                format!("({},'02','{kind}',{},{card},{bound},{now})", q(&plate(v)), q(&id_number(owner)))
             })
             .collect();
         insert(

@@ -87,13 +87,14 @@ async fn answer_quiz(app: &TestApp, browser: &Browser, miss_first: bool) -> Stri
     browser.submit("/api/submit_quiz", &fields).await
 }
 
-/// Plays the short course through in real time: two beats 1.6 s apart reach its 3 s.
+/// Plays the short course through in real time: a beat 1.6 s in comes too soon to count, the next at 3.2 s reaches
+/// its 3 s.
 async fn study_short_course(browser: &Browser) {
     let sitting = start(browser, "T01").await;
     let lease = sitting["lease"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(1_600)).await;
     let first = beat(browser, "T01", &lease, 1_600).await;
-    assert_eq!((&first["status"], &first["complete"]), (&"Credited".into(), &false.into()), "{first}");
+    assert_eq!((&first["status"], &first["complete"]), (&"TooSoon".into(), &false.into()), "{first}");
     tokio::time::sleep(Duration::from_millis(1_600)).await;
     let last = beat(browser, "T01", &lease, 3_200).await;
     assert_eq!(last["complete"], true, "{last}");
@@ -167,11 +168,12 @@ async fn credited_time_never_grows_faster_than_the_wall_clock() {
         let began = Instant::now();
         let sitting = start(&li, "T01").await;
         let lease = sitting["lease"].as_str().unwrap();
-        // A player claiming 1 s of playback every 300 ms, as if played at triple speed.
+        // A player running 15% fast (within what the skip check leaves for jitter), beating every 300 ms.
+        let playing = Instant::now();
         let mut last = Value::Null;
-        for i in 1..=6 {
+        for _ in 1..=11 {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            last = beat(&li, "T01", lease, i * 1_000).await;
+            last = beat(&li, "T01", lease, playing.elapsed().as_millis() as i64 * 115 / 100).await;
         }
         let elapsed = began.elapsed().as_millis() as i64;
         let credited = last["credited_ms"].as_i64().unwrap();
@@ -186,15 +188,16 @@ async fn jumping_ahead_of_the_furthest_point_is_refused() {
         let li = app.linked_browser("wechat", "skip", &LI_SI).await;
         answer_quiz(&app, &li, false).await;
         let lease = start(&li, "T01").await["lease"].as_str().unwrap().to_string();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let reply = beat(&li, "T01", &lease, 500).await;
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
+        let reply = beat(&li, "T01", &lease, 3_100).await;
         assert_eq!(reply["status"], "Credited", "{db}");
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
         let reply = beat(&li, "T01", &lease, 60_000).await;
         assert_eq!(reply["status"], "SkipRefused", "{db}: {reply}");
-        assert_eq!(reply["furthest_ms"], 500, "{db}: the player is sent back to 500 ms");
+        assert_eq!(reply["furthest_ms"], 3_100, "{db}: the player is sent back to 3.1 s");
         let furthest: i64 =
             sqlx::query("SELECT furthest_ms FROM study_progress").fetch_one(app.db.pool()).await.unwrap().get(0);
-        assert_eq!(furthest, 500, "{db}: nothing stored from the skip");
+        assert_eq!(furthest, 3_100, "{db}: nothing stored from the skip");
     }
 }
 
@@ -206,15 +209,16 @@ async fn a_second_device_takes_over_and_the_first_is_told() {
         let tablet = app.linked_browser("icbc", "device-2", &LI_SI).await;
         let first = start(&phone, "T01").await["lease"].as_str().unwrap().to_string();
         let second = start(&tablet, "T01").await["lease"].as_str().unwrap().to_string();
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let told = beat(&phone, "T01", &first, 400).await;
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
+        let told = beat(&phone, "T01", &first, 3_100).await;
         assert_eq!(told["status"], "TakenOver", "{db}: {told}");
         assert_eq!(told["credited_ms"], 0, "{db}: the first device earns nothing more");
-        assert_eq!(beat(&tablet, "T01", &second, 400).await["status"], "Credited", "{db}");
+        assert_eq!(beat(&tablet, "T01", &second, 3_100).await["status"], "Credited", "{db}");
         // Taking it back is one tap away, and then the tablet is the one told.
         let again = start(&phone, "T01").await["lease"].as_str().unwrap().to_string();
-        assert_eq!(beat(&tablet, "T01", &second, 500).await["status"], "TakenOver", "{db}");
-        assert_eq!(beat(&phone, "T01", &again, 400).await["status"], "Credited", "{db}");
+        assert_eq!(beat(&tablet, "T01", &second, 3_200).await["status"], "TakenOver", "{db}");
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
+        assert_eq!(beat(&phone, "T01", &again, 3_100).await["status"], "Credited", "{db}");
     }
 }
 
@@ -224,16 +228,19 @@ async fn leaving_and_returning_resumes_where_the_person_stopped() {
         let li = app.linked_browser("wechat", "resume", &LI_SI).await;
         answer_quiz(&app, &li, false).await;
         let lease = start(&li, "T01").await["lease"].as_str().unwrap().to_string();
-        tokio::time::sleep(Duration::from_millis(1_200)).await;
-        beat(&li, "T01", &lease, 1_200).await;
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
+        beat(&li, "T01", &lease, 3_100).await;
         // Gone for a while; the time away is not credited on return.
         tokio::time::sleep(Duration::from_millis(1_000)).await;
         let back = start(&li, "T01").await;
-        assert_eq!(back["resume_ms"], 1_200, "{db}: {back}");
-        assert_eq!(back["credited_ms"], 1_200, "{db}");
+        assert_eq!(back["resume_ms"], 3_100, "{db}: {back}");
+        assert_eq!(back["credited_ms"], 3_100, "{db}");
         let lease = back["lease"].as_str().unwrap().to_string();
-        let reply = beat(&li, "T01", &lease, 2_400).await;
-        assert!(reply["credited_ms"].as_i64().unwrap() < 1_400, "{db}: {reply}");
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
+        // Played a little fast, so the position would leave room for the second away if it counted.
+        let reply = beat(&li, "T01", &lease, 3_100 + 3_100 * 115 / 100).await;
+        assert_eq!(reply["status"], "Credited", "{db}: {reply}");
+        assert!(reply["credited_ms"].as_i64().unwrap() < 6_500, "{db}: {reply}");
     }
 }
 
@@ -309,5 +316,74 @@ async fn course_videos_are_served_with_range_requests() {
         assert!(part.headers()["content-range"].to_str().unwrap().starts_with("bytes 100-199/"), "{db}");
         assert!(part.headers().get("content-encoding").is_none(), "{db}: videos are not recompressed");
         assert_eq!(part.bytes().await.unwrap().len(), 100, "{db}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_heartbeats_does_not_complete_a_course() {
+    for (db, app) in apps().await {
+        let li = app.linked_browser("wechat", "flood", &LI_SI).await;
+        answer_quiz(&app, &li, false).await;
+        let lease = start(&li, "T01").await["lease"].as_str().unwrap().to_string();
+        let began = Instant::now();
+        // Beats back to back, each claiming a second more, for longer than the course's 3 s.
+        let (mut position, mut beats, mut last) = (0, 0, Value::Null);
+        while began.elapsed() < Duration::from_millis(4_000) {
+            position += 1_000;
+            beats += 1;
+            last = beat(&li, "T01", &lease, position).await;
+        }
+        let elapsed = began.elapsed().as_millis() as i64;
+        assert!(beats > 10, "{db}: a flood ({beats} beats)");
+        assert_eq!(last["complete"], false, "{db}: {last}");
+        let furthest = last["furthest_ms"].as_i64().unwrap();
+        assert!(furthest <= elapsed * 6 / 5, "{db}: the furthest point ran to {furthest} ms in {elapsed} ms");
+    }
+}
+
+/// A second course of 6 s, whose first half is watched twice.
+const SIX_SECOND_COURSE: &str = "code,position,title,summary,video,required_minutes\n\
+T02,2,高速公路,测试课程,/videos/lesson-02.mp4|/videos/lesson-02.webm,0.1\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_the_first_part_does_not_complete_a_course() {
+    for (db, app) in apps().await {
+        import_csv(&app.db, Kind::Courses, SIX_SECOND_COURSE.as_bytes(), "test").await.unwrap();
+        let li = app.linked_browser("wechat", "replay", &LI_SI).await;
+        answer_quiz(&app, &li, false).await;
+        let lease = start(&li, "T02").await["lease"].as_str().unwrap().to_string();
+        // Plays the first 3.3 s in real time, goes back to the start and plays them again.
+        let mut last = Value::Null;
+        for position in [3_300, 0, 3_300] {
+            tokio::time::sleep(Duration::from_millis(3_300)).await;
+            last = beat(&li, "T02", &lease, position).await;
+            assert_eq!(last["status"], "Credited", "{db}: {last}");
+        }
+        assert_eq!(last["complete"], false, "{db}: {last}");
+        assert_eq!(last["credited_ms"], 3_300, "{db}: watching a part again earns nothing");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_previous_owners_records_do_not_hold_the_certificate_back() {
+    for (db, app) in apps().await {
+        // 钱七 leaves an untreated red light and an unpaid decision on 辽B9P306, then sells it to 李四, onto whose
+        // card it goes today.
+        let csv = "record_no,plate,plate_type,occurred_at,location,code,behaviour,points,fine_yuan,counter_only,decision_no,decided_on,party_id_number,paid\n\
+            210200202611190010,辽B9P306,02,2026-11-19 08:00,解放路,1039,机动车违反规定停放、临时停车且驾驶人不在现场的,0,100,0,2102131000007777,2026-11-20,210213197504305611,0\n";
+        import_csv(&app.db, Kind::Violations, csv.as_bytes(), "test").await.unwrap();
+        let sold = format!(
+            "plate,plate_type,vehicle_type,owner_id_number,card_no\n辽B9P306,02,小型轿车,{},{}\n",
+            LI_SI.id_number, LI_SI.card_no
+        );
+        import_csv(&app.db, Kind::Vehicles, sold.as_bytes(), "test").await.unwrap();
+        let li = app.linked_browser("icbc", "bought", &LI_SI).await;
+        answer_quiz(&app, &li, false).await;
+        study_short_course(&li).await;
+        let page = li.get("/study/courses").await;
+        assert!(!page.contains("辽B9P306") && !page.contains("2102131000007777"), "{db}: {page}");
+        let page = li.submit("/api/issue_certificate", &[]).await;
+        assert!(page.contains("机动车驾驶人审验学习证明"), "{db}: {page}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM study_certificates").await, 1, "{db}");
     }
 }

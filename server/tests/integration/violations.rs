@@ -1,10 +1,11 @@
 //! 交通违法处理 and 已绑定车辆信息 (SPEC §2D, §2F, §3) on the demo data.
 
 use app::domain::{CivilDate, Fen};
+use app::import::{import_csv, Kind};
 use app::violations::rules;
 use sqlx::Row;
 
-use crate::support::{TestApp, LI_SI, WANG_WU, ZHANG_SAN};
+use crate::support::{Person, TestApp, LI_SI, WANG_WU, ZHANG_SAN};
 
 const RED_LIGHT: &str = "210200202609170001";
 const WRONG_WAY: &str = "210200202610090002";
@@ -202,5 +203,60 @@ async fn the_fines_list_holds_exactly_the_callers_unpaid_decisions() {
         assert!(!page.contains("2102021000015367") && !page.contains(&decision_no), "{db}");
         let wang = app.linked_browser("wechat", "fines-wang", &WANG_WU).await;
         assert!(wang.get("/fines").await.contains("您目前车辆无违法记录"), "{db}");
+    }
+}
+
+/// 钱七: the demo's suspended licence, whose car 辽B9P306 has an untreated red light.
+const QIAN_QI: Person =
+    Person { name: "钱七", id_number: "210213197504305611", card_no: "6222023400001062", phone: "13804110005" };
+const PREVIOUS_RED_LIGHT: &str = "210200202611180009";
+const PREVIOUS_DECISION: &str = "2102131000007777";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vehicles_previous_owners_records_stay_theirs() {
+    for (db, app) in TestApp::each_with_demo().await {
+        // 钱七 also leaves an unpaid decision on 辽B9P306, then sells it to 王五, whose card it joins today.
+        let header = "record_no,plate,plate_type,occurred_at,location,code,behaviour,points,fine_yuan,counter_only,decision_no,decided_on,party_id_number,paid\n";
+        let decided = format!(
+            "{header}210200202611190010,辽B9P306,02,2026-11-19 08:00,解放路,1039,机动车违反规定停放、临时停车且驾驶人不在现场的,0,100,0,{PREVIOUS_DECISION},2026-11-20,{},0\n",
+            QIAN_QI.id_number
+        );
+        import_csv(&app.db, Kind::Violations, decided.as_bytes(), "test").await.unwrap();
+        let sold = format!(
+            "plate,plate_type,vehicle_type,owner_id_number,card_no\n辽B9P306,02,小型轿车,{},{}\n",
+            WANG_WU.id_number, WANG_WU.card_no
+        );
+        import_csv(&app.db, Kind::Vehicles, sold.as_bytes(), "test").await.unwrap();
+
+        let wang = app.linked_browser("wechat", "new-owner", &WANG_WU).await;
+        let page = wang.submit("/api/violations_agree", &[]).await;
+        assert!(page.contains("辽B9P306") && !page.contains("条未处理"), "{db}: {page}");
+        let page = wang.get("/violations/vehicle?plate=%E8%BE%BDB9P306&type=02").await;
+        assert!(page.contains("您目前车辆无违法记录") && !page.contains("解放路"), "{db}: {page}");
+        let page = wang.get(&format!("/violations/record?no={PREVIOUS_RED_LIGHT}")).await;
+        assert!(page.contains("未找到该违法记录"), "{db}: {page}");
+        wang.submit("/api/process_record", &[("record_no", PREVIOUS_RED_LIGHT)]).await;
+        assert_eq!(decision_of(&app, PREVIOUS_RED_LIGHT).await, None, "{db}: 王五 cannot take 钱七's record");
+        let photo = wang.client.get(format!("{}/evidence/{PREVIOUS_RED_LIGHT}", app.base)).send().await.unwrap();
+        assert_eq!(photo.status(), 404, "{db}");
+        let page = wang.get("/fines").await;
+        assert!(page.contains("您目前车辆无违法记录") && !page.contains(PREVIOUS_DECISION), "{db}: {page}");
+        let page = wang.get(&format!("/violations/decision?no={PREVIOUS_DECISION}")).await;
+        assert!(page.contains("未找到该处罚决定书"), "{db}: {page}");
+        let page = wang.get(&format!("/fines/pay?no={PREVIOUS_DECISION}")).await;
+        assert!(page.contains("未找到该处罚决定书"), "{db}: nor can he pay it: {page}");
+
+        // The decision stays 钱七's to see and pay.
+        let qian = app.linked_browser("icbc", "old-owner", &QIAN_QI).await;
+        assert!(qian.get("/fines").await.contains(PREVIOUS_DECISION), "{db}");
+
+        // What happens after the sale is 王五's.
+        let later = format!(
+            "{header}210200203001020011,辽B9P306,02,2030-01-02 08:00,中山路,1625,驾驶机动车违反道路交通信号灯通行的,6,200,0,,,,0\n"
+        );
+        import_csv(&app.db, Kind::Violations, later.as_bytes(), "test").await.unwrap();
+        let page = wang.get("/violations/vehicle?plate=%E8%BE%BDB9P306&type=02").await;
+        assert!(page.contains("210200203001020011") && !page.contains("解放路"), "{db}: {page}");
+        assert!(wang.get("/violations").await.contains("1条未处理"), "{db}");
     }
 }
