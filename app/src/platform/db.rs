@@ -168,6 +168,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0010_housekeeping.sql"),
         include_str!("../../migrations/postgres/0010_housekeeping.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/sqlite/0011_payment_finality.sql"),
+        include_str!("../../migrations/postgres/0011_payment_finality.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.
