@@ -74,6 +74,7 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
         amount: order.amount.to_string(),
         state: order.state,
         receipt_no: order.receipt_no,
+        refund_pending: order.refund_pending,
     })
 }
 

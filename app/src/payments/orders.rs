@@ -152,12 +152,16 @@ pub struct StoredOrder {
     pub amount: Fen,
     pub state: OrderState,
     pub receipt_no: Option<String>,
+    /// Money the gateway took for this order that was recorded for refund instead of paying the fine.
+    pub refund_pending: bool,
 }
 
 /// One order by number.
 pub async fn order(db: &Db, order_no: &str) -> Result<Option<StoredOrder>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT order_no, decision_no, account_id, amount_fen, state, receipt_no FROM payment_orders WHERE order_no = $1",
+        "SELECT order_no, decision_no, account_id, amount_fen, state, receipt_no, \
+         (SELECT COUNT(*) FROM payment_exceptions e WHERE e.order_no = o.order_no) \
+         FROM payment_orders o WHERE order_no = $1",
     )
     .bind(order_no)
     .fetch_optional(db.pool())
@@ -169,6 +173,7 @@ pub async fn order(db: &Db, order_no: &str) -> Result<Option<StoredOrder>, sqlx:
         amount: Fen::new(row.get(3)),
         state: OrderState::parse(row.get::<&str, _>(4)).unwrap_or(OrderState::Open),
         receipt_no: row.get(5),
+        refund_pending: row.get::<i64, _>(6) > 0,
     }))
 }
 

@@ -171,6 +171,11 @@ async fn a_wrong_amount_payment_is_recorded_once_and_ends_the_order() {
         assert_eq!(exceptions(&app).await, ["wrong_amount"], "{db}: one payment, one exception");
         assert_ne!(order_state(&app, &order_no).await, "open", "{db}: the order is over");
         assert_eq!(paid(&app, OVERDUE).await, 0, "{db}");
+        let result = browser.get(&format!("/fines/result?order={order_no}")).await;
+        assert!(
+            result.contains("退回原支付账户") && !result.contains("本次未扣款"),
+            "{db}: the payer is told: {result}"
+        );
 
         let cashier = to_cashier(&browser, OVERDUE).await;
         assert!(!cashier.ends_with(&order_no), "{db}: a fresh order");
