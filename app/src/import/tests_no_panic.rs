@@ -12,7 +12,7 @@ fn today() -> CivilDate {
 /// Reads and parses `bytes` as a file of `kind`; only whether it returns matters.
 fn parse_file(kind: Kind, bytes: &[u8]) -> bool {
     match read_records(kind, bytes) {
-        Ok(records) => Rows::parse(kind, &records, today()).is_ok(),
+        Ok((columns, records)) => Rows::parse(kind, columns, &records, today()).is_ok(),
         Err(_) => false,
     }
 }

@@ -37,14 +37,15 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
         return Err(AppError::rejected("未找到该处罚决定书"));
     }
     let payer = Payer { account_id: Some(account_id), channel: session.channel };
-    let order = match orders::open_order(&state.db, &decision_no, payer, Fen::new(total_fen)).await {
-        Ok(order) => order,
-        Err(OpenError::Database(e)) => return Err(e.into()),
-        Err(e) => {
-            let flash = Flash { error: Some(e.to_string()), ..Flash::default() };
-            return flash_and_redirect(&state, &session, &flash, &back).await;
-        }
-    };
+    let order =
+        match orders::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await {
+            Ok(order) => order,
+            Err(OpenError::Database(e)) => return Err(e.into()),
+            Err(e) => {
+                let flash = Flash { error: Some(e.to_string()), ..Flash::default() };
+                return flash_and_redirect(&state, &session, &flash, &back).await;
+            }
+        };
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
     ssr::go_to_cashier(&state, &order, return_url).await
 }
@@ -67,7 +68,7 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
         .filter(|o| allowed(o.account_id, &o.decision_no))
         .ok_or_else(not_found)?;
     if order.state == OrderState::Open {
-        orders::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
+        super::settle::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
         order = orders::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
     }
     Ok(ResultPageData {
@@ -78,6 +79,7 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
         amount: order.amount.to_string(),
         state: order.state,
         receipt_no: order.receipt_no,
+        refund_pending: order.refund_pending,
     })
 }
 
@@ -175,11 +177,12 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
     let decision_no = super::guest::check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let payer = Payer { account_id: None, channel: crate::platform::http::guest_channel() };
-    let order = match orders::open_order(&state.db, &decision_no, payer, Fen::new(total_fen)).await {
-        Ok(order) => order,
-        Err(OpenError::Database(e)) => return Err(e.into()),
-        Err(e) => return Err(AppError::rejected(e.to_string())),
-    };
+    let order =
+        match orders::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await {
+            Ok(order) => order,
+            Err(OpenError::Database(e)) => return Err(e.into()),
+            Err(e) => return Err(AppError::rejected(e.to_string())),
+        };
     // The pass never travels through the gateway (its logs, its page's links): the browser keeps it in a cookie
     // that only the result page reads, and the return address names the order alone.
     let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
@@ -227,6 +230,7 @@ mod ssr {
             subject: format!("交通罚款 决定书{}", order.decision_no),
             notify_url: format!("{}{}", state.config.base_url, crate::platform::http::NOTIFY_PATH),
             return_url,
+            time_expire: order.expires_at,
         };
         match state.gateway.create(&request).await {
             Ok(cashier_url) => {

@@ -34,14 +34,23 @@ pub struct GatewayOrder {
     pub notify_url: String,
     /// Where the cashier sends the browser afterwards.
     pub return_url: String,
+    /// When the order stops being payable, epoch seconds (WeChat Pay's `time_expire`): the gateway refuses payment
+    /// from then on, so nothing is charged on an order the app has let expire.
+    pub time_expire: i64,
 }
 
 /// An order as the gateway knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayState {
     Pending,
-    Paid { txn_id: String, amount_fen: i64, paid_at: i64 },
+    Paid {
+        txn_id: String,
+        amount_fen: i64,
+        paid_at: i64,
+    },
     Cancelled,
+    /// Closed by the app, or past its expiry: it can no longer be paid.
+    Closed,
     NotFound,
 }
 
@@ -92,6 +101,9 @@ pub trait PaymentGateway: Send + Sync {
     async fn create(&self, order: &GatewayOrder) -> Result<String, GatewayError>;
     /// Asks the gateway for the order's state, for reconciling orders whose notification has not arrived.
     async fn query(&self, order_no: &str) -> Result<GatewayState, GatewayError>;
+    /// Closes the order so it can no longer be paid (WeChat Pay's 关闭订单) and returns its state afterwards:
+    /// `Closed`, or what it was when payment or cancellation came first.
+    async fn close(&self, order_no: &str) -> Result<GatewayState, GatewayError>;
     /// Checks a notification's signature and freshness and reads it; replayed nonces are the caller's to refuse.
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Notification, NotifyError>;
     /// The gateway's own record of the payments it took on an Asia/Shanghai day, like WeChat Pay's 下载交易账单,
@@ -177,6 +189,7 @@ pub enum ReportedState {
     Pending,
     Paid,
     Cancelled,
+    Closed,
     NotFound,
 }
 
@@ -269,6 +282,31 @@ fn unreadable(e: serde_json::Error) -> GatewayError {
     GatewayError::Rejected(format!("unreadable answer: {e}"))
 }
 
+/// Reads a signed order status, which must be about `order_no`.
+fn state_of(order_no: &str, answer: &[u8]) -> Result<GatewayState, GatewayError> {
+    let status: OrderStatus = serde_json::from_slice(answer).map_err(unreadable)?;
+    // A signed answer about another order must not settle this one.
+    if status.order_no != order_no {
+        return Err(GatewayError::Rejected(format!("answer is for order {}", status.order_no)));
+    }
+    Ok(match status {
+        OrderStatus { state: ReportedState::Pending, .. } => GatewayState::Pending,
+        OrderStatus { state: ReportedState::Cancelled, .. } => GatewayState::Cancelled,
+        OrderStatus { state: ReportedState::Closed, .. } => GatewayState::Closed,
+        OrderStatus { state: ReportedState::NotFound, .. } => GatewayState::NotFound,
+        OrderStatus {
+            state: ReportedState::Paid,
+            txn_id: Some(txn_id),
+            amount_fen: Some(amount_fen),
+            paid_at: Some(paid_at),
+            ..
+        } => GatewayState::Paid { txn_id, amount_fen, paid_at },
+        OrderStatus { state: ReportedState::Paid, .. } => {
+            return Err(GatewayError::Rejected("paid answer lacks its transaction details".into()))
+        }
+    })
+}
+
 #[async_trait]
 impl PaymentGateway for SandboxClient {
     async fn create(&self, order: &GatewayOrder) -> Result<String, GatewayError> {
@@ -283,26 +321,12 @@ impl PaymentGateway for SandboxClient {
 
     async fn query(&self, order_no: &str) -> Result<GatewayState, GatewayError> {
         let answer = self.call(reqwest::Method::GET, &format!("/api/orders/{order_no}"), Vec::new()).await?;
-        let status: OrderStatus = serde_json::from_slice(&answer).map_err(unreadable)?;
-        // A signed answer about another order must not settle this one.
-        if status.order_no != order_no {
-            return Err(GatewayError::Rejected(format!("answer is for order {}", status.order_no)));
-        }
-        Ok(match status {
-            OrderStatus { state: ReportedState::Pending, .. } => GatewayState::Pending,
-            OrderStatus { state: ReportedState::Cancelled, .. } => GatewayState::Cancelled,
-            OrderStatus { state: ReportedState::NotFound, .. } => GatewayState::NotFound,
-            OrderStatus {
-                state: ReportedState::Paid,
-                txn_id: Some(txn_id),
-                amount_fen: Some(amount_fen),
-                paid_at: Some(paid_at),
-                ..
-            } => GatewayState::Paid { txn_id, amount_fen, paid_at },
-            OrderStatus { state: ReportedState::Paid, .. } => {
-                return Err(GatewayError::Rejected("paid answer lacks its transaction details".into()))
-            }
-        })
+        state_of(order_no, &answer)
+    }
+
+    async fn close(&self, order_no: &str) -> Result<GatewayState, GatewayError> {
+        let answer = self.call(reqwest::Method::POST, &format!("/api/orders/{order_no}/close"), Vec::new()).await?;
+        state_of(order_no, &answer)
     }
 
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Notification, NotifyError> {

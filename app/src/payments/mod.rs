@@ -16,3 +16,5 @@ pub mod pages;
 pub mod sandbox;
 #[cfg(all(test, feature = "ssr"))]
 mod sandbox_tests;
+#[cfg(feature = "ssr")]
+pub mod settle;

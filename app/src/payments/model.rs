@@ -70,6 +70,8 @@ pub struct ResultPageData {
     pub amount: String,
     pub state: OrderState,
     pub receipt_no: Option<String>,
+    /// The gateway took money for this order that did not pay the fine and is to be refunded.
+    pub refund_pending: bool,
 }
 
 /// 电子缴款凭证: the electronic payment receipt.

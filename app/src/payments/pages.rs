@@ -69,6 +69,12 @@ pub fn PaymentResultPage() -> impl IntoView {
                 OrderState::Cancelled => ("weui-icon-info", "已取消支付", "本次未扣款，罚款仍可缴纳。".to_string()),
                 OrderState::Expired => ("weui-icon-info", "订单已过期", "本次未扣款，请重新缴费。".to_string()),
             };
+            // Money taken for a closed order must not be called "no charge".
+            let desc = if page.refund_pending && page.state != OrderState::Paid {
+                "本次款项未能用于缴纳罚款，银行核实后将退回原支付账户。".to_string()
+            } else {
+                desc
+            };
             view! {
                 <Screen channel=page.channel title="缴费结果">
                     <div class="weui-msg">

@@ -20,10 +20,17 @@ use super::gateway::{
     check_signature, signature_headers, CreatedOrder, DailyStatement, GatewayOrder, NotificationBody, OrderStatus,
     Outcome, ReportedState, StatementLine,
 };
-use crate::domain::{CivilDate, Fen};
+use crate::domain::CivilDate;
 use crate::platform::db::Db;
 use crate::platform::now;
 use crate::platform::session::random_token;
+
+mod cashier;
+
+use cashier::{cashier_page, not_found_page};
+
+/// The longest an order may stay payable.
+const MAX_PAYABLE_SECS: i64 = 24 * 3600;
 
 /// Deliveries after the first before a notification is given up; the app then learns the result by querying.
 const NOTIFY_RETRIES: u32 = 5;
@@ -49,7 +56,7 @@ struct Order {
 }
 
 const ORDER_COLUMNS: &str =
-    "SELECT order_no, amount_fen, subject, notify_url, return_url, state, txn_id, paid_at FROM sandbox_orders";
+    "SELECT order_no, amount_fen, subject, notify_url, return_url, state, txn_id, paid_at, expires_at FROM sandbox_orders";
 
 impl Order {
     fn from_row(row: &AnyRow) -> Self {
@@ -59,10 +66,12 @@ impl Order {
             subject: row.get(2),
             notify_url: row.get(3),
             return_url: row.get(4),
-            // The table's CHECK admits only these three states.
+            // The table's CHECK admits only these four states; a pending order past its expiry is closed.
             state: match row.get::<&str, _>(5) {
                 "paid" => ReportedState::Paid,
                 "cancelled" => ReportedState::Cancelled,
+                "closed" => ReportedState::Closed,
+                _ if row.get::<i64, _>(8) <= now() => ReportedState::Closed,
                 _ => ReportedState::Pending,
             },
             txn_id: row.get(6),
@@ -87,6 +96,7 @@ impl Sandbox {
         Router::new()
             .route("/api/orders", post(create_order))
             .route("/api/orders/{order_no}", get(query_order))
+            .route("/api/orders/{order_no}/close", post(close_order))
             .route("/api/statements/{date}", get(daily_statement))
             .route("/cashier/{order_no}", get(cashier))
             .route("/cashier/{order_no}/pay", post(pay))
@@ -102,6 +112,24 @@ impl Sandbox {
         Ok(row.as_ref().map(Order::from_row))
     }
 
+    /// The order's state as a signed answer.
+    async fn answer_status(&self, order_no: String) -> Response {
+        let status = match self.load(&order_no).await {
+            Ok(Some(order)) => OrderStatus {
+                order_no: order.order_no,
+                state: order.state,
+                txn_id: order.txn_id,
+                amount_fen: Some(order.amount_fen),
+                paid_at: order.paid_at,
+            },
+            Ok(None) => {
+                OrderStatus { order_no, state: ReportedState::NotFound, txn_id: None, amount_fen: None, paid_at: None }
+            }
+            Err(e) => return unavailable(e),
+        };
+        self.signed_json(&status)
+    }
+
     /// A JSON answer signed like every merchant API answer, so the app can trust what it reads.
     fn signed_json(&self, value: &impl Serialize) -> Response {
         let body = serde_json::to_vec(value).expect("an answer always serialises");
@@ -113,19 +141,22 @@ impl Sandbox {
     /// Ends a pending order as `outcome` and starts its notification; returns the order as it now stands.
     async fn settle(self: Arc<Self>, order_no: String, outcome: Outcome) -> Result<Option<Order>, sqlx::Error> {
         let mut tx = self.db.begin_write().await?;
-        // Conditional on 'pending', so a repeated or racing click changes nothing and notifies nobody twice.
+        // Conditional on 'pending' and unexpired, so a repeated or racing click changes nothing and notifies nobody
+        // twice, and a closed or expired order takes no money.
+        let now = now();
         let changed = match outcome {
             Outcome::Paid => sqlx::query(
                 "UPDATE sandbox_orders SET state = 'paid', txn_id = $1, paid_at = $2 \
-                 WHERE order_no = $3 AND state = 'pending'",
+                 WHERE order_no = $3 AND state = 'pending' AND expires_at > $2",
             )
             .bind(format!("SBX{}", &random_token()[..24].to_uppercase()))
-            .bind(now())
+            .bind(now)
             .bind(&order_no),
-            Outcome::Cancelled => {
-                sqlx::query("UPDATE sandbox_orders SET state = 'cancelled' WHERE order_no = $1 AND state = 'pending'")
-                    .bind(&order_no)
-            }
+            Outcome::Cancelled => sqlx::query(
+                "UPDATE sandbox_orders SET state = 'cancelled' WHERE order_no = $1 AND state = 'pending' AND expires_at > $2",
+            )
+            .bind(&order_no)
+            .bind(now),
         }
         .execute(&mut *tx)
         .await?
@@ -199,8 +230,8 @@ fn unavailable(e: sqlx::Error) -> Response {
     refused(StatusCode::SERVICE_UNAVAILABLE, "sandbox gateway storage is unavailable")
 }
 
-/// Why an order cannot be registered, if it cannot.
-fn order_problem(order: &GatewayOrder) -> Option<&'static str> {
+/// Why an order cannot be registered at `now`, if it cannot.
+fn order_problem(order: &GatewayOrder, now: i64) -> Option<&'static str> {
     let order_no_ok = (1..=64).contains(&order.order_no.len())
         && order.order_no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     // Only http(s) without spaces or control characters, so the URL is safe in a Location header and an href.
@@ -217,6 +248,8 @@ fn order_problem(order: &GatewayOrder) -> Option<&'static str> {
         Some("subject must be 1 to 128 characters")
     } else if !url_ok(&order.notify_url) || !url_ok(&order.return_url) {
         Some("notify_url and return_url must be http(s) URLs")
+    } else if order.time_expire <= now || order.time_expire > now + MAX_PAYABLE_SECS {
+        Some("time_expire must be in the future, at most a day ahead")
     } else {
         None
     }
@@ -230,12 +263,12 @@ async fn create_order(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, b
     let Ok(order) = serde_json::from_slice::<GatewayOrder>(&body) else {
         return refused(StatusCode::BAD_REQUEST, "body is not an order");
     };
-    if let Some(problem) = order_problem(&order) {
+    if let Some(problem) = order_problem(&order, now()) {
         return refused(StatusCode::BAD_REQUEST, problem);
     }
     let inserted = sqlx::query(
-        "INSERT INTO sandbox_orders (order_no, amount_fen, subject, notify_url, return_url, state, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (order_no) DO NOTHING",
+        "INSERT INTO sandbox_orders (order_no, amount_fen, subject, notify_url, return_url, state, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (order_no) DO NOTHING",
     )
     .bind(&order.order_no)
     .bind(order.amount_fen)
@@ -243,6 +276,7 @@ async fn create_order(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, b
     .bind(&order.notify_url)
     .bind(&order.return_url)
     .bind(now())
+    .bind(order.time_expire)
     .execute(sandbox.db.pool())
     .await;
     if let Err(e) = inserted {
@@ -268,20 +302,27 @@ async fn query_order(
     if let Err(e) = check_signature(&sandbox.secret, &headers, b"", now()) {
         return refused(StatusCode::UNAUTHORIZED, &e.to_string());
     }
-    let status = match sandbox.load(&order_no).await {
-        Ok(Some(order)) => OrderStatus {
-            order_no: order.order_no,
-            state: order.state,
-            txn_id: order.txn_id,
-            amount_fen: Some(order.amount_fen),
-            paid_at: order.paid_at,
-        },
-        Ok(None) => {
-            OrderStatus { order_no, state: ReportedState::NotFound, txn_id: None, amount_fen: None, paid_at: None }
-        }
-        Err(e) => return unavailable(e),
-    };
-    sandbox.signed_json(&status)
+    sandbox.answer_status(order_no).await
+}
+
+/// `POST /api/orders/{order_no}/close`: closes a pending order so it can no longer be paid, and answers its
+/// state afterwards, signed; the request signs an empty body. A paid or cancelled order keeps its state.
+async fn close_order(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(order_no): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = check_signature(&sandbox.secret, &headers, b"", now()) {
+        return refused(StatusCode::UNAUTHORIZED, &e.to_string());
+    }
+    let closed = sqlx::query("UPDATE sandbox_orders SET state = 'closed' WHERE order_no = $1 AND state = 'pending'")
+        .bind(&order_no)
+        .execute(sandbox.db.pool())
+        .await;
+    if let Err(e) = closed {
+        return unavailable(e);
+    }
+    sandbox.answer_status(order_no).await
 }
 
 /// `GET /api/statements/{date}`: every payment taken on that Asia/Shanghai day, signed; the request signs an
@@ -318,66 +359,6 @@ async fn daily_statement(
         Err(e) => return unavailable(e),
     };
     sandbox.signed_json(&DailyStatement { date: day.to_string(), lines })
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-const CASHIER_STYLE: &str = "\
-body{margin:0;font:16px/1.5 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;background:#ededed;color:#111}\
-header{background:#2b2b2b;color:#fff;text-align:center;padding:12px;font-size:17px}\
-main{max-width:430px;margin:0 auto;padding:16px}\
-.card{background:#fff;border-radius:8px;padding:24px 16px;text-align:center}\
-.merchant{color:#555;margin:0}.subject{margin:8px 0}\
-.amount{font-size:36px;font-weight:600;margin:12px 0}\
-.state{font-size:20px;font-weight:600;margin:12px 0}\
-.order{color:#777;font-size:13px;word-break:break-all}\
-form{margin:16px 0 0}\
-button,.back{display:block;box-sizing:border-box;width:100%;min-height:48px;border:0;border-radius:8px;\
-font-size:17px;text-align:center;text-decoration:none;line-height:48px;padding:0}\
-.pay{background:#07c160;color:#fff}.cancel{background:#f2f2f2;color:#d0021b}.back{background:#07c160;color:#fff}\
-.note{color:#888;font-size:13px;text-align:center;margin-top:24px}";
-
-/// The cashier page for an order: what a payer sees after the app redirects there.
-fn cashier_page(order: &Order) -> String {
-    let order_no = escape(&order.order_no);
-    let back = format!("<a class=\"back\" href=\"{}\">返回商户</a>", escape(&order.return_url));
-    let actions = match order.state {
-        ReportedState::Pending => format!(
-            "<form method=\"post\" action=\"/cashier/{order_no}/pay\">\
-             <button class=\"pay\" type=\"submit\">确认支付</button></form>\
-             <form method=\"post\" action=\"/cashier/{order_no}/cancel\">\
-             <button class=\"cancel\" type=\"submit\">取消支付</button></form>"
-        ),
-        ReportedState::Paid => format!(
-            "<p class=\"state\">已支付</p><p class=\"order\">交易号 {}</p>{back}",
-            escape(order.txn_id.as_deref().unwrap_or_default())
-        ),
-        ReportedState::Cancelled | ReportedState::NotFound => format!("<p class=\"state\">已取消支付</p>{back}"),
-    };
-    format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>收银台</title>\
-         <style>{CASHIER_STYLE}</style></head><body><header>收银台</header><main><div class=\"card\">\
-         <p class=\"merchant\">商户：大连智慧交通</p><p class=\"subject\">{subject}</p>\
-         <p class=\"amount\">¥{amount}</p><p class=\"order\">订单号 {order_no}</p>{actions}</div>\
-         <p class=\"note\">沙箱支付环境，不会产生真实扣款</p></main></body></html>",
-        subject = escape(&order.subject),
-        amount = Fen::new(order.amount_fen),
-    )
-}
-
-fn not_found_page() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html(
-            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>收银台</title></head>\
-             <body><p>订单不存在或已失效</p></body></html>",
-        ),
-    )
-        .into_response()
 }
 
 /// `GET /cashier/{order_no}`.

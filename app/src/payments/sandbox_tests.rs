@@ -86,6 +86,7 @@ impl Rig {
             subject: "交通违法罚款 210200000000001".into(),
             notify_url: self.notify_url.clone(),
             return_url: format!("http://app.test/fines/result?order={order_no}"),
+            time_expire: now() + 900,
         }
     }
 
@@ -293,6 +294,48 @@ async fn an_unacknowledged_notification_is_retried_with_a_fresh_nonce() {
         assert_ne!(first.nonce, second.nonce, "{backend}: a retry must not look like a replay");
         assert_eq!((first.txn_id, first.paid), (second.txn_id, second.paid), "{backend}: the same result");
         rig.no_further_delivery().await;
+    }
+}
+
+#[tokio::test]
+async fn a_closed_or_expired_order_takes_no_money() {
+    for (backend, db) in fresh_databases().await {
+        let mut rig = Rig::start(db.clone(), 0).await;
+        let closed = rig.order("P20260101000011", 700);
+        rig.client.create(&closed).await.unwrap();
+        assert_eq!(rig.client.close(&closed.order_no).await.unwrap(), GatewayState::Closed, "{backend}");
+        assert_eq!(rig.press(&closed.order_no, "pay").await.0, StatusCode::SEE_OTHER, "{backend}");
+        rig.no_further_delivery().await;
+        assert_eq!(rig.client.query(&closed.order_no).await.unwrap(), GatewayState::Closed, "{backend}");
+        let (_, page) = rig.cashier(&closed.order_no).await;
+        assert!(page.contains("订单已关闭") && !page.contains("确认支付"), "{backend}");
+
+        let expired = rig.order("P20260101000012", 800);
+        rig.client.create(&expired).await.unwrap();
+        sqlx::query("UPDATE sandbox_orders SET expires_at = $1 WHERE order_no = $2")
+            .bind(now())
+            .bind(&expired.order_no)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(rig.press(&expired.order_no, "pay").await.0, StatusCode::SEE_OTHER, "{backend}");
+        rig.no_further_delivery().await;
+        assert_eq!(rig.client.query(&expired.order_no).await.unwrap(), GatewayState::Closed, "{backend}: expired");
+
+        let paid = rig.order("P20260101000013", 900);
+        rig.client.create(&paid).await.unwrap();
+        rig.press(&paid.order_no, "pay").await;
+        rig.next_delivery().await;
+        assert!(
+            matches!(rig.client.close(&paid.order_no).await.unwrap(), GatewayState::Paid { amount_fen: 900, .. }),
+            "{backend}: closing after payment says it was paid"
+        );
+        assert_eq!(rig.client.close("P20260101009998").await.unwrap(), GatewayState::NotFound, "{backend}");
+
+        let stale = GatewayOrder { time_expire: now(), ..rig.order("P20260101000014", 100) };
+        assert!(matches!(rig.client.create(&stale).await, Err(GatewayError::Rejected(_))), "{backend}: no expiry");
+        let unsigned = rig.browser.post(format!("{}/api/orders/{}/close", rig.sandbox_url, "P20260101000013"));
+        assert_eq!(unsigned.send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "{backend}");
     }
 }
 

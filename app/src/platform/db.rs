@@ -173,6 +173,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0011_card_pickup.sql"),
         include_str!("../../migrations/postgres/0011_card_pickup.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/sqlite/0012_payment_finality.sql"),
+        include_str!("../../migrations/postgres/0012_payment_finality.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

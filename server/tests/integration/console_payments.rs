@@ -239,7 +239,8 @@ async fn console_payments_reconciliation_matches_the_gateway_and_lists_every_dif
             .unwrap();
         sqlx::query(
             "INSERT INTO sandbox_orders (order_no, amount_fen, subject, notify_url, return_url, state, txn_id, \
-             created_at, paid_at) VALUES ('PSTRANGER1', 777, 's', 'http://x', 'http://x', 'paid', 'SBXSTRANGE', $1, $1)",
+             created_at, paid_at, expires_at) VALUES ('PSTRANGER1', 777, 's', 'http://x', 'http://x', 'paid', 'SBXSTRANGE', $1, $1, \
+             $1 + 900)",
         )
         .bind(app::platform::now())
         .execute(app.db.pool())
@@ -265,7 +266,7 @@ async fn console_payments_reconciliation_days_turn_over_at_shanghai_midnight() {
         for (order_no, paid_at) in [("PLATE1", last_second), ("PEARLY1", midnight)] {
             sqlx::query(
                 "INSERT INTO sandbox_orders (order_no, amount_fen, subject, notify_url, return_url, state, txn_id, \
-                 created_at, paid_at) VALUES ($1, 100, 's', 'http://x', 'http://x', 'paid', $2, $3, $3)",
+                 created_at, paid_at, expires_at) VALUES ($1, 100, 's', 'http://x', 'http://x', 'paid', $2, $3, $3, $3 + 900)",
             )
             .bind(order_no)
             .bind(format!("T{order_no}"))

@@ -1,0 +1,327 @@
+//! Applying the gateway's word to payment orders: notifications, queries, closing orders, reconciliation.
+//!
+//! Every change to a decision's orders and its fine happens under the decision's lock, taken before the order is
+//! read, so a notification, a result page's query and another instance's reconciliation of the same payment see
+//! each other's result instead of racing. An order reaches a final state the first time the gateway reports money
+//! for it, and each of the gateway's transactions is recorded at most once.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::gateway::{GatewayState, Notification, PaymentGateway};
+use super::model::OrderState;
+use crate::domain::{CivilDate, Fen};
+use crate::platform::audit::{self, Actor};
+use crate::platform::db::{Backend, Db};
+use crate::platform::now;
+use crate::violations::rules;
+
+/// How long after it was opened, or last asked about, reconciliation asks the gateway about an open order.
+pub const RECONCILE_AFTER_SECS: i64 = 60;
+
+/// What a verified notification or query did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The fine is now paid by this order.
+    Paid,
+    /// Already applied or recorded (a repeated notification, or a query after one).
+    AlreadyApplied,
+    /// The order ended without payment (cancelled by the payer, or closed); the fine stays payable.
+    Closed,
+    /// The same nonce was seen before: nothing changed.
+    Replayed,
+    /// Money arrived that cannot be applied; recorded for an operator to settle.
+    Exception(&'static str),
+}
+
+/// An order as read under its decision's lock.
+struct LockedOrder {
+    order_no: String,
+    decision_no: String,
+    amount_fen: i64,
+    state: Option<OrderState>,
+    txn_id: Option<String>,
+    account_id: Option<i64>,
+    channel: String,
+}
+
+/// Takes the lock of the order's decision, then reads the order, so what it reads is what the lock protects.
+async fn lock_order(
+    db: &Db,
+    tx: &mut Transaction<'static, Any>,
+    order_no: &str,
+) -> Result<Option<LockedOrder>, sqlx::Error> {
+    // An order's decision never changes, so it can be read before the lock.
+    let decision = sqlx::query("SELECT decision_no FROM payment_orders WHERE order_no = $1")
+        .bind(order_no)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(decision) = decision else { return Ok(None) };
+    db.lock(tx, &format!("decision:{}", decision.get::<&str, _>(0))).await?;
+    let row = sqlx::query(
+        "SELECT decision_no, amount_fen, state, txn_id, account_id, channel FROM payment_orders WHERE order_no = $1",
+    )
+    .bind(order_no)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Some(LockedOrder {
+        order_no: order_no.to_string(),
+        decision_no: row.get(0),
+        amount_fen: row.get(1),
+        state: OrderState::parse(row.get::<&str, _>(2)),
+        txn_id: row.get(3),
+        account_id: row.get(4),
+        channel: row.get(5),
+    }))
+}
+
+/// Applies a verified notification once; its nonce is recorded in the same transaction.
+pub async fn apply_notification(db: &Db, notification: &Notification) -> Result<Applied, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let fresh =
+        sqlx::query("INSERT INTO payment_nonces (nonce, seen_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
+            .bind(&notification.nonce)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+    if fresh.rows_affected() == 0 {
+        return Ok(Applied::Replayed);
+    }
+    let state = if notification.paid {
+        GatewayState::Paid {
+            txn_id: notification.txn_id.clone(),
+            amount_fen: notification.amount_fen,
+            paid_at: notification.paid_at.unwrap_or_else(now),
+        }
+    } else {
+        GatewayState::Cancelled
+    };
+    let outcome = apply_state(db, &mut tx, &notification.order_no, &state).await?;
+    tx.commit().await?;
+    Ok(outcome.unwrap_or(Applied::AlreadyApplied))
+}
+
+/// Applies what the gateway says of an order in its own transaction.
+async fn settle_order(db: &Db, order_no: &str, state: &GatewayState) -> Result<Option<Applied>, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let applied = apply_state(db, &mut tx, order_no, state).await?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+/// Applies the gateway's `state` of `order_no`. `NotFound` closes the order: it is only passed on after a close,
+/// when an order the gateway never registered can no longer be paid.
+async fn apply_state(
+    db: &Db,
+    tx: &mut Transaction<'static, Any>,
+    order_no: &str,
+    state: &GatewayState,
+) -> Result<Option<Applied>, sqlx::Error> {
+    let Some(order) = lock_order(db, tx, order_no).await? else {
+        return Ok(match state {
+            GatewayState::Paid { txn_id, amount_fen, .. } => {
+                Some(record_exception(tx, order_no, "unknown_order", *amount_fen, txn_id, txn_id).await?)
+            }
+            _ => None,
+        });
+    };
+    Ok(match state {
+        GatewayState::Paid { txn_id, amount_fen, paid_at } => {
+            Some(apply_paid(tx, &order, txn_id, *amount_fen, *paid_at).await?)
+        }
+        GatewayState::Cancelled => Some(close_in_app(tx, &order, OrderState::Cancelled).await?),
+        GatewayState::Closed | GatewayState::NotFound => Some(close_in_app(tx, &order, OrderState::Expired).await?),
+        GatewayState::Pending => None,
+    })
+}
+
+/// Ends an open order without payment; an order already ended keeps its state.
+async fn close_in_app(
+    tx: &mut Transaction<'static, Any>,
+    order: &LockedOrder,
+    state: OrderState,
+) -> Result<Applied, sqlx::Error> {
+    sqlx::query("UPDATE payment_orders SET state = $1 WHERE order_no = $2 AND state = 'open'")
+        .bind(state.code())
+        .bind(&order.order_no)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Applied::Closed)
+}
+
+/// Records money that cannot be applied, once per order and transaction.
+async fn record_exception(
+    tx: &mut Transaction<'static, Any>,
+    order_no: &str,
+    kind: &'static str,
+    amount_fen: i64,
+    txn_id: &str,
+    detail: &str,
+) -> Result<Applied, sqlx::Error> {
+    let recorded = sqlx::query(
+        "INSERT INTO payment_exceptions (order_no, kind, amount_fen, detail, created_at, txn_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_no, txn_id) DO NOTHING",
+    )
+    .bind(order_no)
+    .bind(kind)
+    .bind(amount_fen)
+    .bind(detail)
+    .bind(now())
+    .bind(txn_id)
+    .execute(&mut **tx)
+    .await?;
+    if recorded.rows_affected() == 0 {
+        return Ok(Applied::AlreadyApplied);
+    }
+    tracing::warn!(order_no, kind, amount_fen, detail, "payment exception recorded");
+    Ok(Applied::Exception(kind))
+}
+
+/// The gateway says the order was paid `amount_fen` under `txn_id` at `paid_at`. An open order pays its fine; a
+/// closed one pays it only while the fine is unpaid and the money is what the fine cost that day, so a payer whose
+/// money arrived late is not asked to pay twice; anything else is recorded for refund and ends the order.
+async fn apply_paid(
+    tx: &mut Transaction<'static, Any>,
+    order: &LockedOrder,
+    txn_id: &str,
+    amount_fen: i64,
+    paid_at: i64,
+) -> Result<Applied, sqlx::Error> {
+    let order_no = order.order_no.as_str();
+    match order.state {
+        Some(OrderState::Paid) if order.txn_id.as_deref() == Some(txn_id) => Ok(Applied::AlreadyApplied),
+        Some(OrderState::Paid) => record_exception(tx, order_no, "duplicate_payment", amount_fen, txn_id, txn_id).await,
+        _ if amount_fen != order.amount_fen => {
+            close_in_app(tx, order, OrderState::Cancelled).await?;
+            let detail = format!("expected {} fen, gateway reported {amount_fen} fen, txn {txn_id}", order.amount_fen);
+            record_exception(tx, order_no, "wrong_amount", amount_fen, txn_id, &detail).await
+        }
+        Some(OrderState::Open) | None => pay_fine(tx, order, txn_id, amount_fen, paid_at).await,
+        Some(OrderState::Cancelled | OrderState::Expired) => {
+            if fine_costs(tx, &order.decision_no, paid_at).await? == Some(amount_fen) {
+                pay_fine(tx, order, txn_id, amount_fen, paid_at).await
+            } else {
+                record_exception(tx, order_no, "paid_after_close", amount_fen, txn_id, txn_id).await
+            }
+        }
+    }
+}
+
+/// What the decision's fine cost, late fee included, on the Asia/Shanghai day of `at`; `None` once it is paid.
+async fn fine_costs(
+    tx: &mut Transaction<'static, Any>,
+    decision_no: &str,
+    at: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query("SELECT fine_fen, decided_on, paid FROM violations WHERE decision_no = $1")
+        .bind(decision_no)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.filter(|row| row.get::<i64, _>(2) == 0).and_then(|row| {
+        let decided_on = CivilDate::parse(row.get::<&str, _>(1))?;
+        let due = rules::amount_due(Fen::new(row.get(0)), decided_on, CivilDate::shanghai_today_from_epoch(at));
+        Some(due.total.fen())
+    }))
+}
+
+/// Marks the fine and the order paid, once. The order keeps the gateway's payment time, so a payment taken just
+/// before Asia/Shanghai midnight but applied just after falls on the same day in the app as in the gateway's
+/// daily statement.
+async fn pay_fine(
+    tx: &mut Transaction<'static, Any>,
+    order: &LockedOrder,
+    txn_id: &str,
+    amount_fen: i64,
+    paid_at: i64,
+) -> Result<Applied, sqlx::Error> {
+    let order_no = order.order_no.as_str();
+    let fine = sqlx::query("UPDATE violations SET paid = 1, updated_at = $1 WHERE decision_no = $2 AND paid = 0")
+        .bind(now())
+        .bind(&order.decision_no)
+        .execute(&mut **tx)
+        .await?;
+    if fine.rows_affected() != 1 {
+        close_in_app(tx, order, OrderState::Cancelled).await?;
+        return record_exception(tx, order_no, "duplicate_payment", amount_fen, txn_id, txn_id).await;
+    }
+    let receipt_no = format!("R{}", &order_no[1..]);
+    sqlx::query(
+        "UPDATE payment_orders SET state = 'paid', paid_at = $1, txn_id = $2, receipt_no = $3 WHERE order_no = $4",
+    )
+    .bind(paid_at)
+    .bind(txn_id)
+    .bind(&receipt_no)
+    .bind(order_no)
+    .execute(&mut **tx)
+    .await?;
+    let actor = match order.account_id {
+        Some(id) => Actor::Account { id, channel: &order.channel },
+        None => Actor::Operator("guest-payment"),
+    };
+    let detail = format!("order {order_no}, {amount_fen} fen, txn {txn_id}");
+    audit::record(tx, actor, "payment.paid", &order.decision_no, &detail).await?;
+    Ok(Applied::Paid)
+}
+
+/// Closes an open order at the gateway, then in the app by the gateway's answer (paid, if the payment came
+/// first). False when the gateway could not be asked, so the order may still be paid there.
+pub async fn close_order(db: &Db, gateway: &dyn PaymentGateway, order_no: &str) -> Result<bool, sqlx::Error> {
+    match gateway.close(order_no).await {
+        Ok(state) => {
+            settle_order(db, order_no, &state).await?;
+            Ok(state != GatewayState::Pending)
+        }
+        Err(e) => {
+            tracing::warn!(order_no, error = %e, "gateway close failed");
+            Ok(false)
+        }
+    }
+}
+
+/// Asks the gateway about one open order and applies its answer; an order past its expiry is closed there
+/// instead. Used by the result page and reconciliation.
+pub async fn reconcile_order(
+    db: &Db,
+    gateway: &dyn PaymentGateway,
+    order_no: &str,
+) -> Result<Option<Applied>, sqlx::Error> {
+    let row = sqlx::query("SELECT expires_at FROM payment_orders WHERE order_no = $1 AND state = 'open'")
+        .bind(order_no)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let expired = row.get::<i64, _>(0) <= now();
+    let answer = if expired { gateway.close(order_no).await } else { gateway.query(order_no).await };
+    match answer {
+        Ok(GatewayState::Pending) => Ok(None),
+        // Not registered while still payable: its create may be on the way.
+        Ok(GatewayState::NotFound) if !expired => Ok(None),
+        Ok(state) => settle_order(db, order_no, &state).await,
+        Err(e) => {
+            tracing::warn!(order_no, error = %e, "gateway query failed");
+            Ok(None)
+        }
+    }
+}
+
+/// Claims the open orders not asked about for a while and reconciles them; returns how many it claimed. The claim
+/// is one statement that stamps `checked_at`, so instances reconciling at once split the orders between them.
+pub async fn reconcile(db: &Db, gateway: &dyn PaymentGateway) -> Result<usize, sqlx::Error> {
+    // SQLite's UPDATE takes the one write lock; PostgreSQL's rows being claimed by another instance are skipped.
+    let skip_claimed = match db.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    let claim = format!(
+        "UPDATE payment_orders SET checked_at = $1 WHERE order_no IN \
+         (SELECT order_no FROM payment_orders WHERE state = 'open' AND COALESCE(checked_at, created_at) <= $2 \
+         ORDER BY created_at LIMIT 200{skip_claimed}) \
+         AND state = 'open' AND COALESCE(checked_at, created_at) <= $2 RETURNING order_no"
+    );
+    let now = now();
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(claim)).bind(now).bind(now - RECONCILE_AFTER_SECS).fetch_all(db.pool()).await?;
+    for row in &rows {
+        reconcile_order(db, gateway, row.get::<&str, _>(0)).await?;
+    }
+    Ok(rows.len())
+}
