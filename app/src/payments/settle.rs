@@ -218,7 +218,7 @@ async fn fine_costs(
         .await?;
     Ok(row.filter(|row| row.get::<i64, _>(2) == 0).and_then(|row| {
         let decided_on = CivilDate::parse(row.get::<&str, _>(1))?;
-        let due = rules::amount_due(Fen::new(row.get(0)), decided_on, CivilDate::shanghai_today_from_epoch(at));
+        let due = rules::amount_due(Fen::new(row.get(0)), decided_on, CivilDate::shanghai_today_from_epoch(at))?;
         Some(due.total.fen())
     }))
 }
