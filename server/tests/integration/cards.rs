@@ -497,23 +497,9 @@ async fn approve(app: &TestApp, bank: &Browser, no: &str) -> String {
     card_of(app, no).await.expect("批准制卡 gives a card number")
 }
 
-/// 实名认证 with these details on a fresh account, the code read from `phone`'s messages; returns the page.
+/// 实名认证 with these details on a fresh WeChat account; returns the page.
 async fn realname_with(app: &TestApp, uid: &str, person: &Person) -> String {
-    let browser = app.browser();
-    browser.sign_in("wechat", uid).await;
-    sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
-    let mut fields = vec![
-        ("op", "send_code"),
-        ("name", person.name),
-        ("id_number", person.id_number),
-        ("card_no", person.card_no),
-        ("phone", person.phone),
-    ];
-    browser.submit("/api/realname", &fields).await;
-    let code = app.latest_code(person.phone).await.expect("a code");
-    fields[0] = ("op", "submit");
-    fields.push(("code", &code));
-    browser.submit("/api/realname", &fields).await
+    app.try_realname("wechat", uid, person).await.1
 }
 
 async fn card_status(app: &TestApp, card_no: &str) -> String {
