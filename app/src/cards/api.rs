@@ -167,7 +167,7 @@ pub async fn card_apply(
         Some(id) => Applicant::Account { id, channel },
         None => Applicant::Guest { channel },
     };
-    match repo::submit(&state.db, &state.signer, state.sms.as_ref(), &form, applicant).await {
+    match repo::submit(&state.db, &state.signer, state.sms.as_ref(), &form, applicant, &session.token_hash).await {
         Ok(application_no) => {
             let pass = ssr::issue_pass(&state.signer, &application_no, crate::platform::now());
             let done = Flash {

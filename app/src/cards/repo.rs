@@ -188,6 +188,7 @@ pub async fn submit(
     sender: &dyn SmsSender,
     form: &ApplicationForm,
     applicant: Applicant<'_>,
+    session_hash: &str,
 ) -> Result<String, SubmitError> {
     let mut tx = db.begin_write().await?;
     // One lock for all submissions: it serialises the duplicate check and the choice of a fresh number.
@@ -205,7 +206,7 @@ pub async fn submit(
         return Err(SubmitError::Duplicate(same_person.then(|| row.get(0))));
     }
     let code_phone = holder_phone(&mut *tx, &form.id_number).await?.unwrap_or_else(|| form.phone.clone());
-    let ticket = match sms::check_code(&mut tx, signer, &code_phone, APPLY_PURPOSE, &form.code).await {
+    let ticket = match sms::check_code(&mut tx, signer, session_hash, &code_phone, APPLY_PURPOSE, &form.code).await {
         Ok(ticket) => ticket,
         Err(CodeError::Database(e)) => return Err(e.into()),
         Err(e) => {

@@ -117,14 +117,17 @@ pub async fn authenticate(
         Some(row) => Some(row.get(0)),
         None => None,
     };
-    let ticket = match sms::check_code(&mut tx, signer, &request.phone, REALNAME_PURPOSE, &request.code).await {
-        Ok(ticket) => ticket,
-        Err(CodeError::Database(e)) => return Err(e.into()),
-        Err(e) => {
-            tx.commit().await?;
-            return Err(RealNameError::Code(e));
-        }
-    };
+    let ticket =
+        match sms::check_code(&mut tx, signer, &session.token_hash, &request.phone, REALNAME_PURPOSE, &request.code)
+            .await
+        {
+            Ok(ticket) => ticket,
+            Err(CodeError::Database(e)) => return Err(e.into()),
+            Err(e) => {
+                tx.commit().await?;
+                return Err(RealNameError::Code(e));
+            }
+        };
     let card = sqlx::query("SELECT id_number, name, phone, status FROM cards WHERE card_no = $1")
         .bind(request.card_no.as_str())
         .fetch_optional(&mut *tx)

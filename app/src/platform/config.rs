@@ -62,8 +62,10 @@ pub struct SmsLimits {
     pub code_ttl_secs: i64,
     /// The shortest wait between two codes for one phone.
     pub resend_after_secs: i64,
-    /// Codes per phone per rolling hour.
+    /// Codes per phone per rolling hour for one asking client (the resend wait also counts per phone and client).
     pub codes_per_hour: i64,
+    /// Codes per phone per rolling hour from everyone together: the ceiling that stops texting one phone nonstop.
+    pub codes_per_phone_hour: i64,
     /// Code requests per client address (an IPv6 client's /64) per hour, so nobody can text every number.
     pub codes_per_client_hour: i64,
     /// Code requests per browser session per hour.
@@ -76,6 +78,7 @@ impl Default for SmsLimits {
             code_ttl_secs: 300,
             resend_after_secs: 60,
             codes_per_hour: 5,
+            codes_per_phone_hour: 20,
             codes_per_client_hour: 30,
             codes_per_session_hour: 10,
         }
@@ -154,6 +157,7 @@ impl Config {
             code_ttl_secs: number("SMS_CODE_TTL_SECS", defaults.code_ttl_secs, 5..=1800)?,
             resend_after_secs: number("SMS_RESEND_SECS", defaults.resend_after_secs, 1..=600)?,
             codes_per_hour: number("SMS_CODES_PER_HOUR", defaults.codes_per_hour, 1..=100)?,
+            codes_per_phone_hour: number("SMS_CODES_PER_PHONE_HOUR", defaults.codes_per_phone_hour, 1..=1000)?,
             codes_per_client_hour: number("SMS_CODES_PER_CLIENT_HOUR", defaults.codes_per_client_hour, 1..=100_000)?,
             codes_per_session_hour: number("SMS_CODES_PER_SESSION_HOUR", defaults.codes_per_session_hour, 1..=1000)?,
         };

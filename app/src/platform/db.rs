@@ -178,6 +178,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0012_payment_finality.sql"),
         include_str!("../../migrations/postgres/0012_payment_finality.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/sqlite/0013_sms_code_owner.sql"),
+        include_str!("../../migrations/postgres/0013_sms_code_owner.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

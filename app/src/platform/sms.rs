@@ -110,30 +110,39 @@ pub async fn issue_code(
     let now = super::now();
     let mut tx = db.begin_write().await?;
     db.lock(&mut tx, &format!("sms:{}", phone.as_str())).await?;
-    let row = sqlx::query("SELECT COUNT(*), MAX(created_at) FROM sms_codes WHERE phone = $1 AND created_at > $2")
-        .bind(phone.as_str())
-        .bind(now - 3600)
-        .fetch_one(&mut *tx)
-        .await?;
-    let (count, last): (i64, Option<i64>) = (row.get(0), row.get(1));
+    // The resend wait and the hourly count run per phone *and asking client*, so a stranger asking for a driver's
+    // number spends only the stranger's share; the per-phone ceiling still stops anyone texting one phone nonstop.
+    let row = sqlx::query(
+        "SELECT COUNT(*), COUNT(CASE WHEN client = $3 THEN 1 END), MAX(CASE WHEN client = $3 THEN created_at END) \
+         FROM sms_codes WHERE phone = $1 AND created_at > $2",
+    )
+    .bind(phone.as_str())
+    .bind(now - 3600)
+    .bind(&requester.client)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (all, mine, last): (i64, i64, Option<i64>) = (row.get(0), row.get(1), row.get(2));
     if let Some(last) = last {
         let wait = last + limits.resend_after_secs - now;
         if wait > 0 {
             return Err(CodeError::TooSoon(wait));
         }
     }
-    if count >= limits.codes_per_hour {
+    if mine >= limits.codes_per_hour || all >= limits.codes_per_phone_hour {
         return Err(CodeError::TooMany);
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
     sqlx::query(
-        "INSERT INTO sms_codes (phone, purpose, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sms_codes (phone, purpose, code_hash, created_at, expires_at, session_hash, client) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(phone.as_str())
     .bind(purpose)
     .bind(code_digest(signer, phone, purpose, &code))
     .bind(now)
     .bind(now + limits.code_ttl_secs)
+    .bind(&requester.session)
+    .bind(&requester.client)
     .execute(&mut *tx)
     .await?;
     let minutes = (limits.code_ttl_secs + 59) / 60;
@@ -144,9 +153,12 @@ pub async fn issue_code(
 }
 
 /// The outcome of checking a code inside a transaction: on `Ok` the code is spent when the transaction commits.
+/// Only a code the same session asked for counts (`session_hash`, the session's token hash): a code someone else
+/// requested for the phone neither replaces this session's code nor can be guessed at from here.
 pub async fn check_code(
     tx: &mut Transaction<'static, Any>,
     signer: &CookieSigner,
+    session_hash: &str,
     phone: &Mobile,
     purpose: &str,
     code: &SmsCode,
@@ -154,15 +166,16 @@ pub async fn check_code(
     let now = super::now();
     let row = sqlx::query(
         "SELECT id, code_hash, expires_at, attempts, used_at FROM sms_codes \
-         WHERE phone = $1 AND purpose = $2 ORDER BY id DESC LIMIT 1",
+         WHERE phone = $1 AND purpose = $2 AND session_hash = $3 ORDER BY id DESC LIMIT 1",
     )
     .bind(phone.as_str())
     .bind(purpose)
+    .bind(session_hash)
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(CodeError::NoCode)?;
     let (id, hash, expires_at, attempts): (i64, String, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
-    // Only the newest code counts: a new one replaces the old, and a spent one needs a fresh request.
+    // Only the session's newest code counts: a new one replaces the old, and a spent one needs a fresh request.
     if row.get::<Option<i64>, _>(4).is_some() {
         return Err(CodeError::NoCode);
     }

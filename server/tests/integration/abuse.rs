@@ -87,6 +87,75 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     }
 }
 
+/// 张三 as the test cards (`support::CARDS`) hold him.
+const ZHANG: [(&str, &str); 4] =
+    [("name", "张三"), ("id_number", "210202198503122018"), ("card_no", "6222009900001017"), ("phone", "13804110001")];
+
+/// 实名认证 for 张三 from a client behind the trusted proxy: `op` is send_code or submit.
+async fn realname_as(browser: &Browser, client: &str, op: &str, code: &str) -> String {
+    let mut fields = ZHANG.to_vec();
+    fields.extend([("op", op), ("code", code)]);
+    let form: std::collections::HashMap<&str, &str> = fields.into_iter().collect();
+    let response = browser
+        .client
+        .post(format!("{}/api/realname", browser.base))
+        .header(ORIGIN, &browser.base)
+        .header(ACCEPT, "text/html")
+        .header(REFERER, format!("{}/", browser.base))
+        .header("X-Forwarded-For", client)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    response.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_asking_codes_for_a_drivers_phone_neither_spends_nor_replaces_the_drivers_code() {
+    let settings = [("TRUSTED_PROXIES", "127.0.0.1"), ("SMS_CODES_PER_HOUR", "3")];
+    for (db, app) in TestApp::each_with(&settings).await {
+        let phone = ZHANG[3].1;
+        let driver = app.browser();
+        driver.sign_in("wechat", "the-driver").await;
+        assert!(realname_as(&driver, "203.0.113.20", "send_code", "").await.contains(SENT), "{db}");
+        let code = app.latest_code(phone).await.unwrap();
+        // The stranger asks again and again for the driver's number, waiting out the resend time each time.
+        let stranger = app.browser();
+        stranger.sign_in("wechat", "the-stranger").await;
+        let mut sent = 0;
+        for _ in 0..5 {
+            sqlx::query("UPDATE sms_codes SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
+            if realname_as(&stranger, "198.51.100.9", "send_code", "").await.contains(SENT) {
+                sent += 1;
+            }
+            // Each wrong guess from the stranger's session counts against the stranger's code only.
+            realname_as(&stranger, "198.51.100.9", "submit", "000000").await;
+        }
+        assert_eq!(sent, 3, "{db}: the stranger's own hourly share for the phone");
+        // The driver's code from before all that still works, and the driver could still ask for another.
+        let page = realname_as(&driver, "203.0.113.20", "submit", &code).await;
+        assert!(page.contains("实名认证成功"), "{db}: the driver's code was replaced or spent: {page}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM realname_bindings WHERE unbound_at IS NULL").await, 1, "{db}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_together_cannot_text_one_phone_past_its_ceiling() {
+    let settings = [("TRUSTED_PROXIES", "127.0.0.1"), ("SMS_CODES_PER_PHONE_HOUR", "4")];
+    for (db, app) in TestApp::each_with(&settings).await {
+        let mut sent = 0;
+        for n in 0..6 {
+            let browser = app.browser();
+            browser.sign_in("icbc", &format!("ceiling-{n}")).await;
+            if ask_code(&browser, &phone(1), Some(&format!("203.0.113.{}", 40 + n))).await.contains(SENT) {
+                sent += 1;
+            }
+        }
+        assert_eq!(sent, 4, "{db}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM sms_outbox").await, 4, "{db}");
+    }
+}
+
 const PASSWORD: &str = "long-password-123";
 
 /// Posts the console sign-in form; whether it signed in.

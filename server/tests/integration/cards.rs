@@ -533,8 +533,15 @@ async fn the_code_for_an_application_in_a_card_holders_name_goes_to_the_holders_
         }
         assert_eq!(app.count("SELECT COUNT(*) FROM card_applications").await, 0, "{db}: no application");
 
+        // Nor is the attacker's code any good to someone else: it belongs to the session that asked for it.
+        let holder = app.browser();
+        let page = holder.submit("/api/card_apply", &form(&impostor, &code, ["", "", ""])).await;
+        assert!(!page.contains("申请已提交"), "{db}: another session used the attacker's code: {page}");
+
         // The holder, applying for a second card with a new phone, uses the code from the reserved phone.
-        let page = app.browser().submit("/api/card_apply", &form(&impostor, &code, ["", "", ""])).await;
+        press_send_code(&app, &holder, &impostor).await;
+        let code = app.latest_code(HOLDER.phone).await.expect("the holder's reserved phone has the code");
+        let page = holder.submit("/api/card_apply", &form(&impostor, &code, ["", "", ""])).await;
         assert!(page.contains("申请已提交"), "{db}: {page}");
     }
 }
