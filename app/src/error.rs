@@ -14,9 +14,19 @@ pub enum AppError {
     /// The account's link is to a card since cancelled or passed to another ID.
     #[error("实名认证已失效，请重新完成实名认证")]
     RealNameLapsed,
-    /// A reason the user can act on, already phrased for them.
+    /// A reason the user can act on, already phrased for them: the request was understood, but the record's state
+    /// or the user's does not allow it now.
     #[error("{0}")]
     Rejected(String),
+    /// The record asked for does not exist, or is not the caller's to see (the two read the same).
+    #[error("{0}")]
+    NotFound(String),
+    /// A field the form could not have sent: a control character, an over-long value. Phrased for the user.
+    #[error("{0}")]
+    Invalid(String),
+    /// Too many attempts in a window; phrased for the user, with when to try again.
+    #[error("{0}")]
+    TooMany(String),
     #[error("请求无效，请返回重试")]
     BadRequest,
     #[error("系统繁忙，请稍后再试")]
@@ -32,6 +42,25 @@ impl AppError {
     pub fn rejected(message: impl Into<String>) -> Self {
         Self::Rejected(message.into())
     }
+
+    /// A record that is not there, or not the caller's.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    /// The HTTP status that tells the truth about this refusal: 4xx for what the request did, 5xx only for a fault
+    /// of ours (`Unavailable`).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest | Self::Invalid(_) => 400,
+            Self::NotSignedIn | Self::StaffNotSignedIn => 401,
+            Self::NotAuthenticated | Self::RealNameLapsed | Self::Forbidden => 403,
+            Self::NotFound(_) => 404,
+            Self::Rejected(_) => 409,
+            Self::TooMany(_) => 429,
+            Self::Unavailable => 503,
+        }
+    }
 }
 
 impl From<crate::domain::DomainError> for AppError {
@@ -45,7 +74,10 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => Self::BadRequest,
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::UnsupportedRequestMethod(_) => Self::BadRequest,
             _ => Self::Unavailable,
         }
     }

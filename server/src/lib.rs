@@ -3,6 +3,7 @@
 use app::app::{shell, App};
 use app::platform::config::Config;
 use app::platform::db::Db;
+use app::platform::edge;
 use app::platform::http::{self, same_origin_guard};
 use app::platform::state::AppState;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
@@ -102,7 +103,9 @@ pub fn router(state: AppState) -> Router {
                 .precompressed_gzip(),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(edge::refusal_status))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_guard))
+        .layer(middleware::from_fn(edge::input_guard))
         .layer(compression)
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("same-origin")))

@@ -277,7 +277,8 @@ pub async fn console_application(no: String) -> Result<ApplicationDetailData, Ap
     use super::rules::Step;
     use crate::console::model::Role;
     let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank, Role::Auditor]).await?;
-    let application = super::repo::find(&app.db, no.trim()).await?.ok_or_else(|| AppError::rejected("未找到该申请"))?;
+    let application =
+        super::repo::find(&app.db, no.trim()).await?.ok_or_else(|| AppError::not_found("未找到该申请"))?;
     let flash = crate::console::auth::take_flash(&app, &staff, DETAIL_PATH).await?;
     let steps = if staff.role == Role::Bank { Step::allowed_from(application.state) } else { Vec::new() };
     Ok(ApplicationDetailData { staff: staff.view(), flash, application: application.console(), steps })

@@ -56,7 +56,7 @@ pub async fn staff_logout() -> Result<(), AppError> {
     let (state, staff) = super::auth::staff_caller(&Role::ALL).await?;
     let cookie = super::auth::end_session(&state, &staff).await?;
     crate::platform::http::set_response_cookie(&cookie);
-    leptos_axum::redirect("/console/login");
+    leptos_axum::redirect(super::auth::LOGIN_PAGE);
     Ok(())
 }
 

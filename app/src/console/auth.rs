@@ -18,6 +18,8 @@ use crate::platform::{now, rate_limit};
 
 /// The staff cookie's name; drivers' `dlt_session` never opens the console.
 pub const COOKIE: &str = "dlt_staff";
+/// The console's sign-in page.
+pub const LOGIN_PAGE: &str = "/console/login";
 /// Staff sessions last one working day.
 const SESSION_HOURS: i64 = 10;
 

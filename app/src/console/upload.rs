@@ -28,7 +28,7 @@ fn back_to_form() -> Response {
 pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Response {
     let staff = match request_staff(&state, &headers).await {
         Ok(Some(staff)) => staff,
-        Ok(None) => return (StatusCode::SEE_OTHER, [(LOCATION, "/console/login")]).into_response(),
+        Ok(None) => return (StatusCode::SEE_OTHER, [(LOCATION, super::auth::LOGIN_PAGE)]).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "reading the staff session failed");
             return StatusCode::SERVICE_UNAVAILABLE.into_response();

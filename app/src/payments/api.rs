@@ -13,7 +13,7 @@ pub async fn pay_page(decision_no: String) -> Result<PayPageData, AppError> {
     let (state, session, _, link) = crate::platform::http::linked_caller().await?;
     let decision = crate::violations::repo::decision(&state.db, &link, &decision_no)
         .await?
-        .ok_or_else(|| AppError::rejected("未找到该处罚决定书"))?;
+        .ok_or_else(|| AppError::not_found("未找到该处罚决定书"))?;
     let flash = crate::platform::http::take_flash(&state, &session, "/fines/pay").await?;
     Ok(PayPageData {
         channel: session.channel,
@@ -34,7 +34,7 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
     let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
     let back = format!("/fines/pay?no={decision_no}");
     if crate::violations::repo::decision(&state.db, &link, &decision_no).await?.is_none() {
-        return Err(AppError::rejected("未找到该处罚决定书"));
+        return Err(AppError::not_found("未找到该处罚决定书"));
     }
     let payer = Payer { account_id: Some(account_id), channel: session.channel };
     let order =
@@ -56,7 +56,7 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
 pub async fn payment_result(order_no: String, #[server(default)] pass: String) -> Result<ResultPageData, AppError> {
     use super::model::OrderState;
     use super::orders;
-    let not_found = || AppError::rejected("未找到该缴费订单");
+    let not_found = || AppError::not_found("未找到该缴费订单");
     let pass = if pass.is_empty() {
         crate::platform::http::request_cookie(super::guest::PASS_COOKIE).unwrap_or_default()
     } else {
@@ -86,7 +86,7 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
 /// `/fines/receipt`: 电子缴款凭证, for the account that paid or the person the decision belongs to.
 #[server(prefix = "/api", endpoint = "receipt_page")]
 pub async fn receipt_page(receipt_no: String, #[server(default)] pass: String) -> Result<ReceiptPageData, AppError> {
-    let not_found = || AppError::rejected("未找到该缴款凭证");
+    let not_found = || AppError::not_found("未找到该缴款凭证");
     let (state, channel, allowed) = ssr::payer(&pass).await?;
     let (receipt, payer) = super::orders::receipt(&state.db, &receipt_no).await?.ok_or_else(not_found)?;
     let visible_to_link = match (pass.is_empty(), crate::platform::http::linked_caller().await) {
@@ -157,7 +157,7 @@ pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let decision = crate::violations::repo::decision_by_number(&state.db, &decision_no)
         .await?
-        .ok_or_else(|| AppError::rejected("未找到该处罚决定书"))?;
+        .ok_or_else(|| AppError::not_found("未找到该处罚决定书"))?;
     let channel = crate::platform::http::guest_channel();
     Ok(PayPageData {
         channel,

@@ -44,7 +44,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 }
 
 fn plain_error(status: StatusCode, message: &str) -> Response {
-    (status, Html(format!("<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><p>{message}</p><p><a href=\"/\">返回首页</a></p>"))).into_response()
+    super::edge::refusal_page(status, message, "/", "返回首页")
 }
 
 #[derive(Deserialize)]

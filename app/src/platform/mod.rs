@@ -4,6 +4,7 @@ pub mod audit;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod edge;
 pub mod housekeeping;
 pub mod http;
 pub mod platform_identity;

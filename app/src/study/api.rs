@@ -279,7 +279,7 @@ pub async fn study_course(code: String) -> Result<CoursePlayerData, AppError> {
     if let Some(reason) = requirement.unavailable {
         return Err(AppError::Rejected(reason));
     }
-    let course = catalogue.iter().find(|c| c.code == code).ok_or_else(|| AppError::rejected("未找到该课程"))?;
+    let course = catalogue.iter().find(|c| c.code == code).ok_or_else(|| AppError::not_found("未找到该课程"))?;
     let progress = repo::progress(&learner.state.db, enrolment.id).await?;
     let next = catalogue
         .iter()
@@ -306,7 +306,7 @@ pub async fn study_start(code: String) -> Result<StudySitting, AppError> {
     let learner = server::learner().await?;
     let enrolment = learner.enrolment_after_quiz().await?;
     let catalogue = repo::catalogue(&learner.state.db).await?;
-    let course = catalogue.iter().find(|c| c.code == code).ok_or_else(|| AppError::rejected("未找到该课程"))?;
+    let course = catalogue.iter().find(|c| c.code == code).ok_or_else(|| AppError::not_found("未找到该课程"))?;
     let (lease, progress) = repo::start(&learner.state.db, enrolment.id, &course.code).await?;
     let required_ms = course.required_seconds * 1000;
     Ok(StudySitting {
@@ -329,7 +329,7 @@ pub async fn study_heartbeat(code: String, lease: String, position_ms: i64) -> R
     let learner = server::learner().await?;
     let enrolment = learner.enrolment_after_quiz().await?;
     let catalogue = repo::catalogue(&learner.state.db).await?;
-    let course = catalogue.iter().find(|c| c.code == code).ok_or_else(|| AppError::rejected("未找到该课程"))?;
+    let course = catalogue.iter().find(|c| c.code == code).ok_or_else(|| AppError::not_found("未找到该课程"))?;
     let required_ms = course.required_seconds * 1000;
     let outcome = repo::beat(&learner.state.db, enrolment.id, &course.code, &lease, position_ms, required_ms)
         .await?

@@ -51,7 +51,7 @@ pub async fn record_page(record_no: String) -> Result<RecordPageData, AppError> 
     use super::repo;
     let (state, session, _, link) = crate::platform::http::linked_caller().await?;
     let (record, decision_no) =
-        repo::record(&state.db, &link, &record_no).await?.ok_or_else(|| AppError::rejected("未找到该违法记录"))?;
+        repo::record(&state.db, &link, &record_no).await?.ok_or_else(|| AppError::not_found("未找到该违法记录"))?;
     let flash = crate::platform::http::take_flash(&state, &session, "/violations/record").await?;
     Ok(RecordPageData { channel: session.channel, record, decision_no, flash })
 }
@@ -83,7 +83,7 @@ pub async fn decision_page(decision_no: String) -> Result<DecisionPageData, AppE
     let (state, session, _, link) = crate::platform::http::linked_caller().await?;
     let decision = super::repo::decision(&state.db, &link, &decision_no)
         .await?
-        .ok_or_else(|| AppError::rejected("未找到该处罚决定书"))?;
+        .ok_or_else(|| AppError::not_found("未找到该处罚决定书"))?;
     let flash = crate::platform::http::take_flash(&state, &session, "/violations/decision").await?;
     Ok(DecisionPageData { channel: session.channel, decision, flash })
 }
