@@ -5,6 +5,7 @@ mod cards;
 mod cli;
 mod console;
 mod console_payments;
+mod edge;
 mod payment_finality;
 mod payments;
 mod realname;
