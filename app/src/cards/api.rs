@@ -14,46 +14,16 @@ pub const DETAIL_PATH: &str = "/console/applications/detail";
 #[cfg(feature = "ssr")]
 mod ssr {
     use crate::identity::model::Channel;
-    use crate::platform::session::{CookieSigner, Session};
-
-    /// How long a status pass opens its application.
-    const PASS_TTL_SECS: i64 = 60 * 60;
+    use crate::platform::pass::PassKind;
+    use crate::platform::session::Session;
 
     /// A signed pass that opens one application's status page for an hour, proof of a matching lookup (or of
     /// having just submitted it) that survives a reload without an account.
-    pub fn issue_pass(signer: &CookieSigner, application_no: &str, now: i64) -> String {
-        let expires = now + PASS_TTL_SECS;
-        format!("{application_no}.{expires}.{}", signer.digest(&format!("card-status:{application_no}:{expires}")))
-    }
-
-    /// The application number a genuine, unexpired pass names.
-    pub fn check_pass(signer: &CookieSigner, pass: &str, now: i64) -> Option<String> {
-        let mut parts = pass.splitn(3, '.');
-        let (application_no, expires, signature) = (parts.next()?, parts.next()?, parts.next()?);
-        let expires_at: i64 = expires.parse().ok()?;
-        let genuine = signer.digest(&format!("card-status:{application_no}:{expires}")) == signature;
-        (genuine && expires_at > now).then(|| application_no.to_string())
-    }
+    pub const STATUS_PASS: PassKind = PassKind::new("card-status", 60 * 60);
 
     /// The channel of the session, or the one the webview implies for a guest without one.
     pub fn channel(session: Option<&Session>) -> Channel {
         session.map(|s| s.channel).unwrap_or_else(crate::platform::http::guest_channel)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn a_pass_opens_its_application_until_it_expires_and_cannot_be_altered() {
-            let signer = CookieSigner::new("card-status-test-key-0123456789abcdef");
-            let pass = issue_pass(&signer, "SQ20261124000042", 1_000);
-            assert_eq!(check_pass(&signer, &pass, 1_001).as_deref(), Some("SQ20261124000042"));
-            assert_eq!(check_pass(&signer, &pass, 1_000 + PASS_TTL_SECS), None, "expired");
-            let other = pass.replacen("SQ20261124000042", "SQ20261124000043", 1);
-            assert_eq!(check_pass(&signer, &other, 1_001), None, "a pass for one application opens no other");
-            assert_eq!(check_pass(&signer, "garbage", 1_001), None);
-        }
     }
 }
 
@@ -90,7 +60,6 @@ pub async fn card_apply(
     use crate::domain::{IdNumber, Mobile};
     use crate::identity::model::Flash;
     use crate::platform::http::flash_and_redirect;
-    use crate::platform::sms::{self, CodeError};
 
     let (state, session) = crate::platform::http::caller_or_guest().await?;
     let typed = [
@@ -114,32 +83,14 @@ pub async fn card_apply(
                     Ok(id) => repo::holder_phone(state.db.pool(), &id).await?,
                     Err(_) => None,
                 };
-                let to = holder.as_ref().unwrap_or(&mobile);
-                let limits = state.config.sms_limits;
-                let requester = crate::platform::http::sms_requester(&session);
-                match sms::issue_code(
-                    &state.db,
-                    &state.signer,
-                    state.sms.as_ref(),
-                    limits,
-                    to,
-                    APPLY_PURPOSE,
-                    &requester,
-                )
-                .await
-                {
-                    Ok(()) => {
-                        let minutes = (limits.code_ttl_secs + 59) / 60;
-                        // The holder's number is not shown, not even masked: the person asking may not be the holder.
-                        let to = if holder.is_some() {
-                            "该身份证号办卡时预留的手机号".into()
-                        } else {
-                            mobile.masked()
-                        };
-                        flash.notice = Some(format!("验证码已发送至{to}，{minutes}分钟内有效"));
-                    }
-                    Err(CodeError::Database(e)) => return Err(e.into()),
-                    Err(e) => flash.error = Some(e.to_string()),
+                // The holder's number is not shown, not even masked: the person asking may not be the holder.
+                let (to, shown_as) = match &holder {
+                    Some(holder) => (holder, "该身份证号办卡时预留的手机号".to_string()),
+                    None => (&mobile, mobile.masked()),
+                };
+                match crate::identity::codes::send(&state, &session, to, &shown_as, APPLY_PURPOSE).await? {
+                    Ok(notice) => flash.notice = Some(notice),
+                    Err(refusal) => flash.error = Some(refusal),
                 }
             }
         }
@@ -169,7 +120,7 @@ pub async fn card_apply(
     };
     match repo::submit(&state.db, &state.signer, state.sms.as_ref(), &form, applicant, &session.token_hash).await {
         Ok(application_no) => {
-            let pass = ssr::issue_pass(&state.signer, &application_no, crate::platform::now());
+            let pass = ssr::STATUS_PASS.issue(&state.signer, &application_no, crate::platform::now());
             let done = Flash {
                 notice: Some(format!("申请已提交，申请编号：{application_no}。办理进度将以短信通知您。")),
                 ..Flash::default()
@@ -195,7 +146,7 @@ pub async fn card_status_page(#[server(default)] pass: String) -> Result<StatusP
         Some(session) => crate::platform::http::take_flash(&state, session, STATUS_PATH).await?,
         None => Flash::default(),
     };
-    let found = match ssr::check_pass(&state.signer, &pass, crate::platform::now()) {
+    let found = match ssr::STATUS_PASS.check(&state.signer, &pass, crate::platform::now()) {
         Some(application_no) => repo::find(&state.db, &application_no).await?.map(|a| a.view()),
         None => None,
     };
@@ -247,7 +198,7 @@ pub async fn card_status_lookup(
     };
     match found {
         Some(application) => {
-            let pass = ssr::issue_pass(&state.signer, &application.application_no, crate::platform::now());
+            let pass = ssr::STATUS_PASS.issue(&state.signer, &application.application_no, crate::platform::now());
             leptos_axum::redirect(&format!("{STATUS_PATH}?pass={pass}"));
             Ok(())
         }

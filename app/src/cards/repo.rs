@@ -149,6 +149,15 @@ pub enum SubmitError {
     Database(#[from] sqlx::Error),
 }
 
+impl From<CodeError> for SubmitError {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::Database(e) => Self::Database(e),
+            refusal => Self::Code(refusal),
+        }
+    }
+}
+
 fn duplicate_message(application_no: Option<&str>) -> String {
     match application_no {
         Some(no) => {
@@ -206,15 +215,8 @@ pub async fn submit(
         return Err(SubmitError::Duplicate(same_person.then(|| row.get(0))));
     }
     let code_phone = holder_phone(&mut *tx, &form.id_number).await?.unwrap_or_else(|| form.phone.clone());
-    let ticket = match sms::check_code(&mut tx, signer, session_hash, &code_phone, APPLY_PURPOSE, &form.code).await {
-        Ok(ticket) => ticket,
-        Err(CodeError::Database(e)) => return Err(e.into()),
-        Err(e) => {
-            // Keeps the wrong-attempt count.
-            tx.commit().await?;
-            return Err(SubmitError::Code(e));
-        }
-    };
+    // A wrong code stays counted against it (take_code commits the attempt before refusing).
+    let (mut tx, ticket) = sms::take_code(tx, signer, session_hash, &code_phone, APPLY_PURPOSE, &form.code).await?;
     ticket.spend(&mut tx).await?;
     let at = now();
     let date = shanghai_date(at).replace('-', "");

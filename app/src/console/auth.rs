@@ -12,12 +12,12 @@ use crate::error::AppError;
 use crate::identity::model::Flash;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
-use crate::platform::session::{random_token, CookieSigner};
+use crate::platform::session::{hash_token, random_token, STAFF};
 use crate::platform::state::AppState;
 use crate::platform::{now, rate_limit};
 
 /// The staff cookie's name; drivers' `dlt_session` never opens the console.
-pub const COOKIE: &str = "dlt_staff";
+pub const COOKIE: &str = STAFF.cookie;
 /// The console's sign-in page.
 pub const LOGIN_PAGE: &str = "/console/login";
 /// Staff sessions last one working day.
@@ -30,6 +30,8 @@ pub struct Staff {
     pub username: String,
     pub role: Role,
     token_hash: String,
+    /// The pending flash as stored: `[page, flash]` JSON.
+    flash: Option<String>,
 }
 
 impl Staff {
@@ -170,11 +172,6 @@ pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<O
     })
 }
 
-fn hash_token(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// Starts a staff session and returns the `Set-Cookie` value for it.
 pub async fn create_session(state: &AppState, staff_id: i64) -> Result<String, sqlx::Error> {
     let token = random_token();
@@ -186,39 +183,20 @@ pub async fn create_session(state: &AppState, staff_id: i64) -> Result<String, s
         .bind(at + SESSION_HOURS * 3600)
         .execute(state.db.pool())
         .await?;
-    Ok(cookie(&state.signer, &token, SESSION_HOURS * 3600, state.config.secure_cookies()))
-}
-
-fn cookie(signer: &CookieSigner, token: &str, max_age: i64, secure: bool) -> String {
-    let value = if token.is_empty() { String::new() } else { signer.sign(token) };
-    format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        if secure { "; Secure" } else { "" }
-    )
+    Ok(STAFF.cookie(&state.signer, &token, SESSION_HOURS * 3600, state.config.secure_cookies()))
 }
 
 /// Ends the session and returns the `Set-Cookie` value that removes the cookie.
 pub async fn end_session(state: &AppState, staff: &Staff) -> Result<String, sqlx::Error> {
-    sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
-        .bind(&staff.token_hash)
-        .execute(state.db.pool())
-        .await?;
-    Ok(cookie(&state.signer, "", 0, state.config.secure_cookies()))
+    STAFF.delete(&state.db, &staff.token_hash).await?;
+    Ok(STAFF.clear_cookie(state.config.secure_cookies()))
 }
 
 /// The staff member a request's cookie belongs to, if the session is live.
 pub async fn request_staff(state: &AppState, headers: &HeaderMap) -> Result<Option<Staff>, sqlx::Error> {
-    let token = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| state.signer.verify(value));
-    let Some(token) = token else { return Ok(None) };
+    let Some(token) = STAFF.token(&state.signer, headers) else { return Ok(None) };
     let row = sqlx::query(
-        "SELECT s.id, s.username, s.role, x.token_hash FROM staff_sessions x JOIN staff s ON s.id = x.staff_id \
+        "SELECT s.id, s.username, s.role, x.token_hash, x.flash FROM staff_sessions x JOIN staff s ON s.id = x.staff_id \
          WHERE x.token_hash = $1 AND x.expires_at > $2",
     )
     .bind(hash_token(token))
@@ -231,6 +209,7 @@ pub async fn request_staff(state: &AppState, headers: &HeaderMap) -> Result<Opti
             username: row.get(1),
             role: Role::parse(row.get::<&str, _>(2))?,
             token_hash: row.get(3),
+            flash: row.get(4),
         })
     }))
 }
@@ -256,32 +235,10 @@ pub async fn flash_and_redirect(state: &AppState, staff: &Staff, flash: &Flash, 
 
 /// Leaves a one-time message for the console page `page`.
 pub async fn store_flash(state: &AppState, staff: &Staff, page: &str, flash: &Flash) -> Result<(), sqlx::Error> {
-    let text = serde_json::to_string(&(page, flash)).expect("a flash always serialises");
-    sqlx::query("UPDATE staff_sessions SET flash = $1 WHERE token_hash = $2")
-        .bind(text)
-        .bind(&staff.token_hash)
-        .execute(state.db.pool())
-        .await?;
-    Ok(())
+    STAFF.set_flash(&state.db, &staff.token_hash, page, flash).await
 }
 
 /// The message left for the console page `page`, if any; it shows once.
 pub async fn take_flash(state: &AppState, staff: &Staff, page: &str) -> Result<Flash, AppError> {
-    let text: Option<String> = sqlx::query("SELECT flash FROM staff_sessions WHERE token_hash = $1")
-        .bind(&staff.token_hash)
-        .fetch_optional(state.db.pool())
-        .await?
-        .and_then(|row| row.get(0));
-    let Some((for_page, flash)) = text.as_deref().and_then(|t| serde_json::from_str::<(String, Flash)>(t).ok()) else {
-        return Ok(Flash::default());
-    };
-    if for_page != page {
-        return Ok(Flash::default());
-    }
-    sqlx::query("UPDATE staff_sessions SET flash = NULL WHERE token_hash = $1 AND flash = $2")
-        .bind(&staff.token_hash)
-        .bind(text)
-        .execute(state.db.pool())
-        .await?;
-    Ok(flash)
+    Ok(STAFF.take_flash(&state.db, &staff.token_hash, staff.flash.as_deref(), page).await?)
 }

@@ -39,7 +39,6 @@ pub async fn realname_submit(
     use crate::domain::Mobile;
     use crate::identity::model::Flash;
     use crate::identity::repo::{self, RealNameError, REALNAME_PURPOSE};
-    use crate::platform::sms::{self, CodeError};
 
     let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
     let mut flash = Flash {
@@ -49,29 +48,15 @@ pub async fn realname_submit(
             .collect(),
         ..Flash::default()
     };
-    let limits = state.config.sms_limits;
     if op == "send_code" {
         match Mobile::parse(&phone) {
             Err(e) => flash.field_errors.push(("phone".into(), e.to_string())),
             Ok(mobile) => {
-                let requester = crate::platform::http::sms_requester(&session);
-                match sms::issue_code(
-                    &state.db,
-                    &state.signer,
-                    state.sms.as_ref(),
-                    limits,
-                    &mobile,
-                    REALNAME_PURPOSE,
-                    &requester,
-                )
-                .await
+                match crate::identity::codes::send(&state, &session, &mobile, &mobile.masked(), REALNAME_PURPOSE)
+                    .await?
                 {
-                    Ok(()) => {
-                        let minutes = (limits.code_ttl_secs + 59) / 60;
-                        flash.notice = Some(format!("验证码已发送至{}，{minutes}分钟内有效", mobile.masked()))
-                    }
-                    Err(CodeError::Database(e)) => return Err(e.into()),
-                    Err(e) => flash.error = Some(e.to_string()),
+                    Ok(notice) => flash.notice = Some(notice),
+                    Err(refusal) => flash.error = Some(refusal),
                 }
             }
         }

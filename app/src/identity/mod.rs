@@ -1,6 +1,8 @@
 //! Who the user is: platform sign-in, the session, and 实名认证 (linking the account to a card holder).
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod codes;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]

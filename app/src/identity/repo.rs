@@ -92,6 +92,15 @@ pub enum RealNameError {
     Database(#[from] sqlx::Error),
 }
 
+impl From<CodeError> for RealNameError {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::Database(e) => Self::Database(e),
+            refusal => Self::Code(refusal),
+        }
+    }
+}
+
 /// Links the account to the card holder when the code and the card details all agree. A failure changes
 /// nothing but the code's attempt counter, which bounds guessing. A link that has lapsed (its card cancelled or
 /// now another person's) does not stand in the way: it is closed as the new one is made.
@@ -117,17 +126,8 @@ pub async fn authenticate(
         Some(row) => Some(row.get(0)),
         None => None,
     };
-    let ticket =
-        match sms::check_code(&mut tx, signer, &session.token_hash, &request.phone, REALNAME_PURPOSE, &request.code)
-            .await
-        {
-            Ok(ticket) => ticket,
-            Err(CodeError::Database(e)) => return Err(e.into()),
-            Err(e) => {
-                tx.commit().await?;
-                return Err(RealNameError::Code(e));
-            }
-        };
+    let (mut tx, ticket) =
+        sms::take_code(tx, signer, &session.token_hash, &request.phone, REALNAME_PURPOSE, &request.code).await?;
     let card = sqlx::query("SELECT id_number, name, phone, status FROM cards WHERE card_no = $1")
         .bind(request.card_no.as_str())
         .fetch_optional(&mut *tx)

@@ -139,7 +139,7 @@ pub async fn guest_lookup(
     .await?;
     match found {
         Some(_) => {
-            let pass = super::guest::issue(&state.signer, decision_no.as_str(), crate::platform::now());
+            let pass = super::guest::PASS.issue(&state.signer, decision_no.as_str(), crate::platform::now());
             leptos_axum::redirect(&format!("/guest-pay/decision?pass={pass}"));
         }
         None => leptos_axum::redirect("/guest-pay?e=notfound"),
@@ -153,7 +153,8 @@ pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
     use super::model::method_name;
     use crate::identity::model::Flash;
     let (state, _) = crate::platform::http::caller().await?;
-    let decision_no = super::guest::check(&state.signer, &pass, crate::platform::now())
+    let decision_no = super::guest::PASS
+        .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let decision = crate::violations::repo::decision_by_number(&state.db, &decision_no)
         .await?
@@ -174,7 +175,8 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
     use super::orders::{self, OpenError, Payer};
     use crate::domain::Fen;
     let (state, _) = crate::platform::http::caller().await?;
-    let decision_no = super::guest::check(&state.signer, &pass, crate::platform::now())
+    let decision_no = super::guest::PASS
+        .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let payer = Payer { account_id: None, channel: crate::platform::http::guest_channel() };
     let order =
@@ -189,7 +191,7 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
     crate::platform::http::set_response_cookie(&format!(
         "{}={pass}; Path=/fines; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         super::guest::PASS_COOKIE,
-        super::guest::PASS_TTL_SECS
+        super::guest::PASS.ttl_secs()
     ));
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
     ssr::go_to_cashier(&state, &order, return_url).await
@@ -209,7 +211,7 @@ mod ssr {
         let guest_decision = if pass.is_empty() {
             None
         } else {
-            super::super::guest::check(&state.signer, pass, crate::platform::now())
+            super::super::guest::PASS.check(&state.signer, pass, crate::platform::now())
         };
         let account_id = session.as_ref().and_then(|s| s.account_id);
         if guest_decision.is_none() && account_id.is_none() {

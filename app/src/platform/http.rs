@@ -2,7 +2,7 @@
 //! request guards every route shares.
 
 use axum::extract::{Query, Request, State};
-use axum::http::header::{COOKIE, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE, USER_AGENT};
+use axum::http::header::{HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -11,7 +11,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::platform_identity::SignInError;
-use super::session::{self, Session};
+use super::session::{self, cookie_value, Session};
 use super::state::AppState;
 use crate::domain::Mobile;
 use crate::error::AppError;
@@ -170,17 +170,6 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-}
-
 /// The session a request's cookie names, if it is signed and live.
 pub async fn request_session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, sqlx::Error> {
     match request_token(state, headers) {
@@ -191,13 +180,7 @@ pub async fn request_session(state: &AppState, headers: &HeaderMap) -> Result<Op
 
 /// The session token in a request's cookies, if its signature holds (it may still be expired or unknown).
 fn request_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let header = headers.get(COOKIE).and_then(|v| v.to_str().ok())?;
-    let mut joined = header.to_string();
-    for extra in headers.get_all(COOKIE).iter().skip(1).filter_map(|v| v.to_str().ok()) {
-        joined.push_str("; ");
-        joined.push_str(extra);
-    }
-    session::token_from_header(&state.signer, &joined).map(String::from)
+    session::DRIVERS.token(&state.signer, headers).map(String::from)
 }
 
 /// Refuses state-changing requests whose `Origin` (or, failing that, `Referer`) is not this site.

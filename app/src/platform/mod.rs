@@ -7,6 +7,7 @@ pub mod db;
 pub mod edge;
 pub mod housekeeping;
 pub mod http;
+pub mod pass;
 pub mod platform_identity;
 pub mod rate_limit;
 pub mod session;

@@ -181,64 +181,124 @@ const LOAD_SQLITE: &str =
 const LOAD_POSTGRES: &str =
     load_sql!("SELECT string_agg(c.notice, chr(10)) FROM user_consents c WHERE c.account_id = s.account_id");
 
-/// Ends a session.
-pub async fn delete(db: &Db, session: &Session) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&session.token_hash).execute(db.pool()).await?;
-    Ok(())
+/// A table of sessions behind a signed, HttpOnly cookie. Drivers' and staff's sessions differ only in these; the
+/// token, its hash, the cookie and the one-time flash work the same for both.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionStore {
+    /// The table: its rows have `token_hash` and `flash` columns.
+    pub table: &'static str,
+    /// The cookie's name.
+    pub cookie: &'static str,
+    /// The cookie's `SameSite`.
+    same_site: &'static str,
 }
 
-/// Leaves a one-time message (and the form's values) for `page`, the path the browser is sent to next. Only that
-/// page takes it, so a page refreshing in the background cannot swallow it.
-pub async fn set_flash(db: &Db, session: &Session, page: &str, flash: &Flash) -> Result<(), sqlx::Error> {
-    let text = serde_json::to_string(&(page, flash)).expect("a flash always serialises");
-    sqlx::query("UPDATE sessions SET flash = $1 WHERE token_hash = $2")
-        .bind(text)
-        .bind(&session.token_hash)
-        .execute(db.pool())
-        .await?;
-    Ok(())
-}
+/// Drivers' sessions (guests' too): `Lax`, so a link into the app from the platform's menu arrives signed in.
+pub const DRIVERS: SessionStore = SessionStore { table: "sessions", cookie: COOKIE, same_site: "Lax" };
+/// Staff sessions: a cookie of their own, which no link from another site carries.
+pub const STAFF: SessionStore = SessionStore { table: "staff_sessions", cookie: "dlt_staff", same_site: "Strict" };
 
-/// Takes the flash left for `page` (as the session was loaded), so it shows once and only there.
-pub async fn take_flash(db: &Db, session: &Session, page: &str) -> Result<Flash, sqlx::Error> {
-    let text = session.flash.as_deref();
-    let Some((for_page, flash)) = text.and_then(|t| serde_json::from_str::<(String, Flash)>(t).ok()) else {
-        return Ok(Flash::default());
-    };
-    if for_page != page {
-        return Ok(Flash::default());
+impl SessionStore {
+    /// Ends the session whose token hashes to `token_hash`.
+    pub async fn delete(&self, db: &Db, token_hash: &str) -> Result<(), sqlx::Error> {
+        let sql = format!("DELETE FROM {} WHERE token_hash = $1", self.table);
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(token_hash).execute(db.pool()).await?;
+        Ok(())
     }
-    // Clears only the message just read, so one left meanwhile by another request survives.
-    sqlx::query("UPDATE sessions SET flash = NULL WHERE token_hash = $1 AND flash = $2")
-        .bind(&session.token_hash)
-        .bind(text)
-        .execute(db.pool())
-        .await?;
-    Ok(flash)
+
+    /// Leaves a one-time message (and the form's values) for `page`, the path the browser is sent to next. Only
+    /// that page takes it, so a page refreshing in the background cannot swallow it.
+    pub async fn set_flash(&self, db: &Db, token_hash: &str, page: &str, flash: &Flash) -> Result<(), sqlx::Error> {
+        let text = serde_json::to_string(&(page, flash)).expect("a flash always serialises");
+        let sql = format!("UPDATE {} SET flash = $1 WHERE token_hash = $2", self.table);
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(text).bind(token_hash).execute(db.pool()).await?;
+        Ok(())
+    }
+
+    /// Takes the flash left for `page`, given the session's `stored` flash as it was loaded, so it shows once and
+    /// only there.
+    pub async fn take_flash(
+        &self,
+        db: &Db,
+        token_hash: &str,
+        stored: Option<&str>,
+        page: &str,
+    ) -> Result<Flash, sqlx::Error> {
+        let Some((for_page, flash)) = stored.and_then(|t| serde_json::from_str::<(String, Flash)>(t).ok()) else {
+            return Ok(Flash::default());
+        };
+        if for_page != page {
+            return Ok(Flash::default());
+        }
+        // Clears only the message just read, so one left meanwhile by another request survives.
+        let sql = format!("UPDATE {} SET flash = NULL WHERE token_hash = $1 AND flash = $2", self.table);
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(token_hash).bind(stored).execute(db.pool()).await?;
+        Ok(flash)
+    }
+
+    /// The `Set-Cookie` value that stores `token` for `max_age_secs`.
+    pub fn cookie(&self, signer: &CookieSigner, token: &str, max_age_secs: i64, secure: bool) -> String {
+        format!(
+            "{}={}; Path=/; HttpOnly; SameSite={}; Max-Age={max_age_secs}{}",
+            self.cookie,
+            signer.sign(token),
+            self.same_site,
+            if secure { "; Secure" } else { "" }
+        )
+    }
+
+    /// The `Set-Cookie` value that removes the cookie.
+    pub fn clear_cookie(&self, secure: bool) -> String {
+        format!(
+            "{}=; Path=/; HttpOnly; SameSite={}; Max-Age=0{}",
+            self.cookie,
+            self.same_site,
+            if secure { "; Secure" } else { "" }
+        )
+    }
+
+    /// The session token in a request's `Cookie` headers, if its signature holds (it may still be expired or
+    /// unknown).
+    pub fn token<'a>(&self, signer: &CookieSigner, headers: &'a axum::http::HeaderMap) -> Option<&'a str> {
+        cookie_value(headers, self.cookie).and_then(|value| signer.verify(value))
+    }
 }
 
-/// The `Set-Cookie` value that stores `token`.
-pub fn cookie(signer: &CookieSigner, token: &str, hours: i64, secure: bool) -> String {
-    format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        signer.sign(token),
-        hours * 3600,
-        if secure { "; Secure" } else { "" }
-    )
-}
-
-/// The `Set-Cookie` value that removes the cookie.
-pub fn clear_cookie(secure: bool) -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", if secure { "; Secure" } else { "" })
-}
-
-/// The session token in a request's `Cookie` header, if its signature holds.
-pub fn token_from_header<'a>(signer: &CookieSigner, header: &'a str) -> Option<&'a str> {
-    header
-        .split(';')
+/// The value of the cookie `name` in a request's `Cookie` headers, however many there are.
+pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| signer.verify(value))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// Ends a driver's session.
+pub async fn delete(db: &Db, session: &Session) -> Result<(), sqlx::Error> {
+    DRIVERS.delete(db, &session.token_hash).await
+}
+
+/// Leaves a one-time message for `page` in a driver's session (`SessionStore::set_flash`).
+pub async fn set_flash(db: &Db, session: &Session, page: &str, flash: &Flash) -> Result<(), sqlx::Error> {
+    DRIVERS.set_flash(db, &session.token_hash, page, flash).await
+}
+
+/// Takes the flash left for `page` in a driver's session, as the session was loaded.
+pub async fn take_flash(db: &Db, session: &Session, page: &str) -> Result<Flash, sqlx::Error> {
+    DRIVERS.take_flash(db, &session.token_hash, session.flash.as_deref(), page).await
+}
+
+/// The `Set-Cookie` value that stores a driver's `token` for `hours`.
+pub fn cookie(signer: &CookieSigner, token: &str, hours: i64, secure: bool) -> String {
+    DRIVERS.cookie(signer, token, hours * 3600, secure)
+}
+
+/// The `Set-Cookie` value that removes a driver's cookie.
+pub fn clear_cookie(secure: bool) -> String {
+    DRIVERS.clear_cookie(secure)
 }
 
 #[cfg(test)]
@@ -252,7 +312,10 @@ mod tests {
         assert_eq!(signer.verify(&value), Some("abc"));
         assert_eq!(signer.verify(&value.replacen("abc", "abd", 1)), None);
         assert_eq!(CookieSigner::new("other-key").verify(&value), None);
-        let header = format!("x=1; {COOKIE}={value}; y=2");
-        assert_eq!(token_from_header(&signer, &header), Some("abc"));
+        let mut headers = axum::http::HeaderMap::new();
+        headers.append(axum::http::header::COOKIE, "x=1".parse().unwrap());
+        headers.append(axum::http::header::COOKIE, format!("y=2; {COOKIE}={value}").parse().unwrap());
+        assert_eq!(DRIVERS.token(&signer, &headers), Some("abc"), "found in any Cookie header");
+        assert_eq!(STAFF.token(&signer, &headers), None, "a driver's cookie is no staff cookie");
     }
 }

@@ -192,6 +192,27 @@ pub async fn check_code(
     Ok(CodeTicket { id })
 }
 
+/// `check_code` for a form's transaction, the one way callers take a code: a matching code comes back with the
+/// transaction to go on in; a refusal commits the transaction first (so a wrong entry stays counted against the
+/// code) and comes back as the error, a database failure rolls it back.
+pub async fn take_code(
+    mut tx: Transaction<'static, Any>,
+    signer: &CookieSigner,
+    session_hash: &str,
+    phone: &Mobile,
+    purpose: &str,
+    code: &SmsCode,
+) -> Result<(Transaction<'static, Any>, CodeTicket), CodeError> {
+    match check_code(&mut tx, signer, session_hash, phone, purpose, code).await {
+        Ok(ticket) => Ok((tx, ticket)),
+        Err(CodeError::Database(e)) => Err(CodeError::Database(e)),
+        Err(refusal) => {
+            tx.commit().await?;
+            Err(refusal)
+        }
+    }
+}
+
 /// A code that matched; the caller either spends it or counts a failed attempt against it.
 #[derive(Debug)]
 pub struct CodeTicket {
