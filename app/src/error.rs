@@ -4,6 +4,9 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+/// The console's sign-in page, where a `StaffNotSignedIn` refusal leads.
+pub const STAFF_LOGIN_PAGE: &str = "/console/login";
+
 /// What a server function tells the browser when it cannot do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -31,6 +34,7 @@ pub enum AppError {
     BadRequest,
     #[error("系统繁忙，请稍后再试")]
     Unavailable,
+    /// The console's sign-in page (`STAFF_LOGIN_PAGE`) is where the refusal sends the browser.
     #[error("请先登录管理后台")]
     StaffNotSignedIn,
     #[error("您的角色无权进行此操作")]

@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::domain::{Channel, Flash};
 use crate::error::AppError;
-use crate::identity::model::{Channel, Flash};
 
 /// A screen: the channel's branding around a title and content.
 #[component]

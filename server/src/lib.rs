@@ -4,7 +4,7 @@ use app::app::{shell, App};
 use app::platform::config::Config;
 use app::platform::db::Db;
 use app::platform::edge;
-use app::platform::http::{self, same_origin_guard};
+use app::platform::http::same_origin_guard;
 use app::platform::state::AppState;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
 use axum::http::HeaderValue;
@@ -19,6 +19,9 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub mod routes;
+pub mod state;
+
 /// Opens the database, loads the demo data when asked, and builds the state.
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, Box<dyn std::error::Error>> {
     let db = Db::connect_with(&config.database_url, config.db_readers).await?;
@@ -26,7 +29,7 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
         app::import::load_demo(&db).await?;
         tracing::info!("demo data loaded");
     }
-    Ok(AppState::new(config, db, leptos_options))
+    Ok(state::assemble(config, db, leptos_options))
 }
 
 /// Serves the built-in sandbox payment gateway on its own listener, as a separate system reached over HTTP.
@@ -93,7 +96,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(leptos_options.clone()),
         )
-        .merge(http::routes(&state))
+        .merge(routes::routes(&state))
         .nest_service("/videos", ServeDir::new(video_dir))
         // The wasm, JS and CSS, served from the .br and .gz files `server precompress` wrote beside them.
         .nest_service(

@@ -14,8 +14,8 @@ pub const DETAIL_PATH: &str = "/console/applications/detail";
 #[cfg(feature = "ssr")]
 mod ssr {
     use crate::identity::model::Channel;
+    use crate::identity::session::Session;
     use crate::platform::pass::PassKind;
-    use crate::platform::session::Session;
 
     /// A signed pass that opens one application's status page for an hour, proof of a matching lookup (or of
     /// having just submitted it) that survives a reload without an account.
@@ -23,7 +23,7 @@ mod ssr {
 
     /// The channel of the session, or the one the webview implies for a guest without one.
     pub fn channel(session: Option<&Session>) -> Channel {
-        session.map(|s| s.channel).unwrap_or_else(crate::platform::http::guest_channel)
+        session.map(|s| s.channel).unwrap_or_else(crate::identity::caller::guest_channel)
     }
 }
 
@@ -31,9 +31,9 @@ mod ssr {
 #[server(prefix = "/api", endpoint = "card_apply_page")]
 pub async fn card_apply_page() -> Result<ApplyPageData, AppError> {
     use crate::identity::model::Flash;
-    let (state, session) = crate::platform::http::caller().await?;
+    let (state, session) = crate::identity::caller::caller().await?;
     let flash = match &session {
-        Some(session) => crate::platform::http::take_flash(&state, session, "/card-apply").await?,
+        Some(session) => crate::identity::caller::take_flash(&state, session, "/card-apply").await?,
         None => Flash::default(),
     };
     let branches = super::repo::branches(&state.db).await?;
@@ -58,10 +58,10 @@ pub async fn card_apply(
     use super::repo::{self, Applicant, SubmitError, APPLY_PURPOSE};
     use super::rules::{self, ApplicationInput};
     use crate::domain::{IdNumber, Mobile};
+    use crate::identity::caller::flash_and_redirect;
     use crate::identity::model::Flash;
-    use crate::platform::http::flash_and_redirect;
 
-    let (state, session) = crate::platform::http::caller_or_guest().await?;
+    let (state, session) = crate::identity::caller::caller_or_guest().await?;
     let typed = [
         ("name", &name),
         ("id_number", &id_number),
@@ -141,9 +141,9 @@ pub async fn card_apply(
 pub async fn card_status_page(#[server(default)] pass: String) -> Result<StatusPageData, AppError> {
     use super::repo;
     use crate::identity::model::Flash;
-    let (state, session) = crate::platform::http::caller().await?;
+    let (state, session) = crate::identity::caller::caller().await?;
     let flash = match &session {
-        Some(session) => crate::platform::http::take_flash(&state, session, STATUS_PATH).await?,
+        Some(session) => crate::identity::caller::take_flash(&state, session, STATUS_PATH).await?,
         None => Flash::default(),
     };
     let found = match ssr::STATUS_PASS.check(&state.signer, &pass, crate::platform::now()) {
@@ -166,9 +166,9 @@ pub async fn card_status_lookup(
 ) -> Result<(), AppError> {
     use super::rules::is_application_no;
     use crate::domain::IdNumber;
+    use crate::identity::caller::flash_and_redirect;
     use crate::identity::model::Flash;
-    use crate::platform::http::flash_and_redirect;
-    let (state, session) = crate::platform::http::caller_or_guest().await?;
+    let (state, session) = crate::identity::caller::caller_or_guest().await?;
     let application_no = application_no.trim().to_ascii_uppercase();
     let mut flash = Flash {
         values: vec![("application_no".into(), application_no.clone()), ("id_number".into(), id_number.trim().into())],

@@ -275,10 +275,8 @@ pub fn is_application_no(input: &str) -> bool {
     input.len() == 16 && input.starts_with("SQ") && input[2..].bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Whether a configured card number prefix is usable: 6 to 12 digits.
-pub fn is_card_prefix(prefix: &str) -> bool {
-    (6..=12).contains(&prefix.len()) && prefix.bytes().all(|b| b.is_ascii_digit())
-}
+/// Whether a configured card number prefix is usable (the rule lives with the card number itself).
+pub use crate::domain::card_no::is_card_prefix;
 
 /// The 16-digit card number for `sequence` in the range `prefix` opens: the prefix, the sequence zero-padded to 15
 /// digits in all, and the Luhn check digit. `None` once the range has no room for the sequence.

@@ -12,14 +12,17 @@ use crate::error::AppError;
 use crate::identity::model::Flash;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
-use crate::platform::session::{hash_token, random_token, STAFF};
+use crate::platform::session::{hash_token, random_token, SessionStore};
 use crate::platform::state::AppState;
 use crate::platform::{now, rate_limit};
 
 /// The staff cookie's name; drivers' `dlt_session` never opens the console.
 pub const COOKIE: &str = STAFF.cookie;
+
+/// Staff sessions: a cookie of their own, which no link from another site carries.
+pub const STAFF: SessionStore = SessionStore::new("staff_sessions", "dlt_staff", "Strict");
 /// The console's sign-in page.
-pub const LOGIN_PAGE: &str = "/console/login";
+pub const LOGIN_PAGE: &str = crate::error::STAFF_LOGIN_PAGE;
 /// Staff sessions last one working day.
 const SESSION_HOURS: i64 = 10;
 

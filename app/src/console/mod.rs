@@ -8,3 +8,12 @@ pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod upload;
+
+/// The area's plain HTTP routes: the data-file upload, with its own body limit.
+#[cfg(feature = "ssr")]
+pub fn routes() -> axum::Router<crate::platform::state::AppState> {
+    axum::Router::new().route(
+        upload::UPLOAD_PATH,
+        axum::routing::post(upload::upload).layer(axum::extract::DefaultBodyLimit::max(upload::MAX_BYTES)),
+    )
+}

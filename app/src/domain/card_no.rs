@@ -38,6 +38,11 @@ impl fmt::Display for CardNo {
     }
 }
 
+/// Whether a configured card number prefix is usable: 6 to 12 digits.
+pub fn is_card_prefix(prefix: &str) -> bool {
+    (6..=12).contains(&prefix.len()) && prefix.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The Luhn check digit to append to `payload` (the card number without its last digit).
 ///
 /// # Panics

@@ -1,8 +1,10 @@
 //! Validated value types shared by server and browser, so bad input is rejected once, at the edge.
 
 pub mod card_no;
+pub mod channel;
 pub mod civil_date;
 pub mod decision_no;
+pub mod flash;
 pub mod id_number;
 pub mod licence;
 mod mask;
@@ -13,8 +15,10 @@ pub mod plate;
 pub mod sms_code;
 
 pub use card_no::{luhn_check_digit, CardNo};
+pub use channel::Channel;
 pub use civil_date::CivilDate;
 pub use decision_no::DecisionNo;
+pub use flash::Flash;
 pub use id_number::IdNumber;
 pub use licence::{LicenceClass, LicenceStatus};
 pub use mobile::Mobile;

@@ -8,7 +8,7 @@ use crate::identity::model::{RealNamePage, Viewer};
 /// Who is looking, for menus and branding.
 #[server(prefix = "/api", endpoint = "current_viewer")]
 pub async fn current_viewer() -> Result<Viewer, AppError> {
-    let (_, session) = crate::platform::http::caller().await?;
+    let (_, session) = crate::identity::caller::caller().await?;
     Ok(ssr::viewer(session.as_ref()))
 }
 
@@ -16,10 +16,10 @@ pub async fn current_viewer() -> Result<Viewer, AppError> {
 #[server(prefix = "/api", endpoint = "realname_page")]
 pub async fn realname_page() -> Result<RealNamePage, AppError> {
     use crate::identity::model::Flash;
-    let (state, session) = crate::platform::http::caller().await?;
+    let (state, session) = crate::identity::caller::caller().await?;
     let viewer = ssr::viewer(session.as_ref());
     let flash = match &session {
-        Some(session) => crate::platform::http::take_flash(&state, session, "/realname").await?,
+        Some(session) => crate::identity::caller::take_flash(&state, session, "/realname").await?,
         None => Flash::default(),
     };
     Ok(RealNamePage { viewer, flash })
@@ -40,7 +40,7 @@ pub async fn realname_submit(
     use crate::identity::model::Flash;
     use crate::identity::repo::{self, RealNameError, REALNAME_PURPOSE};
 
-    let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
+    let (state, session, account_id) = crate::identity::caller::signed_in_caller().await?;
     let mut flash = Flash {
         values: [("name", &name), ("id_number", &id_number), ("card_no", &card_no), ("phone", &phone)]
             .into_iter()
@@ -70,32 +70,32 @@ pub async fn realname_submit(
             },
         }
     }
-    crate::platform::http::flash_and_redirect(&state, &session, &flash, "/realname").await
+    crate::identity::caller::flash_and_redirect(&state, &session, &flash, "/realname").await
 }
 
 /// 解除绑定: removes the caller's real-name link so a new card can be linked.
 #[server(prefix = "/api", endpoint = "realname_unlink")]
 pub async fn realname_unlink() -> Result<(), AppError> {
     use crate::identity::model::Flash;
-    let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
+    let (state, session, account_id) = crate::identity::caller::signed_in_caller().await?;
     let notice = if crate::identity::repo::unlink(&state.db, &session, account_id).await? {
         "已解除绑定，可使用新的交通服务卡重新实名认证"
     } else {
         "当前没有实名认证信息"
     };
     let flash = Flash { notice: Some(notice.into()), ..Flash::default() };
-    crate::platform::http::flash_and_redirect(&state, &session, &flash, "/realname").await
+    crate::identity::caller::flash_and_redirect(&state, &session, &flash, "/realname").await
 }
 
 /// 退出登录: ends the session on the server and removes the cookie.
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::platform::{http, session};
-    let (state, session) = http::caller().await?;
+    use crate::identity::{caller, session};
+    let (state, session) = caller::caller().await?;
     if let Some(session) = session {
         session::delete(&state.db, &session).await?;
     }
-    http::set_response_cookie(&session::clear_cookie(state.config.secure_cookies()));
+    crate::platform::http::set_response_cookie(&session::clear_cookie(state.config.secure_cookies()));
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -105,12 +105,12 @@ mod ssr {
     use crate::domain::{CardNo, DomainError, IdNumber, Mobile, PersonName, SmsCode};
     use crate::identity::model::Viewer;
     use crate::identity::repo::RealNameRequest;
-    use crate::platform::session::Session;
+    use crate::identity::session::Session;
 
     /// Who is looking: the channel, whether signed in, and the masked real-name link.
     pub fn viewer(session: Option<&Session>) -> Viewer {
         let Some(session) = session else {
-            let channel = crate::platform::http::guest_channel();
+            let channel = crate::identity::caller::guest_channel();
             return Viewer { channel, signed_in: false, real_name: None, real_name_lapsed: false };
         };
         let real_name = session.link.as_ref().map(|link| link.masked());

@@ -3,7 +3,7 @@
 
 use crate::domain::Mobile;
 use crate::error::AppError;
-use crate::platform::session::Session;
+use crate::identity::session::Session;
 use crate::platform::sms::{self, CodeError};
 use crate::platform::state::AppState;
 
@@ -18,7 +18,7 @@ pub async fn send(
     purpose: &str,
 ) -> Result<Result<String, String>, AppError> {
     let limits = state.config.sms_limits;
-    let requester = crate::platform::http::sms_requester(session);
+    let requester = crate::identity::caller::sms_requester(session);
     match sms::issue_code(&state.db, &state.signer, state.sms.as_ref(), limits, to, purpose, &requester).await {
         Ok(()) => {
             let minutes = (limits.code_ttl_secs + 59) / 60;

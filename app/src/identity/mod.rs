@@ -2,9 +2,15 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod caller;
+#[cfg(feature = "ssr")]
 pub mod codes;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;
 pub mod rules;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod signin;

@@ -5,10 +5,11 @@ use sqlx::Row;
 use crate::domain::{CardNo, IdNumber, Mobile, PersonName, SmsCode};
 use crate::identity::model::RealName;
 use crate::identity::rules::{check_card, CardOnFile, CardRefusal, Claim};
+use crate::identity::session::Session;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
 use crate::platform::platform_identity::PlatformUser;
-use crate::platform::session::{CookieSigner, Session};
+use crate::platform::session::CookieSigner;
 use crate::platform::sms::{self, CodeError};
 use crate::platform::{now, shanghai_date};
 
@@ -54,18 +55,6 @@ impl Link {
             phone: self.phone.masked(),
             bound_on: shanghai_date(self.bound_at),
         }
-    }
-
-    /// The link in `name, id_number, card_no, phone, bound_at` starting at column `first`; none when those are NULL
-    /// (no active link) or, since rows were parsed before they were stored, when one no longer parses.
-    pub fn from_row(row: &sqlx::any::AnyRow, first: usize) -> Option<Link> {
-        Some(Link {
-            name: PersonName::parse(row.get::<Option<&str>, _>(first)?).ok()?,
-            id_number: IdNumber::parse(row.get::<Option<&str>, _>(first + 1)?).ok()?,
-            card_no: CardNo::parse(row.get::<Option<&str>, _>(first + 2)?).ok()?,
-            phone: Mobile::parse(row.get::<Option<&str>, _>(first + 3)?).ok()?,
-            bound_at: row.get::<Option<i64>, _>(first + 4)?,
-        })
     }
 }
 

@@ -10,11 +10,11 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "pay_page")]
 pub async fn pay_page(decision_no: String) -> Result<PayPageData, AppError> {
     use super::model::method_name;
-    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, _, link) = crate::identity::caller::linked_caller().await?;
     let decision = crate::violations::repo::decision(&state.db, &link, &decision_no)
         .await?
         .ok_or_else(|| AppError::not_found("未找到该处罚决定书"))?;
-    let flash = crate::platform::http::take_flash(&state, &session, "/fines/pay").await?;
+    let flash = crate::identity::caller::take_flash(&state, &session, "/fines/pay").await?;
     Ok(PayPageData {
         channel: session.channel,
         total_fen: decision.total_fen,
@@ -29,9 +29,9 @@ pub async fn pay_page(decision_no: String) -> Result<PayPageData, AppError> {
 pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), AppError> {
     use super::orders::{self, OpenError, Payer};
     use crate::domain::Fen;
+    use crate::identity::caller::flash_and_redirect;
     use crate::identity::model::Flash;
-    use crate::platform::http::flash_and_redirect;
-    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
     let back = format!("/fines/pay?no={decision_no}");
     if crate::violations::repo::decision(&state.db, &link, &decision_no).await?.is_none() {
         return Err(AppError::not_found("未找到该处罚决定书"));
@@ -89,7 +89,7 @@ pub async fn receipt_page(receipt_no: String, #[server(default)] pass: String) -
     let not_found = || AppError::not_found("未找到该缴款凭证");
     let (state, channel, allowed) = ssr::payer(&pass).await?;
     let (receipt, payer) = super::orders::receipt(&state.db, &receipt_no).await?.ok_or_else(not_found)?;
-    let visible_to_link = match (pass.is_empty(), crate::platform::http::linked_caller().await) {
+    let visible_to_link = match (pass.is_empty(), crate::identity::caller::linked_caller().await) {
         (true, Ok((state, _, _, link))) => {
             crate::violations::repo::decision(&state.db, &link, &receipt.decision_no).await?.is_some()
         }
@@ -111,7 +111,7 @@ pub async fn guest_lookup(
 ) -> Result<(), AppError> {
     use crate::domain::{DecisionNo, PersonName, Plate};
     use crate::platform::rate_limit;
-    let (state, _) = crate::platform::http::caller().await?;
+    let (state, _) = crate::identity::caller::caller().await?;
     let (Ok(decision_no), plate, name) =
         (DecisionNo::parse(&decision_no), Plate::parse(&plate).ok(), PersonName::parse(&name).ok())
     else {
@@ -152,14 +152,14 @@ pub async fn guest_lookup(
 pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
     use super::model::method_name;
     use crate::identity::model::Flash;
-    let (state, _) = crate::platform::http::caller().await?;
+    let (state, _) = crate::identity::caller::caller().await?;
     let decision_no = super::guest::PASS
         .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let decision = crate::violations::repo::decision_by_number(&state.db, &decision_no)
         .await?
         .ok_or_else(|| AppError::not_found("未找到该处罚决定书"))?;
-    let channel = crate::platform::http::guest_channel();
+    let channel = crate::identity::caller::guest_channel();
     Ok(PayPageData {
         channel,
         total_fen: decision.total_fen,
@@ -174,11 +174,11 @@ pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
 pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), AppError> {
     use super::orders::{self, OpenError, Payer};
     use crate::domain::Fen;
-    let (state, _) = crate::platform::http::caller().await?;
+    let (state, _) = crate::identity::caller::caller().await?;
     let decision_no = super::guest::PASS
         .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
-    let payer = Payer { account_id: None, channel: crate::platform::http::guest_channel() };
+    let payer = Payer { account_id: None, channel: crate::identity::caller::guest_channel() };
     let order =
         match orders::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await {
             Ok(order) => order,
@@ -207,7 +207,7 @@ mod ssr {
 
     /// Who may see an order or receipt: the account that paid, or a guest whose pass names its decision.
     pub async fn payer(pass: &str) -> Result<(AppState, Channel, impl Fn(Option<i64>, &str) -> bool), AppError> {
-        let (state, session) = crate::platform::http::caller().await?;
+        let (state, session) = crate::identity::caller::caller().await?;
         let guest_decision = if pass.is_empty() {
             None
         } else {
@@ -217,7 +217,7 @@ mod ssr {
         if guest_decision.is_none() && account_id.is_none() {
             return Err(AppError::NotSignedIn);
         }
-        let channel = session.map(|s| s.channel).unwrap_or_else(crate::platform::http::guest_channel);
+        let channel = session.map(|s| s.channel).unwrap_or_else(crate::identity::caller::guest_channel);
         let allowed = move |payer: Option<i64>, decision_no: &str| {
             guest_decision.as_deref() == Some(decision_no) || (account_id.is_some() && payer == account_id)
         };
@@ -230,7 +230,7 @@ mod ssr {
             order_no: order.order_no.clone(),
             amount_fen: order.amount.fen(),
             subject: format!("交通罚款 决定书{}", order.decision_no),
-            notify_url: format!("{}{}", state.config.base_url, crate::platform::http::NOTIFY_PATH),
+            notify_url: format!("{}{}", state.config.base_url, crate::platform::gateway::NOTIFY_PATH),
             return_url,
             time_expire: order.expires_at,
         };

@@ -1,5 +1,5 @@
-//! The payment gateway contract, shaped like WeChat Pay and ICBC e支付 (signed merchant API calls, a cashier page
-//! for the browser, signed asynchronous notifications), and the client for the built-in sandbox gateway.
+//! The built-in sandbox gateway's protocol (signatures, answers) and the app's client for it. The contract it
+//! implements is `platform::gateway`, re-exported here.
 
 use std::time::Duration;
 
@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::domain::CivilDate;
+pub use crate::platform::gateway::{
+    GatewayError, GatewayOrder, GatewayState, Notification, NotifyError, PaymentGateway, StatementLine,
+};
 use crate::platform::session::random_token;
 
 /// The header with the signing time in epoch seconds.
@@ -21,104 +24,6 @@ pub const NONCE_HEADER: &str = "x-sandbox-nonce";
 pub const SIGNATURE_HEADER: &str = "x-sandbox-signature";
 /// How far a signed message's timestamp may be from the receiver's clock, so a captured message soon goes stale.
 pub const MAX_SKEW_SECS: u64 = 300;
-
-/// What the app asks the gateway to collect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GatewayOrder {
-    /// The app's order number; the gateway keys the payment on it, so a retried create cannot charge twice.
-    pub order_no: String,
-    pub amount_fen: i64,
-    /// What the payer sees on the cashier page.
-    pub subject: String,
-    /// Where the gateway posts the signed result.
-    pub notify_url: String,
-    /// Where the cashier sends the browser afterwards.
-    pub return_url: String,
-    /// When the order stops being payable, epoch seconds (WeChat Pay's `time_expire`): the gateway refuses payment
-    /// from then on, so nothing is charged on an order the app has let expire.
-    pub time_expire: i64,
-}
-
-/// An order as the gateway knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GatewayState {
-    Pending,
-    Paid {
-        txn_id: String,
-        amount_fen: i64,
-        paid_at: i64,
-    },
-    Cancelled,
-    /// Closed by the app, or past its expiry: it can no longer be paid.
-    Closed,
-    NotFound,
-}
-
-/// A verified asynchronous notification of a payment's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    /// Unique per notification: the app refuses a nonce it has seen, so a replayed notification does nothing.
-    pub nonce: String,
-    pub timestamp: i64,
-    pub order_no: String,
-    /// The gateway's transaction number; empty when the payer cancelled.
-    pub txn_id: String,
-    pub amount_fen: i64,
-    /// False when the payer cancelled at the cashier.
-    pub paid: bool,
-    /// When the gateway took the money, so the app dates the payment as the gateway's statement does.
-    pub paid_at: Option<i64>,
-}
-
-/// Why a call to the gateway failed.
-#[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
-    #[error("payment gateway unreachable or failing: {0}")]
-    Unreachable(String),
-    #[error("payment gateway refused the request: {0}")]
-    Rejected(String),
-    #[error("payment gateway answer is not signed with the shared secret")]
-    BadSignature,
-}
-
-/// Why a signed message (a notification, or a merchant API call at the sandbox) was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NotifyError {
-    #[error("signature headers are missing")]
-    Unsigned,
-    #[error("signature does not match the shared secret")]
-    BadSignature,
-    #[error("timestamp is more than 300 seconds from the server clock")]
-    Stale,
-    #[error("body is not a valid payment result")]
-    Malformed,
-}
-
-/// A payment gateway: the merchant API the app calls and the notifications it receives.
-#[async_trait]
-pub trait PaymentGateway: Send + Sync {
-    /// Registers the order (idempotently by order number) and returns the cashier URL to send the browser to.
-    async fn create(&self, order: &GatewayOrder) -> Result<String, GatewayError>;
-    /// Asks the gateway for the order's state, for reconciling orders whose notification has not arrived.
-    async fn query(&self, order_no: &str) -> Result<GatewayState, GatewayError>;
-    /// Closes the order so it can no longer be paid (WeChat Pay's 关闭订单) and returns its state afterwards:
-    /// `Closed`, or what it was when payment or cancellation came first.
-    async fn close(&self, order_no: &str) -> Result<GatewayState, GatewayError>;
-    /// Checks a notification's signature and freshness and reads it; replayed nonces are the caller's to refuse.
-    fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Notification, NotifyError>;
-    /// The gateway's own record of the payments it took on an Asia/Shanghai day, like WeChat Pay's 下载交易账单,
-    /// for the daily reconciliation.
-    async fn daily_statement(&self, date: CivilDate) -> Result<Vec<StatementLine>, GatewayError>;
-}
-
-/// One payment in the gateway's daily statement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatementLine {
-    pub order_no: String,
-    pub txn_id: String,
-    pub amount_fen: i64,
-    pub paid_at: i64,
-}
 
 /// The sandbox's answer to a statement request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,3 +18,11 @@ pub mod sandbox;
 mod sandbox_tests;
 #[cfg(feature = "ssr")]
 pub mod settle;
+
+/// The area's plain HTTP routes: the gateway's notification and the console's payments export.
+#[cfg(feature = "ssr")]
+pub fn routes() -> axum::Router<crate::platform::state::AppState> {
+    axum::Router::new()
+        .route(crate::platform::gateway::NOTIFY_PATH, axum::routing::post(notify::payment_notify))
+        .route("/console/payments.csv", axum::routing::get(console::export::payments_csv))
+}

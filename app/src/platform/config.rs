@@ -165,7 +165,7 @@ impl Config {
             .map_err(|item| ConfigError(format!("TRUSTED_PROXIES: {item} is not an IP address or CIDR range")))?;
         let session_hours = number("SESSION_HOURS", 12, 1..=720)?;
         let card_number_prefix = lookup("CARD_NUMBER_PREFIX").unwrap_or_else(|| "62220299".into());
-        if !crate::cards::rules::is_card_prefix(&card_number_prefix) {
+        if !crate::domain::card_no::is_card_prefix(&card_number_prefix) {
             return Err(ConfigError("CARD_NUMBER_PREFIX must be 6 to 12 digits".into()));
         }
         let db_readers = number_opt("DB_READERS", 1..=64)?.map(|n| n as usize);

@@ -158,7 +158,7 @@ fn refuse(headers: &HeaderMap, path: &str, error: &AppError) -> Response {
     if wants_page(headers) {
         let (onward, label) = match error {
             AppError::NotSignedIn => ("/".to_string(), "返回首页"),
-            AppError::StaffNotSignedIn => (crate::console::auth::LOGIN_PAGE.to_string(), "登录管理后台"),
+            AppError::StaffNotSignedIn => (crate::error::STAFF_LOGIN_PAGE.to_string(), "登录管理后台"),
             _ => (back_link(headers), "返回"),
         };
         return refusal_page(status, &error.to_string(), &onward, label);

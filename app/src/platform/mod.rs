@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod edge;
+pub mod gateway;
 pub mod housekeeping;
 pub mod http;
 pub mod pass;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::session::CookieSigner;
-use crate::identity::model::Channel;
+use crate::domain::Channel;
 
 /// How long a development sign-in code may wait before the callback exchanges it.
 const DEV_CODE_TTL_SECS: i64 = 120;

@@ -1,16 +1,16 @@
-//! What every request handler and server function can reach.
+//! What every request handler and server function can reach. `server` assembles it (`server::state`).
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::config::{Config, SmsProvider};
+use super::config::Config;
 use super::db::Db;
-use super::platform_identity::{DevIdentity, NoProvider, PlatformIdentity};
+use super::gateway::PaymentGateway;
+use super::platform_identity::{DevIdentity, PlatformIdentity};
 use super::session::CookieSigner;
-use super::sms::{DevOutbox, SmsSender};
-use crate::payments::gateway::{PaymentGateway, SandboxClient};
+use super::sms::SmsSender;
 
 /// The application state every handler and server function reaches. Leptos and axum clone it several times per
 /// request, so it is one shared allocation: a clone is one reference count, not one per field.
@@ -45,22 +45,8 @@ pub struct Shared {
 }
 
 impl AppState {
-    /// Wires the configured providers around an open database.
-    pub fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> Self {
-        let signer = CookieSigner::new(&config.cookie_key);
-        let dev_identity = config.dev_login.then(|| Arc::new(DevIdentity::new(signer.clone())));
-        let identity: Arc<dyn PlatformIdentity> = match &dev_identity {
-            Some(dev) => dev.clone(),
-            None => Arc::new(NoProvider),
-        };
-        let sms: Arc<dyn SmsSender> = match config.sms_provider {
-            SmsProvider::DevOutbox => Arc::new(DevOutbox),
-        };
-        let gateway: Arc<dyn PaymentGateway> = Arc::new(SandboxClient::new(
-            config.sandbox_url.clone(),
-            config.sandbox_url.clone(),
-            config.payment_secret.as_bytes().to_vec(),
-        ));
-        Self(Arc::new(Shared { leptos_options, gateway, dev_identity, identity, config, db, signer, sms }))
+    /// The state around its parts; `server` chooses the providers and assembles them.
+    pub fn from_shared(shared: Shared) -> Self {
+        Self(Arc::new(shared))
     }
 }

@@ -14,8 +14,8 @@ mod server {
     use super::super::rules::{self, Eligibility, Progress, Requirement};
     use crate::error::AppError;
     use crate::identity::repo::Link;
+    use crate::identity::session::Session;
     use crate::platform::config::Mode;
-    use crate::platform::session::Session;
     use crate::platform::state::AppState;
     use std::collections::HashMap;
 
@@ -30,7 +30,7 @@ mod server {
 
     /// The caller, refused with the status check's own message unless eligible.
     pub async fn learner() -> Result<Learner, AppError> {
-        let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+        let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
         let licence = repo::licence(&state.db, &link.id_number)
             .await?
             .ok_or_else(|| AppError::rejected(Eligibility::NoLicence.message()))?;
@@ -155,7 +155,7 @@ pub async fn study_home() -> Result<StudyHomeData, AppError> {
     use super::repo;
     use super::rules::Eligibility;
     use crate::identity::model::Channel;
-    let (state, session) = crate::platform::http::caller().await?;
+    let (state, session) = crate::identity::caller::caller().await?;
     let channel = session.as_ref().map_or(Channel::Wechat, |s| s.channel);
     let link = session.as_ref().and_then(|s| s.link.clone());
     let Some(link) = link else {
@@ -197,7 +197,7 @@ pub async fn study_quiz() -> Result<QuizData, AppError> {
     if questions.is_empty() {
         return Err(AppError::rejected("题库尚未导入，暂不能在线答题，请稍后再试"));
     }
-    let flash = crate::platform::http::take_flash(&learner.state, &learner.session, "/study/quiz").await?;
+    let flash = crate::identity::caller::take_flash(&learner.state, &learner.session, "/study/quiz").await?;
     let outcomes = enrolment.answers.as_deref().map(|a| server::outcomes(&questions, a)).unwrap_or_default();
     Ok(QuizData {
         channel: learner.session.channel,
@@ -229,7 +229,7 @@ pub async fn submit_quiz(answers: Option<std::collections::HashMap<String, Strin
             .collect();
         let message = format!("还有{unanswered}道题未作答，请全部作答后再提交");
         let error = Flash { error: Some(message), values, ..Flash::default() };
-        return crate::platform::http::flash_and_redirect(&learner.state, &learner.session, &error, "/study/quiz")
+        return crate::identity::caller::flash_and_redirect(&learner.state, &learner.session, &error, "/study/quiz")
             .await;
     }
     let answers: Vec<String> = chosen.into_iter().flatten().cloned().collect();
@@ -255,7 +255,7 @@ pub async fn study_courses() -> Result<CoursesData, AppError> {
     let credited: i64 = progress.values().map(|p| p.credited_ms).sum();
     let outstanding = if all_complete { repo::outstanding(db, &learner.link).await? } else { Vec::new() };
     let certificate_no = repo::certificate_of(db, enrolment.id).await?.map(|c| c.cert_no);
-    let flash = crate::platform::http::take_flash(&learner.state, &learner.session, "/study/courses").await?;
+    let flash = crate::identity::caller::take_flash(&learner.state, &learner.session, "/study/courses").await?;
     Ok(CoursesData {
         channel: learner.session.channel,
         requirement,
@@ -365,7 +365,7 @@ pub async fn issue_certificate() -> Result<(), AppError> {
         let session = learner.session.clone();
         async move {
             let flash = Flash { error: Some(message), ..Flash::default() };
-            crate::platform::http::flash_and_redirect(&state, &session, &flash, "/study/courses").await
+            crate::identity::caller::flash_and_redirect(&state, &session, &flash, "/study/courses").await
         }
     };
     if requirement.unavailable.is_some()
@@ -390,7 +390,7 @@ pub async fn issue_certificate() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "study_certificate")]
 pub async fn study_certificate() -> Result<CertificateData, AppError> {
     use super::repo;
-    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, _, link) = crate::identity::caller::linked_caller().await?;
     let licence = repo::licence(&state.db, &link.id_number).await?.ok_or(AppError::rejected("尚未取得审验证明"))?;
     let enrolment = repo::enrolment(&state.db, &link.id_number, &licence.cycle).await?;
     let certificate = match enrolment {
@@ -406,7 +406,7 @@ pub async fn study_certificate() -> Result<CertificateData, AppError> {
 /// `/verify/{code}`: anyone holding the link learns whether the certificate is valid, with masked data only.
 #[server(prefix = "/api", endpoint = "verify_certificate")]
 pub async fn verify_certificate(code: String) -> Result<Option<CertificateView>, AppError> {
-    let (state, _) = crate::platform::http::caller().await?;
+    let (state, _) = crate::identity::caller::caller().await?;
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }

@@ -12,9 +12,10 @@ use super::model::{CertificateView, Outstanding};
 use super::rules::{self, Eligibility, Progress, ScoringCycle, Uncounted};
 use crate::domain::{CivilDate, IdNumber, LicenceClass, LicenceStatus, PersonName};
 use crate::identity::repo::Link;
+use crate::identity::session::Session;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
-use crate::platform::session::{random_token, Session};
+use crate::platform::session::random_token;
 use crate::platform::{now, shanghai_date, shanghai_time};
 
 /// How many questions one quiz draws from the bank.

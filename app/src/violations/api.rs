@@ -12,7 +12,7 @@ use crate::error::AppError;
 pub async fn violations_home() -> Result<ViolationsHomeData, AppError> {
     use super::repo;
     let (_, session, _, _, rows) =
-        crate::platform::http::linked_caller_with_rows(repo::bound_vehicles_sql, |query| query).await?;
+        crate::identity::caller::linked_caller_with_rows(repo::bound_vehicles_sql, |query| query).await?;
     let agreed = session.has_agreed(repo::VIOLATION_NOTICE);
     let vehicles = if agreed { repo::bound_vehicles(&rows) } else { Vec::new() };
     Ok(ViolationsHomeData { channel: session.channel, agreed, vehicles })
@@ -22,7 +22,7 @@ pub async fn violations_home() -> Result<ViolationsHomeData, AppError> {
 #[server(prefix = "/api", endpoint = "violations_agree")]
 pub async fn violations_agree() -> Result<(), AppError> {
     use super::repo;
-    let (state, _, account_id, _) = crate::platform::http::linked_caller().await?;
+    let (state, _, account_id, _) = crate::identity::caller::linked_caller().await?;
     repo::agree(&state.db, account_id, repo::VIOLATION_NOTICE).await?;
     leptos_axum::redirect("/violations");
     Ok(())
@@ -33,7 +33,7 @@ pub async fn violations_agree() -> Result<(), AppError> {
 pub async fn vehicle_records(plate: String, plate_type: String) -> Result<VehicleRecordsData, AppError> {
     use super::repo;
     let (_, session, _, _, rows) =
-        crate::platform::http::linked_caller_with_rows(repo::vehicle_with_untreated_sql, |query| {
+        crate::identity::caller::linked_caller_with_rows(repo::vehicle_with_untreated_sql, |query| {
             query.bind(plate).bind(plate_type)
         })
         .await?;
@@ -49,10 +49,10 @@ pub async fn vehicle_records(plate: String, plate_type: String) -> Result<Vehicl
 #[server(prefix = "/api", endpoint = "record_page")]
 pub async fn record_page(record_no: String) -> Result<RecordPageData, AppError> {
     use super::repo;
-    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, _, link) = crate::identity::caller::linked_caller().await?;
     let (record, decision_no) =
         repo::record(&state.db, &link, &record_no).await?.ok_or_else(|| AppError::not_found("未找到该违法记录"))?;
-    let flash = crate::platform::http::take_flash(&state, &session, "/violations/record").await?;
+    let flash = crate::identity::caller::take_flash(&state, &session, "/violations/record").await?;
     Ok(RecordPageData { channel: session.channel, record, decision_no, flash })
 }
 
@@ -61,18 +61,18 @@ pub async fn record_page(record_no: String) -> Result<RecordPageData, AppError> 
 pub async fn process_record(record_no: String) -> Result<(), AppError> {
     use super::repo::{self, ProcessError};
     use crate::identity::model::Flash;
-    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
     match repo::process(&state.db, &session, account_id, &link, &record_no).await {
         Ok(decision_no) => {
             let notice = Flash { notice: Some("处理成功，已生成处罚决定书".into()), ..Flash::default() };
             let url = format!("/violations/decision?no={decision_no}");
-            crate::platform::http::flash_and_redirect(&state, &session, &notice, &url).await
+            crate::identity::caller::flash_and_redirect(&state, &session, &notice, &url).await
         }
         Err(ProcessError::Database(e)) => Err(e.into()),
         Err(e) => {
             let refusal = Flash { error: Some(e.to_string()), ..Flash::default() };
             let url = format!("/violations/record?no={}", urlencode(&record_no));
-            crate::platform::http::flash_and_redirect(&state, &session, &refusal, &url).await
+            crate::identity::caller::flash_and_redirect(&state, &session, &refusal, &url).await
         }
     }
 }
@@ -80,20 +80,20 @@ pub async fn process_record(record_no: String) -> Result<(), AppError> {
 /// A decision the caller may see, with today's amounts.
 #[server(prefix = "/api", endpoint = "decision_page")]
 pub async fn decision_page(decision_no: String) -> Result<DecisionPageData, AppError> {
-    let (state, session, _, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, _, link) = crate::identity::caller::linked_caller().await?;
     let decision = super::repo::decision(&state.db, &link, &decision_no)
         .await?
         .ok_or_else(|| AppError::not_found("未找到该处罚决定书"))?;
-    let flash = crate::platform::http::take_flash(&state, &session, "/violations/decision").await?;
+    let flash = crate::identity::caller::take_flash(&state, &session, "/violations/decision").await?;
     Ok(DecisionPageData { channel: session.channel, decision, flash })
 }
 
 /// `/fines`: 交通罚款缴纳, the caller's decided but unpaid decisions.
 #[server(prefix = "/api", endpoint = "fines_page")]
 pub async fn fines_page() -> Result<FinesPageData, AppError> {
-    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
     let decisions = super::repo::unpaid_decisions(&state.db, &link).await?;
-    let receipts = crate::payments::orders::receipts_of(&state.db, account_id).await?;
+    let receipts = super::repo::paid_receipts(&state.db, account_id).await?;
     Ok(FinesPageData { channel: session.channel, decisions, receipts })
 }
 
@@ -101,9 +101,9 @@ pub async fn fines_page() -> Result<FinesPageData, AppError> {
 #[server(prefix = "/api", endpoint = "vehicles_page")]
 pub async fn vehicles_page() -> Result<VehiclesPageData, AppError> {
     let (state, session, _, link, rows) =
-        crate::platform::http::linked_caller_with_rows(super::repo::bound_vehicles_sql, |query| query).await?;
+        crate::identity::caller::linked_caller_with_rows(super::repo::bound_vehicles_sql, |query| query).await?;
     let vehicles = super::repo::bound_vehicles(&rows);
-    let flash = crate::platform::http::take_flash(&state, &session, "/vehicles").await?;
+    let flash = crate::identity::caller::take_flash(&state, &session, "/vehicles").await?;
     Ok(VehiclesPageData { channel: session.channel, card: link.card_no.masked(), vehicles, flash })
 }
 
@@ -111,7 +111,7 @@ pub async fn vehicles_page() -> Result<VehiclesPageData, AppError> {
 #[server(prefix = "/api", endpoint = "unbind_vehicle")]
 pub async fn unbind_vehicle(plate: String, plate_type: String) -> Result<(), AppError> {
     use crate::identity::model::Flash;
-    let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
+    let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
     let unbound = super::repo::unbind_vehicle(&state.db, &session, account_id, &link, &plate, &plate_type).await?;
     let notice = if unbound {
         format!("已解除车辆 {plate} 与交通服务卡的绑定")
@@ -119,7 +119,7 @@ pub async fn unbind_vehicle(plate: String, plate_type: String) -> Result<(), App
         "该车辆未绑定您的交通服务卡".into()
     };
     let flash = Flash { notice: Some(notice), ..Flash::default() };
-    crate::platform::http::flash_and_redirect(&state, &session, &flash, "/vehicles").await
+    crate::identity::caller::flash_and_redirect(&state, &session, &flash, "/vehicles").await
 }
 
 /// Percent-encodes a query value (plates carry Chinese characters).

@@ -6,7 +6,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::platform::http::request_session;
+use crate::identity::caller::request_session;
 use crate::platform::state::AppState;
 
 /// Serves the photo only to a person whose card holds the vehicle.

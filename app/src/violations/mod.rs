@@ -8,3 +8,9 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;
 pub mod rules;
+
+/// The area's plain HTTP routes: the evidence photos.
+#[cfg(feature = "ssr")]
+pub fn routes() -> axum::Router<crate::platform::state::AppState> {
+    axum::Router::new().route("/evidence/{record_no}", axum::routing::get(evidence::evidence_photo))
+}

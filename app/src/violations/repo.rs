@@ -8,9 +8,9 @@ use super::model::{BoundVehicle, DecisionView, RecordView};
 use super::rules::{self, OnlineCheck, OnlineRefusal};
 use crate::domain::{CivilDate, Fen, IdNumber, LicenceStatus, PersonName, PlateType};
 use crate::identity::repo::Link;
+use crate::identity::session::{self, Session};
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::{Backend, Db};
-use crate::platform::session::{self, Session};
 use crate::platform::{now, shanghai_date, shanghai_time};
 
 /// The notice a user accepts once before 交通违法处理.
@@ -90,7 +90,7 @@ pub fn bound_vehicles_sql(backend: Backend) -> &'static str {
     static SQL: session::PageSql = session::PageSql::new();
     SQL.get(backend, || {
         format!(
-            "SELECT {VEHICLE_COLUMNS}, me.* FROM me LEFT JOIN vehicles v ON v.card_no = me.card_no \
+            "SELECT {VEHICLE_COLUMNS}, me.* FROM me LEFT JOIN vehicles v ON v.card_no = me.s_card_no \
              LEFT JOIN drivers d ON d.id_number = v.owner_id_number ORDER BY v.bound_at, v.plate"
         )
     })
@@ -213,9 +213,9 @@ pub fn vehicle_with_untreated_sql(backend: Backend) -> &'static str {
         format!(
             "SELECT v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
              p.licence_status, p.cycle_points, {RECORD_COLUMNS}, me.* \
-             FROM me LEFT JOIN vehicles v ON v.card_no = me.card_no AND v.plate = $3 AND v.plate_type = $4 \
+             FROM me LEFT JOIN vehicles v ON v.card_no = me.s_card_no AND v.plate = $3 AND v.plate_type = $4 \
              LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
-             LEFT JOIN drivers p ON p.id_number = me.id_number \
+             LEFT JOIN drivers p ON p.id_number = me.s_id_number \
              LEFT JOIN violations x ON x.plate = v.plate AND x.plate_type = v.plate_type AND {} \
              ORDER BY x.occurred_at DESC",
             holders_untreated!()
@@ -475,6 +475,18 @@ pub async fn unbind_vehicle(
     Ok(true)
 }
 
+/// The receipt and decision numbers of the fines an account has paid, newest first (the fines page lists them
+/// beside the unpaid decisions).
+pub async fn paid_receipts(db: &Db, account_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT receipt_no, decision_no FROM payment_orders WHERE account_id = $1 AND state = 'paid' ORDER BY paid_at DESC",
+    )
+    .bind(account_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.iter().map(|r| (r.get("receipt_no"), r.get("decision_no"))).collect())
+}
+
 #[cfg(test)]
 mod plan_tests {
     use super::*;
@@ -485,7 +497,7 @@ mod plan_tests {
     #[tokio::test]
     async fn the_pages_reads_use_indexes() {
         let db = fresh_sqlite().await;
-        let session_sql = crate::platform::session::load_sql(db.backend());
+        let session_sql = crate::identity::session::load_sql(db.backend());
         assert_indexed(&db, "session", session_sql).await;
         assert_indexed(&db, "vehicle list", bound_vehicles_sql(db.backend())).await;
         assert_indexed(&db, "vehicle with untreated records", vehicle_with_untreated_sql(db.backend())).await;

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use app::domain::luhn_check_digit;
 use app::identity::model::Channel;
+use app::identity::session;
 use app::platform::config::Config;
 use app::platform::db::{Backend, Db};
-use app::platform::session::{self, CookieSigner};
+use app::platform::session::{hash_token, CookieSigner};
 use sqlx::{Any, Row, Transaction};
 
 const SURNAMES: &[&str] =
@@ -418,17 +419,17 @@ async fn queries(db: &Db, signer: &CookieSigner) -> Result<(), sqlx::Error> {
         (
             "session with link and notices",
             session::load_sql(db.backend()).to_string(),
-            vec![session::hash_token(token), now.clone()],
+            vec![hash_token(token), now.clone()],
         ),
         (
             "session and vehicle list",
             app::violations::repo::bound_vehicles_sql(db.backend()).to_string(),
-            vec![session::hash_token(token), now.clone()],
+            vec![hash_token(token), now.clone()],
         ),
         (
             "session and vehicle with its untreated records",
             app::violations::repo::vehicle_with_untreated_sql(db.backend()).to_string(),
-            vec![session::hash_token(token), now.clone(), plate, "02".into()],
+            vec![hash_token(token), now.clone(), plate, "02".into()],
         ),
     ];
     for (label, sql, binds) in checks {

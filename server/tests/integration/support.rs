@@ -3,7 +3,6 @@
 use app::import::{import_csv, Kind};
 use app::platform::config::Config;
 use app::platform::db::Db;
-use app::platform::state::AppState;
 use leptos::config::LeptosOptions;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{ACCEPT, ORIGIN};
@@ -66,7 +65,7 @@ impl TestApp {
         })
         .expect("development config");
         let leptos_options = LeptosOptions::builder().output_name("dalian-traffic").site_root("target/site").build();
-        let state = AppState::new(config, db.clone(), leptos_options);
+        let state = server::state::assemble(config, db.clone(), leptos_options);
         server::serve_sandbox(&state, sandbox).await;
         let router = server::router(state);
         tokio::spawn(async move {
