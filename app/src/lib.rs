@@ -17,6 +17,9 @@ pub mod import;
 #[cfg(feature = "ssr")]
 pub mod platform;
 
+#[cfg(test)]
+mod tests_no_panic;
+
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -1,4 +1,8 @@
-//! Server-only infrastructure: configuration, storage, sessions and the outside systems behind traits.
+//! Server-only infrastructure under the features: configuration, the database and its migrations, the generic
+//! session store and signed passes, the outside systems behind traits (payment gateway, platform sign-in, SMS),
+//! HTTP guards and the edge's checks, audit, rate limits and housekeeping, and `AppState`, the struct every
+//! handler reaches. Every area may import `platform`; `platform` imports only `domain` and `error`, never an area
+//! (`scripts/imports.sh` checks it).
 
 pub mod audit;
 pub mod client;

@@ -459,3 +459,15 @@ pub async fn issue(
     tx.commit().await?;
     Ok(certificate_row(&row))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::platform::test_db::{assert_indexed, fresh_sqlite};
+
+    /// The outstanding-records read reaches its rows through indexes (it was one of violations' page-read checks).
+    #[tokio::test]
+    async fn the_outstanding_records_read_uses_indexes() {
+        let db = fresh_sqlite().await;
+        assert_indexed(&db, "outstanding records", super::OUTSTANDING_RECORDS).await;
+    }
+}

@@ -504,6 +504,5 @@ mod plan_tests {
         assert_indexed(&db, "one record on the card", &record_on_card()).await;
         assert_indexed(&db, "one decision", &decision_sql()).await;
         assert_indexed(&db, "unpaid decisions", &unpaid_decisions_sql()).await;
-        assert_indexed(&db, "outstanding records", crate::study::repo::OUTSTANDING_RECORDS).await;
     }
 }

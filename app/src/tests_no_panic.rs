@@ -1,10 +1,10 @@
 //! Property tests: whatever a query parameter (`no`, `from`, `to`, `date`, `state`, `channel`, …) or a form field
 //! holds, the parsers behind it answer with a value or a refusal, never a panic, and date arithmetic on any date
-//! they accept stays checked.
+//! they accept stays checked. It lives at the crate's root because it reaches parsers in several areas.
 
 use proptest::prelude::*;
 
-use super::*;
+use crate::domain::*;
 use crate::payments::console::model::OrderFilter;
 
 /// Text close to what the parameters expect, and sometimes anything at all.
