@@ -171,3 +171,61 @@ pub fn cookie(signer: &CookieSigner, token: &str, hours: i64, secure: bool) -> S
 pub fn clear_cookie(secure: bool) -> String {
     DRIVERS.clear_cookie(secure)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::test_db::fresh_databases;
+
+    /// A page's statement may have columns named like the session's own (`name`, `card_no`): the session is read
+    /// by its `s_…` names, wherever the page puts it.
+    #[tokio::test]
+    async fn the_session_is_read_by_name_beside_a_pages_columns() {
+        for (backend, db) in fresh_databases().await {
+            let card_no = "6222023400001013";
+            sqlx::query(
+                "INSERT INTO cards (card_no, id_number, name, phone, status, updated_at) \
+                 VALUES ($1, '210202198503122018', '张三', '13804110001', 'active', 0)",
+            )
+            .bind(card_no)
+            .execute(db.pool())
+            .await
+            .unwrap();
+            let row = sqlx::query(
+                "INSERT INTO accounts (channel, platform_uid, created_at) VALUES ('wechat', 'u1', 0) RETURNING id",
+            )
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            let account_id: i64 = row.get("id");
+            sqlx::query(
+                "INSERT INTO realname_bindings (account_id, id_number, name, card_no, phone, bound_at) \
+                 VALUES ($1, '210202198503122018', '张三', $2, '13804110001', 1700000000)",
+            )
+            .bind(account_id)
+            .bind(card_no)
+            .execute(db.pool())
+            .await
+            .unwrap();
+            let token = create(&db, Some(account_id), Channel::Wechat, 1).await.unwrap();
+
+            let loaded = load(&db, &token).await.unwrap().expect("the session loads");
+            assert_eq!(loaded.account_id, Some(account_id), "{backend}");
+            assert_eq!(loaded.link.as_ref().map(|l| l.card_no.as_str()), Some(card_no), "{backend}");
+
+            static SQL: PageSql = PageSql::new();
+            let sql = SQL.get(db.backend(), || {
+                "SELECT k.name, k.card_no, 'page' AS channel, me.* FROM me \
+                 LEFT JOIN cards k ON k.card_no = me.s_card_no"
+                    .into()
+            });
+            let rows = db.fetch_all(sqlx::query(sql).bind(hash_token(&token)).bind(now())).await.unwrap();
+            let session = rows.first().and_then(from_row).expect("the session is in the page's row");
+            assert_eq!(rows[0].get::<&str, _>("name"), "张三", "{backend}");
+            assert_eq!(session.channel, Channel::Wechat, "{backend}");
+            assert_eq!(session.account_id, Some(account_id), "{backend}");
+            assert!(!session.link_lapsed, "{backend}");
+            assert_eq!(session.link.map(|l| l.id_number.as_str().to_string()).as_deref(), Some("210202198503122018"));
+        }
+    }
+}
