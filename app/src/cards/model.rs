@@ -8,6 +8,7 @@ use crate::identity::model::{Channel, Flash};
 
 /// An ICBC Dalian branch a card can be collected at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Branch {
     pub code: String,
     pub name: String,

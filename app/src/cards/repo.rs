@@ -4,7 +4,7 @@
 
 use rand::Rng;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::model::{ApplicationView, Branch, ConsoleApplication};
 use super::rules::{self, ApplicationForm, ApplicationState, Step};
@@ -22,7 +22,7 @@ pub const APPLY_PURPOSE: &str = "card-apply";
 /// The ICBC Dalian branches, in the bank's order.
 pub async fn branches(db: &Db) -> Result<Vec<Branch>, sqlx::Error> {
     let rows = sqlx::query("SELECT code, name, address FROM branches ORDER BY position").fetch_all(db.pool()).await?;
-    Ok(rows.iter().map(|r| Branch { code: r.get(0), name: r.get(1), address: r.get(2) }).collect())
+    rows.iter().map(Branch::from_row).collect()
 }
 
 /// An application as stored, unmasked; only server code sees this.
@@ -80,32 +80,45 @@ impl Application {
     }
 }
 
-const SELECT: &str = "SELECT a.application_no, a.name, a.id_number, a.phone, a.plates, b.name, a.state, a.reason, \
-     a.card_no, a.created_at, a.updated_at FROM card_applications a JOIN branches b ON b.code = a.branch_code";
+const SELECT: &str = "SELECT a.application_no, a.name, a.id_number, a.phone, a.plates, b.name AS branch_name, \
+     a.state, a.reason, a.card_no, a.created_at, a.updated_at \
+     FROM card_applications a JOIN branches b ON b.code = a.branch_code";
 
 // Rows were parsed before they were stored; a row that no longer parses is skipped rather than shown half.
-fn application(row: &AnyRow) -> Option<Application> {
-    let plates: String = row.get(4);
-    Some(Application {
-        application_no: row.get(0),
-        name: PersonName::parse(row.get::<&str, _>(1)).ok()?,
-        id_number: IdNumber::parse(row.get::<&str, _>(2)).ok()?,
-        phone: Mobile::parse(row.get::<&str, _>(3)).ok()?,
+fn application(row: &AnyRow) -> Result<Option<Application>, sqlx::Error> {
+    let (name, id_number, phone, state): (&str, &str, &str, &str) =
+        (row.try_get("name")?, row.try_get("id_number")?, row.try_get("phone")?, row.try_get("state")?);
+    let (Ok(name), Ok(id_number), Ok(phone), Some(state)) =
+        (PersonName::parse(name), IdNumber::parse(id_number), Mobile::parse(phone), ApplicationState::parse(state))
+    else {
+        return Ok(None);
+    };
+    let plates: &str = row.try_get("plates")?;
+    Ok(Some(Application {
+        application_no: row.try_get("application_no")?,
+        name,
+        id_number,
+        phone,
         plates: plates.split(',').filter(|p| !p.is_empty()).map(String::from).collect(),
-        branch: row.get(5),
-        state: ApplicationState::parse(row.get::<&str, _>(6))?,
-        reason: row.get(7),
-        card_no: row.get(8),
-        created_at: row.get(9),
-        updated_at: row.get(10),
-    })
+        branch: row.try_get("branch_name")?,
+        state,
+        reason: row.try_get("reason")?,
+        card_no: row.try_get("card_no")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    }))
+}
+
+/// The applications among `rows` that still parse.
+fn applications(rows: &[AnyRow]) -> Result<Vec<Application>, sqlx::Error> {
+    Ok(rows.iter().map(application).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
 }
 
 /// The application with this number.
 pub async fn find(db: &Db, application_no: &str) -> Result<Option<Application>, sqlx::Error> {
     let sql = format!("{SELECT} WHERE a.application_no = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(application_no).fetch_optional(db.pool()).await?;
-    Ok(row.as_ref().and_then(application))
+    Ok(row.as_ref().map(application).transpose()?.flatten())
 }
 
 /// The application with this number, only when it is this person's.
@@ -117,7 +130,7 @@ pub async fn lookup(db: &Db, application_no: &str, id_number: &IdNumber) -> Resu
 pub async fn of_account(db: &Db, account_id: i64) -> Result<Vec<Application>, sqlx::Error> {
     let sql = format!("{SELECT} WHERE a.account_id = $1 ORDER BY a.created_at DESC, a.id DESC");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_all(db.pool()).await?;
-    Ok(rows.iter().filter_map(application).collect())
+    applications(&rows)
 }
 
 /// The statement behind `list`: with a state or without, each read newest first along its own index.
@@ -134,7 +147,7 @@ pub async fn list(db: &Db, state: Option<ApplicationState>) -> Result<Vec<Applic
         None => query,
     };
     let rows = query.fetch_all(db.pool()).await?;
-    Ok(rows.iter().filter_map(application).collect())
+    applications(&rows)
 }
 
 /// Why an application was not taken.
@@ -174,13 +187,13 @@ pub async fn holder_phone<'e>(
     executor: impl sqlx::Executor<'e, Database = Any>,
     id_number: &IdNumber,
 ) -> Result<Option<Mobile>, sqlx::Error> {
-    let row = sqlx::query(
+    let phone: Option<String> = sqlx::query_scalar(
         "SELECT phone FROM cards WHERE id_number = $1 AND status = 'active' ORDER BY updated_at DESC, card_no LIMIT 1",
     )
     .bind(id_number.as_str())
     .fetch_optional(executor)
     .await?;
-    Ok(row.and_then(|row| Mobile::parse(row.get::<&str, _>(0)).ok()))
+    Ok(phone.and_then(|phone| Mobile::parse(&phone).ok()))
 }
 
 /// Who submits: a signed-in account, or a guest from a channel.
@@ -211,8 +224,9 @@ pub async fn submit(
     .await?;
     if let Some(row) = existing {
         // Checked before the code, so a repeated click is told why rather than that its code is spent.
-        let same_person = row.get::<&str, _>(1) == form.name.as_str() && row.get::<&str, _>(2) == form.phone.as_str();
-        return Err(SubmitError::Duplicate(same_person.then(|| row.get(0))));
+        let (name, phone): (&str, &str) = (row.try_get("name")?, row.try_get("phone")?);
+        let same_person = name == form.name.as_str() && phone == form.phone.as_str();
+        return Err(SubmitError::Duplicate(same_person.then(|| row.try_get("application_no")).transpose()?));
     }
     let code_phone = holder_phone(&mut *tx, &form.id_number).await?.unwrap_or_else(|| form.phone.clone());
     // A wrong code stays counted against it (take_code commits the attempt before refusing).
@@ -250,7 +264,7 @@ pub async fn submit(
     .execute(&mut *tx)
     .await?;
     let branch: String =
-        sqlx::query("SELECT name FROM branches WHERE code = $1").bind(&form.branch).fetch_one(&mut *tx).await?.get(0);
+        sqlx::query_scalar("SELECT name FROM branches WHERE code = $1").bind(&form.branch).fetch_one(&mut *tx).await?;
     let body = rules::notice(ApplicationState::Submitted, &application_no, &branch, "", "");
     sender.send(&mut tx, &form.phone, &body).await?;
     let actor = match applicant {
@@ -303,7 +317,7 @@ pub async fn take_step(
     let mut tx = db.begin_write().await?;
     let sql = format!("{SELECT} WHERE a.application_no = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(application_no).fetch_optional(&mut *tx).await?;
-    let current = row.as_ref().and_then(application).ok_or(StepError::Unknown)?;
+    let current = row.as_ref().map(application).transpose()?.flatten().ok_or(StepError::Unknown)?;
     let target = step.apply(current.state).map_err(StepError::NotAllowed)?;
     let updated = sqlx::query(
         "UPDATE card_applications SET state = $1, reason = $2, updated_at = $3 \
@@ -360,10 +374,10 @@ async fn issue_card(
     application: &Application,
 ) -> Result<String, StepError> {
     db.lock(tx, "card-number").await?;
-    let mut sequence: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'card_no'")
+    let mut sequence: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'card_no'")
         .fetch_optional(&mut **tx)
         .await?
-        .map_or(0, |row| row.get(0));
+        .unwrap_or(0);
     let card_no = loop {
         sequence += 1;
         let candidate = u64::try_from(sequence)

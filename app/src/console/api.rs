@@ -116,14 +116,16 @@ pub async fn console_audit(query: AuditQuery) -> Result<AuditPageData, AppError>
     let entries = rows
         .iter()
         .take(AUDIT_PAGE)
-        .map(|row| AuditEntry {
-            at: crate::platform::shanghai_time(row.get(0)),
-            actor: row.get(1),
-            channel: row.get::<Option<String>, _>(2).unwrap_or_default(),
-            action: row.get(3),
-            subject: row.get(4),
-            detail: row.get(5),
+        .map(|row| {
+            Ok(AuditEntry {
+                at: crate::platform::shanghai_time(row.try_get("at")?),
+                actor: row.try_get("actor")?,
+                channel: row.try_get::<Option<String>, _>("channel")?.unwrap_or_default(),
+                action: row.try_get("action")?,
+                subject: row.try_get("subject")?,
+                detail: row.try_get("detail")?,
+            })
         })
-        .collect();
+        .collect::<Result<_, sqlx::Error>>()?;
     Ok(AuditPageData { staff: staff.view(), entries, truncated, error: None })
 }

@@ -158,21 +158,27 @@ async fn verify_password(hash: String, password: String) -> Result<bool, sqlx::E
     .map_err(|e| sqlx::Error::Protocol(format!("password check failed: {e}")))
 }
 
+/// A staff account as the sign-in reads it.
+#[derive(sqlx::FromRow)]
+struct Login {
+    id: i64,
+    role: String,
+    password_hash: String,
+}
+
 /// The staff account whose password matches, or `None`. A wrong name costs as much time as a wrong password.
 pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<Option<(i64, Role)>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, role, password_hash FROM staff WHERE username = $1")
+    let login: Option<Login> = sqlx::query_as("SELECT id, role, password_hash FROM staff WHERE username = $1")
         .bind(username)
         .fetch_optional(db.pool())
         .await?;
     // A hash to verify against when the name is unknown, so timing does not reveal which names exist.
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash: String =
-        row.as_ref().map_or_else(|| DECOY.get_or_init(|| hash_password(&random_token())).clone(), |r| r.get(2));
+    let hash = login
+        .as_ref()
+        .map_or_else(|| DECOY.get_or_init(|| hash_password(&random_token())).clone(), |l| l.password_hash.clone());
     let matches = verify_password(hash, password.to_string()).await?;
-    Ok(match row {
-        Some(row) if matches => Role::parse(row.get::<&str, _>(1)).map(|role| (row.get(0), role)),
-        _ => None,
-    })
+    Ok(login.filter(|_| matches).and_then(|l| Role::parse(&l.role).map(|role| (l.id, role))))
 }
 
 /// Starts a staff session and returns the `Set-Cookie` value for it.
@@ -206,14 +212,14 @@ pub async fn request_staff(state: &AppState, headers: &HeaderMap) -> Result<Opti
     .bind(now())
     .fetch_optional(state.db.pool())
     .await?;
-    Ok(row.and_then(|row| {
-        Some(Staff {
-            id: row.get(0),
-            username: row.get(1),
-            role: Role::parse(row.get::<&str, _>(2))?,
-            token_hash: row.get(3),
-            flash: row.get(4),
-        })
+    let Some(row) = row else { return Ok(None) };
+    let Some(role) = Role::parse(row.try_get::<&str, _>("role")?) else { return Ok(None) };
+    Ok(Some(Staff {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        role,
+        token_hash: row.try_get("token_hash")?,
+        flash: row.try_get("flash")?,
     }))
 }
 

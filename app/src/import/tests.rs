@@ -20,7 +20,7 @@ const RED_LIGHT: &str = "210200202609170001";
 const PARKING: &str = "210200202610230003";
 
 async fn count(db: &Db, table: &str) -> i64 {
-    sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(db.pool()).await.unwrap().get(0)
+    sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(db.pool()).await.unwrap()
 }
 
 fn row_errors(result: Result<ImportReport, ImportError>) -> Vec<RowError> {
@@ -48,11 +48,11 @@ async fn decision_of(db: &Db, record_no: &str) -> (Option<String>, Option<String
         .fetch_one(db.pool())
         .await
         .unwrap();
-    (row.get(0), row.get(1), row.get(2), row.get(3))
+    (row.get("decision_no"), row.get("decided_on"), row.get("party_id_number"), row.get("paid"))
 }
 
 async fn bound_at(db: &Db) -> Option<i64> {
-    sqlx::query("SELECT bound_at FROM vehicles WHERE plate = '辽B12345'").fetch_one(db.pool()).await.unwrap().get(0)
+    sqlx::query_scalar("SELECT bound_at FROM vehicles WHERE plate = '辽B12345'").fetch_one(db.pool()).await.unwrap()
 }
 
 #[test]
@@ -110,7 +110,8 @@ async fn demo_set_loads_and_reloads_as_updates() {
         .fetch_all(db.pool())
         .await
         .unwrap();
-        let plates: Vec<(String, String)> = zhang_vehicles.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let plates: Vec<(String, String)> =
+            zhang_vehicles.iter().map(|r| (r.get("plate"), r.get("plate_type"))).collect();
         assert_eq!(
             plates,
             [
@@ -129,11 +130,11 @@ async fn demo_set_loads_and_reloads_as_updates() {
         .await
         .unwrap();
         // 2026-09-17 08:12 in Dalian is 00:12 UTC.
-        assert_eq!(red_light.get::<i64, _>(0), 1_789_603_920, "{backend}");
-        assert_eq!(red_light.get::<i64, _>(1), 6, "{backend}");
-        assert_eq!(red_light.get::<i64, _>(2), 20_000, "{backend}");
-        assert_eq!(red_light.get::<i64, _>(3), 0, "{backend}");
-        assert_eq!(red_light.get::<String, _>(4), "1625", "{backend}");
+        assert_eq!(red_light.get::<i64, _>("occurred_at"), 1_789_603_920, "{backend}");
+        assert_eq!(red_light.get::<i64, _>("points"), 6, "{backend}");
+        assert_eq!(red_light.get::<i64, _>("fine_fen"), 20_000, "{backend}");
+        assert_eq!(red_light.get::<i64, _>("counter_only"), 0, "{backend}");
+        assert_eq!(red_light.get::<String, _>("code"), "1625", "{backend}");
 
         let overdue = decision_of(&db, "210200202610080006").await;
         assert_eq!(
@@ -147,7 +148,7 @@ async fn demo_set_loads_and_reloads_as_updates() {
             .await
             .unwrap();
         let audit: Vec<(String, String, String, String)> =
-            audit.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+            audit.iter().map(|r| (r.get("actor"), r.get("action"), r.get("subject"), r.get("detail"))).collect();
         assert_eq!(audit.len(), 6, "{backend}");
         assert_eq!(
             audit[0],
@@ -191,12 +192,11 @@ async fn every_bad_row_is_reported_and_nothing_is_written() {
 
         assert_eq!(count(&db, "cards").await, before, "{backend}");
         assert_eq!(count(&db, "audit_log").await, audit_before, "{backend}");
-        let phone: String = sqlx::query("SELECT phone FROM cards WHERE card_no = $1")
+        let phone: String = sqlx::query_scalar("SELECT phone FROM cards WHERE card_no = $1")
             .bind(ZHANG_CARD)
             .fetch_one(db.pool())
             .await
-            .unwrap()
-            .get(0);
+            .unwrap();
         assert_eq!(phone, "13804110001", "{backend}: the good row of a bad file is not written");
     }
 }
@@ -246,11 +246,11 @@ async fn reimport_updates_by_natural_key() {
             .fetch_one(db.pool())
             .await
             .unwrap();
-        assert_eq!(li.get::<String, _>(0), "13904110002", "{backend}");
-        assert_eq!(li.get::<String, _>(1), "cancelled", "{backend}");
+        assert_eq!(li.get::<String, _>("phone"), "13904110002", "{backend}");
+        assert_eq!(li.get::<String, _>("status"), "cancelled", "{backend}");
 
         let detail: String =
-            sqlx::query("SELECT detail FROM audit_log ORDER BY id DESC").fetch_one(db.pool()).await.unwrap().get(0);
+            sqlx::query_scalar("SELECT detail FROM audit_log ORDER BY id DESC").fetch_one(db.pool()).await.unwrap();
         assert_eq!(detail, "inserted 1, updated 1", "{backend}");
     }
 }
@@ -304,8 +304,8 @@ async fn a_vehicle_naming_an_unknown_card_is_refused_with_its_line() {
             .fetch_one(db.pool())
             .await
             .unwrap();
-        assert_eq!(unbound.get::<Option<String>, _>(0), None, "{backend}");
-        assert_eq!(unbound.get::<Option<i64>, _>(1), None, "{backend}");
+        assert_eq!(unbound.get::<Option<String>, _>("card_no"), None, "{backend}");
+        assert_eq!(unbound.get::<Option<i64>, _>("bound_at"), None, "{backend}");
     }
 }
 
@@ -503,12 +503,11 @@ async fn reimport_does_not_undo_a_decision_or_payment_made_in_the_app() {
             (Some("2102021000099992".into()), Some("2026-11-21".into()), Some(ZHANG_ID.into()), 1),
             "{backend}"
         );
-        let location: String = sqlx::query("SELECT location FROM violations WHERE record_no = $1")
+        let location: String = sqlx::query_scalar("SELECT location FROM violations WHERE record_no = $1")
             .bind(RED_LIGHT)
             .fetch_one(db.pool())
             .await
-            .unwrap()
-            .get(0);
+            .unwrap();
         assert_eq!(location, "中山路与五五路交叉口", "{backend}: the other columns are updated");
 
         // A file that brings a decision of its own for a record the app decided keeps the app's decision (issue 16:
@@ -541,12 +540,11 @@ async fn bom_crlf_quotes_and_blank_trailing_lines_parse() {
                     \r\n";
         let report = import_csv(&db, Kind::Cards, file.as_bytes(), "ops").await.unwrap();
         assert_eq!(report, ImportReport { inserted: 2, updated: 0, kept: 0 }, "{backend}");
-        let id: String = sqlx::query("SELECT id_number FROM cards WHERE card_no = $1")
+        let id: String = sqlx::query_scalar("SELECT id_number FROM cards WHERE card_no = $1")
             .bind(ZHANG_CARD)
             .fetch_one(db.pool())
             .await
-            .unwrap()
-            .get(0);
+            .unwrap();
         assert_eq!(id, ZHANG_ID, "{backend}: fields are trimmed");
 
         // Line numbers count physical lines, blank ones included.
@@ -620,10 +618,10 @@ async fn drivers_are_checked_and_stored_by_code() {
         .fetch_one(db.pool())
         .await
         .unwrap();
-        assert_eq!(row.get::<String, _>(0), "C1", "{backend}");
-        assert_eq!(row.get::<String, _>(1), "suspended", "{backend}");
-        assert_eq!(row.get::<String, _>(2), "2008-03-20", "{backend}");
-        assert_eq!(row.get::<i64, _>(3), 12, "{backend}");
+        assert_eq!(row.get::<String, _>("licence_class"), "C1", "{backend}");
+        assert_eq!(row.get::<String, _>("licence_status"), "suspended", "{backend}");
+        assert_eq!(row.get::<String, _>("first_issued"), "2008-03-20", "{backend}");
+        assert_eq!(row.get::<i64, _>("cycle_points"), 12, "{backend}");
     }
 }
 
@@ -636,13 +634,10 @@ async fn the_demo_bank_has_at_least_60_questions_and_a_demo_catalogue() {
         load_demo(&db).await.unwrap();
         let questions = count(&db, "study_questions").await;
         assert!(questions >= 60, "{backend}: {questions} questions");
-        let kinds: Vec<String> = sqlx::query("SELECT DISTINCT kind FROM study_questions ORDER BY kind")
+        let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM study_questions ORDER BY kind")
             .fetch_all(db.pool())
             .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+            .unwrap();
         assert_eq!(kinds, ["judge", "single"], "{backend}");
         assert_eq!(count(&db, "study_courses").await, 3, "{backend}");
     }
@@ -680,11 +675,10 @@ async fn bad_questions_and_courses_are_reported_by_line_and_nothing_is_written()
 
         let good = format!("{COURSES_HEADER}C1,1,课程,简介,/videos/a.mp4|/videos/a.webm,45\n");
         import_csv(&db, Kind::Courses, good.as_bytes(), "ops").await.unwrap();
-        let seconds: i64 = sqlx::query("SELECT required_seconds FROM study_courses WHERE code = 'C1'")
+        let seconds: i64 = sqlx::query_scalar("SELECT required_seconds FROM study_courses WHERE code = 'C1'")
             .fetch_one(db.pool())
             .await
-            .unwrap()
-            .get(0);
+            .unwrap();
         assert_eq!(seconds, 2700, "{backend}");
     }
 }

@@ -20,11 +20,11 @@ async fn decision_of(db: &Db, record_no: &str) -> (Option<String>, i64) {
         .fetch_one(db.pool())
         .await
         .unwrap();
-    (row.get(0), row.get(1))
+    (row.get("decision_no"), row.get("paid"))
 }
 
 async fn count(db: &Db, table: &str) -> i64 {
-    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(db.pool()).await.unwrap().get(0)
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(db.pool()).await.unwrap()
 }
 
 /// Waits until another statement is blocked on a lock (PostgreSQL) or simply a while (SQLite, whose writers
@@ -35,13 +35,12 @@ async fn until_someone_waits(db: &Db) {
         return;
     }
     for _ in 0..500 {
-        let waiting: i64 = sqlx::query(
+        let waiting: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
         )
         .fetch_one(db.pool())
         .await
-        .unwrap()
-        .get(0);
+        .unwrap();
         if waiting > 0 {
             return;
         }
@@ -89,7 +88,7 @@ async fn a_decision_and_a_payment_committed_during_an_import_survive_it() {
         assert_eq!(report, ImportReport { inserted: 0, updated: 9, kept: 2 }, "{backend}");
         assert_eq!(report.to_string(), "新增0条，更新9条，其中2条保留了应用内已有的处理或缴款结果", "{backend}");
         let detail: String =
-            sqlx::query("SELECT detail FROM audit_log ORDER BY id DESC").fetch_one(db.pool()).await.unwrap().get(0);
+            sqlx::query_scalar("SELECT detail FROM audit_log ORDER BY id DESC").fetch_one(db.pool()).await.unwrap();
         assert_eq!(detail, "inserted 0, updated 9, kept 2", "{backend}");
     }
 }
@@ -109,13 +108,8 @@ async fn a_large_file_is_written_in_bounded_transactions_each_audited() {
         let rows = 2 * BATCH_ROWS + 1;
         let report = import_csv(&db, Kind::Questions, questions(rows).as_bytes(), "ops").await.unwrap();
         assert_eq!(report, ImportReport { inserted: rows, updated: 0, kept: 0 }, "{backend}");
-        let details: Vec<String> = sqlx::query("SELECT detail FROM audit_log ORDER BY id")
-            .fetch_all(db.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let details: Vec<String> =
+            sqlx::query_scalar("SELECT detail FROM audit_log ORDER BY id").fetch_all(db.pool()).await.unwrap();
         assert_eq!(
             details,
             [

@@ -1,6 +1,6 @@
 //! `vehicles.csv`: registered vehicles and the service card each is bound to, if any, and since when.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::{Fields, ImportError, ImportReport, Parsed, RowError};
 use crate::domain::{CardNo, CivilDate, IdNumber, Plate, PlateType};
@@ -94,6 +94,13 @@ pub(super) async fn check(db: &Db, rows: &[Parsed<Vehicle>]) -> Result<(), Impor
     }
 }
 
+/// A stored vehicle's card and the time it joined that card.
+#[derive(sqlx::FromRow)]
+struct Binding {
+    card_no: Option<String>,
+    bound_at: Option<i64>,
+}
+
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Vehicle>],
@@ -101,20 +108,20 @@ pub(super) async fn write(
     let mut report = ImportReport::default();
     let now = now();
     for Parsed { row: vehicle, .. } in rows {
-        let stored = sqlx::query("SELECT card_no, bound_at FROM vehicles WHERE plate = $1 AND plate_type = $2")
-            .bind(vehicle.plate.as_str())
-            .bind(vehicle.plate_type.code())
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|row| (row.get::<Option<String>, _>(0), row.get::<Option<i64>, _>(1)));
+        let stored: Option<Binding> =
+            sqlx::query_as("SELECT card_no, bound_at FROM vehicles WHERE plate = $1 AND plate_type = $2")
+                .bind(vehicle.plate.as_str())
+                .bind(vehicle.plate_type.code())
+                .fetch_optional(&mut **tx)
+                .await?;
         let card_no = vehicle.card_no.as_ref().map(CardNo::as_str);
         // The binding date is when the vehicle joined its current card: the file's, or else the import's that
         // first put it there, so it survives re-imports.
         let bound_at = match (&stored, card_no) {
             (_, None) => None,
             (_, Some(_)) if vehicle.bound_at.is_some() => vehicle.bound_at,
-            (Some((Some(stored_card), stored_bound_at)), Some(card)) if stored_card == card => {
-                stored_bound_at.or(Some(now))
+            (Some(Binding { card_no: Some(stored_card), bound_at }), Some(card)) if stored_card == card => {
+                bound_at.or(Some(now))
             }
             (_, Some(_)) => Some(now),
         };

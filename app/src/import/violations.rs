@@ -186,11 +186,10 @@ pub(super) async fn check(db: &Db, rows: &[Parsed<Violation>]) -> Result<(), Imp
     let mut taken = Vec::new();
     for Parsed { line, row } in rows {
         let Some(decision) = &row.decision else { continue };
-        let holder = sqlx::query("SELECT record_no FROM violations WHERE decision_no = $1")
+        let holder: Option<String> = sqlx::query_scalar("SELECT record_no FROM violations WHERE decision_no = $1")
             .bind(decision.decision_no.as_str())
             .fetch_optional(db.pool())
-            .await?
-            .map(|r| r.get::<String, _>(0));
+            .await?;
         if let Some(holder) = holder.filter(|holder| *holder != row.record_no) {
             taken.push(RowError {
                 line: *line,
@@ -254,8 +253,9 @@ pub(super) async fn write(
         .bind(now())
         .fetch_one(&mut **tx)
         .await?;
-        let kept_decision = stored.get::<Option<String>, _>(0) != decision.map(|d| d.decision_no.clone());
-        let kept_payment = (stored.get::<i64, _>(1) == 1) != row.paid;
+        let kept_decision =
+            stored.try_get::<Option<String>, _>("decision_no")? != decision.map(|d| d.decision_no.clone());
+        let kept_payment = (stored.try_get::<i64, _>("paid")? == 1) != row.paid;
         report.count(existed);
         if kept_decision || kept_payment {
             report.kept += 1;

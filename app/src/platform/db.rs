@@ -2,7 +2,7 @@
 
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -309,12 +309,7 @@ impl Db {
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
         .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row: &AnyRow| row.get::<i64, _>(0))
-            .collect();
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await?;
         for (version, sqlite, postgres) in MIGRATIONS {
             if applied.contains(version) {
                 continue;
@@ -349,6 +344,7 @@ fn lock_id(key: &str) -> i64 {
 mod tests {
     use super::*;
     use crate::platform::test_db::{fresh_database_urls, fresh_databases};
+    use sqlx::Row;
 
     fn idle(db: &Db) -> usize {
         db.readers.idle.lock().unwrap().len()
@@ -373,25 +369,26 @@ mod tests {
             tx.commit().await.unwrap();
 
             let rows = db.fetch_all(sqlx::query("SELECT n FROM reader_probe ORDER BY n")).await.unwrap();
-            let values: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+            let values: Vec<i64> = rows.iter().map(|r| r.get("n")).collect();
             assert_eq!(values, [1, 2, 3], "{backend}");
             assert_eq!(idle(&db), 1, "{backend}: a finished read gives its reader back");
 
             // A read that returns its first row leaves the rest unread; the next read on that reader still works.
             let first = db.fetch_optional(sqlx::query("SELECT n FROM reader_probe ORDER BY n")).await.unwrap();
-            assert_eq!(first.map(|r| r.get::<i64, _>(0)), Some(1), "{backend}");
+            assert_eq!(first.map(|r| r.get::<i64, _>("n")), Some(1), "{backend}");
             let sum = db
-                .fetch_optional(sqlx::query("SELECT CAST(SUM(n) AS BIGINT) FROM reader_probe"))
+                .fetch_optional(sqlx::query("SELECT CAST(SUM(n) AS BIGINT) AS total FROM reader_probe"))
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(sum.get::<i64, _>(0), 6, "{backend}");
+            assert_eq!(sum.get::<i64, _>("total"), 6, "{backend}");
             assert_eq!(idle(&db), 1, "{backend}");
 
             // A write after the reader read is seen by the next read on the same reader.
             sqlx::query("INSERT INTO reader_probe (n) VALUES (4)").execute(db.pool()).await.unwrap();
-            let count = db.fetch_optional(sqlx::query("SELECT COUNT(*) FROM reader_probe")).await.unwrap().unwrap();
-            assert_eq!(count.get::<i64, _>(0), 4, "{backend}");
+            let count =
+                db.fetch_optional(sqlx::query("SELECT COUNT(*) AS n FROM reader_probe")).await.unwrap().unwrap();
+            assert_eq!(count.get::<i64, _>("n"), 4, "{backend}");
 
             // A failed statement closes its reader instead of lending it again.
             assert!(db.fetch_all(sqlx::query("SELECT n FROM no_such_table")).await.is_err(), "{backend}");
@@ -403,8 +400,9 @@ mod tests {
                     .await;
             assert!(cancelled.is_err(), "{backend}: the slow read was still running");
             assert_eq!(idle(&db), 0, "{backend}: the cancelled reader is not given back");
-            let count = db.fetch_optional(sqlx::query("SELECT COUNT(*) FROM reader_probe")).await.unwrap().unwrap();
-            assert_eq!(count.get::<i64, _>(0), 4, "{backend}: a new reader answers");
+            let count =
+                db.fetch_optional(sqlx::query("SELECT COUNT(*) AS n FROM reader_probe")).await.unwrap().unwrap();
+            assert_eq!(count.get::<i64, _>("n"), 4, "{backend}: a new reader answers");
             assert_eq!(idle(&db), 1, "{backend}");
         }
     }
@@ -433,8 +431,8 @@ mod tests {
             let error = lost.err().expect("the read on a terminated session fails");
             assert!(connection_lost(&error), "{backend}: {error:?}");
             assert_eq!(idle(&db), 0, "{backend}: the other idle reader was closed with it");
-            let again = db.fetch_optional(sqlx::query("SELECT CAST(7 AS BIGINT)")).await.unwrap().unwrap();
-            assert_eq!(again.get::<i64, _>(0), 7, "{backend}: the next read connects afresh");
+            let again = db.fetch_optional(sqlx::query("SELECT CAST(7 AS BIGINT) AS seven")).await.unwrap().unwrap();
+            assert_eq!(again.get::<i64, _>("seven"), 7, "{backend}: the next read connects afresh");
         }
     }
 
@@ -445,8 +443,8 @@ mod tests {
             for i in 0..40i64 {
                 let db = db.clone();
                 reads.spawn(async move {
-                    let row = db.fetch_optional(sqlx::query("SELECT $1 + 1").bind(i)).await.unwrap().unwrap();
-                    row.get::<i64, _>(0)
+                    let row = db.fetch_optional(sqlx::query("SELECT $1 + 1 AS next").bind(i)).await.unwrap().unwrap();
+                    row.get::<i64, _>("next")
                 });
             }
             let mut answers = reads.join_all().await;

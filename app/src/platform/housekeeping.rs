@@ -77,14 +77,12 @@ pub async fn purge(db: &Db, now: i64) -> Result<Vec<(&'static str, u64)>, sqlx::
 mod tests {
     use super::*;
     use crate::platform::test_db::{assert_indexed, fresh_databases, fresh_sqlite};
-    use sqlx::Row;
 
     async fn count(db: &Db, table: &str) -> i64 {
-        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
             .fetch_one(db.pool())
             .await
             .unwrap()
-            .get(0)
     }
 
     async fn exec(db: &Db, sql: &str) {
@@ -142,7 +140,7 @@ mod tests {
                 assert_eq!(count(&db, table).await, 1, "{backend}: {table} keeps its live row");
             }
             let live: String =
-                sqlx::query("SELECT token_hash FROM sessions").fetch_one(db.pool()).await.unwrap().get(0);
+                sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_one(db.pool()).await.unwrap();
             assert_eq!(live, "live", "{backend}");
             assert_eq!(
                 purge(&db, now).await.unwrap().iter().map(|(_, n)| n).sum::<u64>(),

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use rand::Rng;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::config::SmsLimits;
 use super::db::Db;
@@ -36,7 +36,7 @@ impl SmsSender for DevOutbox {
 }
 
 /// One message in the development outbox.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxMessage {
     pub body: String,
     pub sent_at: i64,
@@ -48,7 +48,7 @@ pub async fn outbox(db: &Db, phone: &Mobile) -> Result<Vec<OutboxMessage>, sqlx:
         .bind(phone.as_str())
         .fetch_all(db.pool())
         .await?;
-    Ok(rows.iter().map(|r| OutboxMessage { body: r.get(0), sent_at: r.get(1) }).collect())
+    rows.iter().map(OutboxMessage::from_row).collect()
 }
 
 /// Why a code was not sent or not accepted; each has its own message for the user.
@@ -113,15 +113,16 @@ pub async fn issue_code(
     // The resend wait and the hourly count run per phone *and asking client*, so a stranger asking for a driver's
     // number spends only the stranger's share; the per-phone ceiling still stops anyone texting one phone nonstop.
     let row = sqlx::query(
-        "SELECT COUNT(*), COUNT(CASE WHEN client = $3 THEN 1 END), MAX(CASE WHEN client = $3 THEN created_at END) \
-         FROM sms_codes WHERE phone = $1 AND created_at > $2",
+        "SELECT COUNT(*) AS all_codes, COUNT(CASE WHEN client = $3 THEN 1 END) AS mine, \
+         MAX(CASE WHEN client = $3 THEN created_at END) AS last_at FROM sms_codes WHERE phone = $1 AND created_at > $2",
     )
     .bind(phone.as_str())
     .bind(now - 3600)
     .bind(&requester.client)
     .fetch_one(&mut *tx)
     .await?;
-    let (all, mine, last): (i64, i64, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+    let (all, mine, last): (i64, i64, Option<i64>) =
+        (row.try_get("all_codes")?, row.try_get("mine")?, row.try_get("last_at")?);
     if let Some(last) = last {
         let wait = last + limits.resend_after_secs - now;
         if wait > 0 {
@@ -174,9 +175,10 @@ pub async fn check_code(
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(CodeError::NoCode)?;
-    let (id, hash, expires_at, attempts): (i64, String, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    let (id, hash, expires_at, attempts): (i64, String, i64, i64) =
+        (row.try_get("id")?, row.try_get("code_hash")?, row.try_get("expires_at")?, row.try_get("attempts")?);
     // Only the session's newest code counts: a new one replaces the old, and a spent one needs a fresh request.
-    if row.get::<Option<i64>, _>(4).is_some() {
+    if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
         return Err(CodeError::NoCode);
     }
     if attempts >= MAX_ATTEMPTS {

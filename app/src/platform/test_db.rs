@@ -67,7 +67,7 @@ pub async fn sqlite_plan(db: &Db, sql: &str) -> Vec<String> {
         .await
         .expect("the statement plans")
         .iter()
-        .map(|row| row.get::<String, _>(3))
+        .map(|row| row.get::<String, _>("detail"))
         .collect()
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use super::model::{CertificateView, Outstanding};
 use super::rules::{self, Eligibility, Progress, ScoringCycle, Uncounted};
@@ -37,16 +37,20 @@ pub async fn licence(db: &Db, id_number: &IdNumber) -> Result<Option<Licence>, s
     .bind(id_number.as_str())
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.and_then(|row| {
-        let class = LicenceClass::parse(row.get::<&str, _>(0)).ok()?;
-        let status = LicenceStatus::parse(row.get::<&str, _>(1)).ok()?;
-        let first_issued = CivilDate::parse(row.get::<&str, _>(2))?;
-        let today = CivilDate::shanghai_today_from_epoch(now());
-        Some(Licence {
-            class,
-            cycle: rules::scoring_cycle(first_issued, today),
-            eligibility: rules::assess(class, status, row.get(3)),
-        })
+    let Some(row) = row else { return Ok(None) };
+    let cycle_points: i64 = row.try_get("cycle_points")?;
+    let (class, status, first_issued): (&str, &str, &str) =
+        (row.try_get("licence_class")?, row.try_get("licence_status")?, row.try_get("first_issued")?);
+    let (Ok(class), Ok(status), Some(first_issued)) =
+        (LicenceClass::parse(class), LicenceStatus::parse(status), CivilDate::parse(first_issued))
+    else {
+        return Ok(None);
+    };
+    let today = CivilDate::shanghai_today_from_epoch(now());
+    Ok(Some(Licence {
+        class,
+        cycle: rules::scoring_cycle(first_issued, today),
+        eligibility: rules::assess(class, status, cycle_points),
     }))
 }
 
@@ -59,14 +63,14 @@ pub struct Enrolment {
     pub score: Option<i64>,
 }
 
-fn enrolment_row(row: &AnyRow) -> Enrolment {
+fn enrolment_row(row: &AnyRow) -> Result<Enrolment, sqlx::Error> {
     let split = |text: &str| text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>();
-    Enrolment {
-        id: row.get(0),
-        questions: split(row.get::<&str, _>(1)),
-        answers: row.get::<Option<&str>, _>(2).map(split),
-        score: row.get(3),
-    }
+    Ok(Enrolment {
+        id: row.try_get("id")?,
+        questions: split(row.try_get::<&str, _>("questions")?),
+        answers: row.try_get::<Option<&str>, _>("answers")?.map(split),
+        score: row.try_get("score")?,
+    })
 }
 
 /// The person's enrolment for `cycle`, if they have started.
@@ -78,7 +82,7 @@ pub async fn enrolment(db: &Db, id_number: &IdNumber, cycle: &ScoringCycle) -> R
     .bind(cycle.start.to_string())
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.as_ref().map(enrolment_row))
+    row.as_ref().map(enrolment_row).transpose()
 }
 
 /// The enrolment for `cycle`, created with a fresh draw of questions the first time; a reload keeps the draw.
@@ -86,12 +90,8 @@ pub async fn enrol(db: &Db, id_number: &IdNumber, cycle: &ScoringCycle) -> Resul
     if let Some(existing) = enrolment(db, id_number, cycle).await? {
         return Ok(existing);
     }
-    let mut codes: Vec<String> = sqlx::query("SELECT code FROM study_questions ORDER BY code")
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let mut codes: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM study_questions ORDER BY code").fetch_all(db.pool()).await?;
     codes.shuffle(&mut rand::rng());
     codes.truncate(QUIZ_SIZE);
     sqlx::query(
@@ -124,21 +124,19 @@ pub async fn questions(db: &Db, codes: &[String]) -> Result<Vec<Question>, sqlx:
     let rows = sqlx::query("SELECT code, kind, stem, options, answer, explanation FROM study_questions")
         .fetch_all(db.pool())
         .await?;
-    let mut bank: HashMap<String, Question> = rows
-        .iter()
-        .map(|row| {
-            let options: &str = row.get(3);
-            let question = Question {
-                code: row.get(0),
-                kind: row.get(1),
-                stem: row.get(2),
-                options: options.lines().map(str::to_owned).collect(),
-                answer: row.get(4),
-                explanation: row.get(5),
-            };
-            (question.code.clone(), question)
-        })
-        .collect();
+    let mut bank = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let options: &str = row.try_get("options")?;
+        let question = Question {
+            code: row.try_get("code")?,
+            kind: row.try_get("kind")?,
+            stem: row.try_get("stem")?,
+            options: options.lines().map(str::to_owned).collect(),
+            answer: row.try_get("answer")?,
+            explanation: row.try_get("explanation")?,
+        };
+        bank.insert(question.code.clone(), question);
+    }
     Ok(codes.iter().filter_map(|code| bank.remove(code)).collect())
 }
 
@@ -188,16 +186,17 @@ pub async fn catalogue(db: &Db) -> Result<Vec<Course>, sqlx::Error> {
         sqlx::query("SELECT code, title, summary, video, required_seconds FROM study_courses ORDER BY position, code")
             .fetch_all(db.pool())
             .await?;
-    Ok(rows
-        .iter()
-        .map(|row| Course {
-            code: row.get(0),
-            title: row.get(1),
-            summary: row.get(2),
-            sources: row.get::<&str, _>(3).split('|').map(str::to_owned).collect(),
-            required_seconds: row.get(4),
+    rows.iter()
+        .map(|row| {
+            Ok(Course {
+                code: row.try_get("code")?,
+                title: row.try_get("title")?,
+                summary: row.try_get("summary")?,
+                sources: row.try_get::<&str, _>("video")?.split('|').map(str::to_owned).collect(),
+                required_seconds: row.try_get("required_seconds")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Each course's progress for an enrolment, keyed by course code.
@@ -209,16 +208,17 @@ pub async fn progress(db: &Db, enrolment_id: i64) -> Result<HashMap<String, Prog
     .bind(enrolment_id)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows.iter().map(|row| (row.get(0), progress_row(row, 1))).collect())
+    rows.iter().map(|row| Ok((row.try_get("course_code")?, progress_row(row)?))).collect()
 }
 
-fn progress_row(row: &AnyRow, from: usize) -> Progress {
-    Progress {
-        credited_ms: row.get(from),
-        furthest_ms: row.get(from + 1),
-        position_ms: row.get(from + 2),
-        beat_at_ms: row.get(from + 3),
-    }
+/// The `credited_ms`, `furthest_ms`, `position_ms` and `beat_at_ms` columns.
+fn progress_row(row: &AnyRow) -> Result<Progress, sqlx::Error> {
+    Ok(Progress {
+        credited_ms: row.try_get("credited_ms")?,
+        furthest_ms: row.try_get("furthest_ms")?,
+        position_ms: row.try_get("position_ms")?,
+        beat_at_ms: row.try_get("beat_at_ms")?,
+    })
 }
 
 /// Milliseconds since the Unix epoch: heartbeats need finer time than the seconds stored elsewhere.
@@ -251,7 +251,7 @@ pub async fn start(db: &Db, enrolment_id: i64, course: &str) -> Result<(String, 
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok((lease, progress_row(&row, 0)))
+    Ok((lease, progress_row(&row)?))
 }
 
 /// What became of a heartbeat.
@@ -287,9 +287,9 @@ pub async fn beat(
     else {
         return Ok(None);
     };
-    let current = progress_row(&row, 2);
-    let holder: Option<String> = row.get(0);
-    let holder_course: Option<String> = row.get(1);
+    let current = progress_row(&row)?;
+    let holder: Option<String> = row.try_get("lease")?;
+    let holder_course: Option<String> = row.try_get("lease_course")?;
     if holder.as_deref() != Some(lease) || holder_course.as_deref() != Some(course) {
         return Ok(Some(BeatOutcome::TakenOver(current)));
     }
@@ -329,14 +329,15 @@ pub(crate) const OUTSTANDING_RECORDS: &str = concat!(
 /// are the party to; a vehicle's previous holder's records are not theirs.
 pub async fn outstanding(db: &Db, link: &Link) -> Result<Vec<Outstanding>, sqlx::Error> {
     let rows = sqlx::query(OUTSTANDING_RECORDS).bind(link.card_no.as_str()).fetch_all(db.pool()).await?;
-    let mut items: Vec<Outstanding> = rows
-        .iter()
-        .map(|row| Outstanding {
-            description: format!("{} 未处理：{}", row.get::<&str, _>(1), row.get::<&str, _>(2)),
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (plate, behaviour): (&str, &str) = (row.try_get("plate")?, row.try_get("behaviour")?);
+        items.push(Outstanding {
+            description: format!("{plate} 未处理：{behaviour}"),
             href: "/violations".into(),
             action: "去处理".into(),
-        })
-        .collect();
+        });
+    }
     for decision in crate::violations::repo::unpaid_decisions(db, link).await? {
         items.push(Outstanding {
             description: format!("决定书 {} 未缴款：应缴{}元", decision.decision_no, decision.total),
@@ -348,7 +349,7 @@ pub async fn outstanding(db: &Db, link: &Link) -> Result<Vec<Outstanding>, sqlx:
 }
 
 /// A certificate as stored, unmasked; only server code sees this.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Certificate {
     pub cert_no: String,
     pub verify_code: String,
@@ -379,27 +380,13 @@ impl Certificate {
 const CERTIFICATE_COLUMNS: &str = "SELECT cert_no, verify_code, name, id_number, licence_class, cycle_start, \
      cycle_end, study_seconds, issued_at FROM study_certificates";
 
-fn certificate_row(row: &AnyRow) -> Certificate {
-    Certificate {
-        cert_no: row.get(0),
-        verify_code: row.get(1),
-        name: row.get(2),
-        id_number: row.get(3),
-        licence_class: row.get(4),
-        cycle_start: row.get(5),
-        cycle_end: row.get(6),
-        study_seconds: row.get(7),
-        issued_at: row.get(8),
-    }
-}
-
 /// The certificate of an enrolment, if issued.
 pub async fn certificate_of(db: &Db, enrolment_id: i64) -> Result<Option<Certificate>, sqlx::Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CERTIFICATE_COLUMNS} WHERE enrolment_id = $1")))
         .bind(enrolment_id)
         .fetch_optional(db.pool())
         .await?;
-    Ok(row.as_ref().map(certificate_row))
+    row.as_ref().map(Certificate::from_row).transpose()
 }
 
 /// The certificate a verification link names.
@@ -408,7 +395,7 @@ pub async fn certificate_by_code(db: &Db, verify_code: &str) -> Result<Option<Ce
         .bind(verify_code)
         .fetch_optional(db.pool())
         .await?;
-    Ok(row.as_ref().map(certificate_row))
+    row.as_ref().map(Certificate::from_row).transpose()
 }
 
 /// Issues the enrolment's 审验证明 once: a repeated request returns the certificate already issued.
@@ -428,7 +415,7 @@ pub async fn issue(
         .fetch_optional(&mut *tx)
         .await?;
     if let Some(row) = existing {
-        return Ok(certificate_row(&row));
+        return Certificate::from_row(&row);
     }
     let issued_at = now();
     let cert_no =
@@ -456,8 +443,9 @@ pub async fn issue(
         .bind(enrolment_id)
         .fetch_one(&mut *tx)
         .await?;
+    let certificate = Certificate::from_row(&row)?;
     tx.commit().await?;
-    Ok(certificate_row(&row))
+    Ok(certificate)
 }
 
 #[cfg(test)]

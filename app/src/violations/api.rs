@@ -14,7 +14,7 @@ pub async fn violations_home() -> Result<ViolationsHomeData, AppError> {
     let (_, session, _, _, rows) =
         crate::identity::caller::linked_caller_with_rows(repo::bound_vehicles_sql, |query| query).await?;
     let agreed = session.has_agreed(repo::VIOLATION_NOTICE);
-    let vehicles = if agreed { repo::bound_vehicles(&rows) } else { Vec::new() };
+    let vehicles = if agreed { repo::bound_vehicles(&rows)? } else { Vec::new() };
     Ok(ViolationsHomeData { channel: session.channel, agreed, vehicles })
 }
 
@@ -41,7 +41,7 @@ pub async fn vehicle_records(plate: String, plate_type: String) -> Result<Vehicl
         return Err(AppError::rejected("请先阅读使用须知并点击“知晓并同意”"));
     }
     let (vehicle, records) =
-        repo::vehicle_with_untreated(&rows).ok_or_else(|| AppError::rejected("该车辆未绑定您的交通服务卡"))?;
+        repo::vehicle_with_untreated(&rows)?.ok_or_else(|| AppError::rejected("该车辆未绑定您的交通服务卡"))?;
     Ok(VehicleRecordsData { channel: session.channel, vehicle, records })
 }
 
@@ -102,7 +102,7 @@ pub async fn fines_page() -> Result<FinesPageData, AppError> {
 pub async fn vehicles_page() -> Result<VehiclesPageData, AppError> {
     let (state, session, _, link, rows) =
         crate::identity::caller::linked_caller_with_rows(super::repo::bound_vehicles_sql, |query| query).await?;
-    let vehicles = super::repo::bound_vehicles(&rows);
+    let vehicles = super::repo::bound_vehicles(&rows)?;
     let flash = crate::identity::caller::take_flash(&state, &session, "/vehicles").await?;
     Ok(VehiclesPageData { channel: session.channel, card: link.card_no.masked(), vehicles, flash })
 }

@@ -2,7 +2,7 @@
 
 use rand::Rng;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use super::model::{BoundVehicle, DecisionView, RecordView};
 use super::rules::{self, OnlineCheck, OnlineRefusal};
@@ -52,35 +52,58 @@ macro_rules! holders_untreated {
 }
 pub(crate) use holders_untreated;
 
-const VEHICLE_COLUMNS: &str = concat!(
-    "v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
-     (SELECT COUNT(*) FROM violations x WHERE x.plate = v.plate AND x.plate_type = v.plate_type AND ",
-    holders_untreated!(),
-    ")"
-);
-
-fn vehicle(row: &AnyRow) -> BoundVehicle {
-    vehicle_with_count(row, row.get(6))
+/// A vehicle on the card and its owner; aliased so that they differ from a record's and the session's columns
+/// that page statements put beside them.
+macro_rules! vehicle_columns {
+    () => {
+        "v.plate AS vehicle_plate, v.plate_type AS vehicle_plate_type, v.vehicle_type, v.owner_id_number, \
+         d.name AS owner_name, v.bound_at AS vehicle_bound_at"
+    };
 }
 
-/// The vehicle in the first six columns of `VEHICLE_COLUMNS`, with its untreated count.
-fn vehicle_with_count(row: &AnyRow, untreated: i64) -> BoundVehicle {
-    let plate_type: String = row.get(1);
-    let owner_id: String = row.get(3);
-    let owner_name: Option<String> = row.get(4);
-    let owner = owner_name
-        .and_then(|n| PersonName::parse(&n).ok().map(|n| n.masked()))
-        .or_else(|| IdNumber::parse(&owner_id).ok().map(|id| id.masked()))
-        .unwrap_or_default();
-    BoundVehicle {
-        plate: row.get(0),
-        plate_type_label: PlateType::parse(&plate_type).map(|t| t.label().to_string()).unwrap_or_default(),
-        plate_type,
-        vehicle_type: row.get(2),
-        owner,
-        bound_on: row.get::<Option<i64>, _>(5).map(shanghai_date).unwrap_or_default(),
-        untreated,
+const VEHICLE_COLUMNS: &str = concat!(
+    vehicle_columns!(),
+    ", (SELECT COUNT(*) FROM violations x WHERE x.plate = v.plate AND x.plate_type = v.plate_type AND ",
+    holders_untreated!(),
+    ") AS untreated"
+);
+
+/// The vehicle in `vehicle_columns!`, as stored.
+#[derive(sqlx::FromRow)]
+struct VehicleRow {
+    vehicle_plate: String,
+    vehicle_plate_type: String,
+    vehicle_type: String,
+    owner_id_number: String,
+    owner_name: Option<String>,
+    vehicle_bound_at: Option<i64>,
+}
+
+impl VehicleRow {
+    /// The vehicle as the pages show it, with its untreated count.
+    fn bound(self, untreated: i64) -> BoundVehicle {
+        let owner = self
+            .owner_name
+            .and_then(|n| PersonName::parse(&n).ok().map(|n| n.masked()))
+            .or_else(|| IdNumber::parse(&self.owner_id_number).ok().map(|id| id.masked()))
+            .unwrap_or_default();
+        BoundVehicle {
+            plate: self.vehicle_plate,
+            plate_type_label: PlateType::parse(&self.vehicle_plate_type)
+                .map(|t| t.label().to_string())
+                .unwrap_or_default(),
+            plate_type: self.vehicle_plate_type,
+            vehicle_type: self.vehicle_type,
+            owner,
+            bound_on: self.vehicle_bound_at.map(shanghai_date).unwrap_or_default(),
+            untreated,
+        }
     }
+}
+
+/// Whether the text column `column` of `row` is not NULL: a LEFT JOIN found its row.
+fn present(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<Option<&str>, _>(column)?.is_some())
 }
 
 /// The caller's session and the vehicles bound to its card, one row per vehicle (a row of NULLs before the
@@ -97,8 +120,14 @@ pub fn bound_vehicles_sql(backend: Backend) -> &'static str {
 }
 
 /// The vehicles in `bound_vehicles_sql`'s rows.
-pub fn bound_vehicles(rows: &[AnyRow]) -> Vec<BoundVehicle> {
-    rows.iter().filter(|row| row.get::<Option<&str>, _>(0).is_some()).map(vehicle).collect()
+pub fn bound_vehicles(rows: &[AnyRow]) -> Result<Vec<BoundVehicle>, sqlx::Error> {
+    let mut vehicles = Vec::with_capacity(rows.len());
+    for row in rows {
+        if present(row, "vehicle_plate")? {
+            vehicles.push(VehicleRow::from_row(row)?.bound(row.try_get("untreated")?));
+        }
+    }
+    Ok(vehicles)
 }
 
 /// The driver facts the online rules need.
@@ -114,15 +143,17 @@ pub async fn driver(db: &Db, id_number: &IdNumber) -> Result<Option<DriverFacts>
         .bind(id_number.as_str())
         .fetch_optional(db.pool())
         .await?;
-    Ok(row.and_then(|row| driver_facts(&row, 0)))
+    Ok(row.as_ref().map(driver_facts).transpose()?.flatten())
 }
 
-/// The licence status and cycle points at column `first`; none when the driver is unknown (NULLs).
-fn driver_facts(row: &AnyRow, first: usize) -> Option<DriverFacts> {
-    Some(DriverFacts {
-        licence_normal: LicenceStatus::parse(row.get::<Option<&str>, _>(first)?).is_ok_and(|s| s.is_normal()),
-        cycle_points: row.get::<Option<i64>, _>(first + 1)?,
-    })
+/// The `licence_status` and `cycle_points` columns; none when the driver is unknown (NULLs).
+fn driver_facts(row: &AnyRow) -> Result<Option<DriverFacts>, sqlx::Error> {
+    let status: Option<&str> = row.try_get("licence_status")?;
+    let cycle_points: Option<i64> = row.try_get("cycle_points")?;
+    Ok(status.zip(cycle_points).map(|(status, cycle_points)| DriverFacts {
+        licence_normal: LicenceStatus::parse(status).is_ok_and(|s| s.is_normal()),
+        cycle_points,
+    }))
 }
 
 /// A record as stored, with whether its vehicle is on the caller's card.
@@ -154,25 +185,21 @@ fn record_on_card() -> String {
     )
 }
 
-fn stored(row: &AnyRow) -> Stored {
-    stored_at(row, 0)
-}
-
-/// The record in `RECORD_COLUMNS` starting at column `first`.
-fn stored_at(row: &AnyRow, first: usize) -> Stored {
-    Stored {
-        record_no: row.get(first),
-        plate: row.get(first + 1),
-        plate_type: row.get(first + 2),
-        occurred_at: row.get(first + 3),
-        location: row.get(first + 4),
-        code: row.get(first + 5),
-        behaviour: row.get(first + 6),
-        points: row.get(first + 7),
-        fine: Fen::new(row.get(first + 8)),
-        counter_only: row.get::<i64, _>(first + 9) == 1,
-        decision_no: row.get(first + 10),
-    }
+/// The record in `RECORD_COLUMNS`.
+fn stored(row: &AnyRow) -> Result<Stored, sqlx::Error> {
+    Ok(Stored {
+        record_no: row.try_get("record_no")?,
+        plate: row.try_get("plate")?,
+        plate_type: row.try_get("plate_type")?,
+        occurred_at: row.try_get("occurred_at")?,
+        location: row.try_get("location")?,
+        code: row.try_get("code")?,
+        behaviour: row.try_get("behaviour")?,
+        points: row.try_get("points")?,
+        fine: Fen::new(row.try_get("fine_fen")?),
+        counter_only: row.try_get::<i64, _>("counter_only")? == 1,
+        decision_no: row.try_get("decision_no")?,
+    })
 }
 
 impl Stored {
@@ -211,13 +238,13 @@ pub fn vehicle_with_untreated_sql(backend: Backend) -> &'static str {
     static SQL: session::PageSql = session::PageSql::new();
     SQL.get(backend, || {
         format!(
-            "SELECT v.plate, v.plate_type, v.vehicle_type, v.owner_id_number, d.name, v.bound_at, \
-             p.licence_status, p.cycle_points, {RECORD_COLUMNS}, me.* \
+            "SELECT {}, p.licence_status, p.cycle_points, {RECORD_COLUMNS}, me.* \
              FROM me LEFT JOIN vehicles v ON v.card_no = me.s_card_no AND v.plate = $3 AND v.plate_type = $4 \
              LEFT JOIN drivers d ON d.id_number = v.owner_id_number \
              LEFT JOIN drivers p ON p.id_number = me.s_id_number \
              LEFT JOIN violations x ON x.plate = v.plate AND x.plate_type = v.plate_type AND {} \
              ORDER BY x.occurred_at DESC",
+            vehicle_columns!(),
             holders_untreated!()
         )
     })
@@ -225,16 +252,20 @@ pub fn vehicle_with_untreated_sql(backend: Backend) -> &'static str {
 
 /// The vehicle in `vehicle_with_untreated_sql`'s rows, with each untreated record and its online-processing
 /// verdict; none when the vehicle is not on the card.
-pub fn vehicle_with_untreated(rows: &[AnyRow]) -> Option<(BoundVehicle, Vec<RecordView>)> {
-    let first = rows.first().filter(|row| row.get::<Option<&str>, _>(0).is_some())?;
-    let driver = driver_facts(first, 6);
-    let records: Vec<RecordView> = rows
-        .iter()
-        .filter(|row| row.get::<Option<&str>, _>(8).is_some())
-        .map(|row| stored_at(row, 8))
-        .map(|s| s.view(s.check(driver.as_ref())))
-        .collect();
-    Some((vehicle_with_count(first, records.len() as i64), records))
+pub fn vehicle_with_untreated(rows: &[AnyRow]) -> Result<Option<(BoundVehicle, Vec<RecordView>)>, sqlx::Error> {
+    let Some(first) = rows.first() else { return Ok(None) };
+    if !present(first, "vehicle_plate")? {
+        return Ok(None);
+    }
+    let driver = driver_facts(first)?;
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        if present(row, "record_no")? {
+            let stored = stored(row)?;
+            records.push(stored.view(stored.check(driver.as_ref())));
+        }
+    }
+    Ok(Some((VehicleRow::from_row(first)?.bound(records.len() as i64), records)))
 }
 
 /// One of the caller's records on a vehicle on their card, with its decision number once processed.
@@ -249,7 +280,7 @@ pub async fn record(
         .bind(link.id_number.as_str())
         .fetch_optional(db.pool())
         .await?;
-    let Some(stored) = row.as_ref().map(stored) else {
+    let Some(stored) = row.as_ref().map(stored).transpose()? else {
         return Ok(None);
     };
     let refusal = match stored.decision_no {
@@ -290,19 +321,15 @@ pub async fn process(
         .bind(link.id_number.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    let record = row.as_ref().map(stored).ok_or(ProcessError::NotFound)?;
+    let record = row.as_ref().map(stored).transpose()?.ok_or(ProcessError::NotFound)?;
     if let Some(decision_no) = record.decision_no {
         return Ok(decision_no);
     }
-    let driver = sqlx::query("SELECT licence_status, cycle_points FROM drivers WHERE id_number = $1")
+    let row = sqlx::query("SELECT licence_status, cycle_points FROM drivers WHERE id_number = $1")
         .bind(link.id_number.as_str())
         .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| DriverFacts {
-            licence_normal: LicenceStatus::parse(row.get::<&str, _>(0)).is_ok_and(|s| s.is_normal()),
-            cycle_points: row.get(1),
-        })
-        .ok_or(ProcessError::NoLicence)?;
+        .await?;
+    let driver = row.as_ref().map(driver_facts).transpose()?.flatten().ok_or(ProcessError::NoLicence)?;
     if let Some(refusal) = record.check(Some(&driver)) {
         return Err(ProcessError::Refused(refusal));
     }
@@ -346,13 +373,13 @@ pub async fn process(
 
 /// The columns `decision_view` reads, joined with the party's driver record.
 const DECISION_COLUMNS: &str = "SELECT x.decision_no, x.record_no, x.plate, x.behaviour, x.points, x.fine_fen, \
-     x.decided_on, x.paid, d.name, x.party_id_number FROM violations x \
+     x.decided_on, x.paid, d.name AS party_name, x.party_id_number FROM violations x \
      LEFT JOIN drivers d ON d.id_number = x.party_id_number";
 
 /// Decisions the caller may see: those they are the party to (`$1`). A decision on a vehicle now on their card but
 /// made against its previous holder stays that holder's.
 const DECISIONS: &str = "SELECT x.decision_no, x.record_no, x.plate, x.behaviour, x.points, x.fine_fen, x.decided_on, \
-     x.paid, d.name, x.party_id_number \
+     x.paid, d.name AS party_name, x.party_id_number \
      FROM violations x LEFT JOIN drivers d ON d.id_number = x.party_id_number WHERE x.party_id_number = $1";
 
 /// A guest's lookup (SPEC §2B): the decision, only when the plate or the party's full name also matches.
@@ -367,14 +394,15 @@ pub async fn decision_for_guest(
         .bind(decision_no)
         .fetch_optional(db.pool())
         .await?;
-    row.filter(|row| {
-        let plate_matches = plate.is_some_and(|p| p == row.get::<&str, _>(2));
-        let name_matches = party_name.is_some_and(|n| Some(n) == row.get::<Option<&str>, _>(8));
-        plate_matches || name_matches
-    })
-    .as_ref()
-    .map(decision_view)
-    .transpose()
+    let Some(row) = row else { return Ok(None) };
+    let (stored_plate, stored_name): (&str, Option<&str>) = (row.try_get("plate")?, row.try_get("party_name")?);
+    let plate_matches = plate.is_some_and(|p| p == stored_plate);
+    let name_matches = party_name.is_some_and(|n| Some(n) == stored_name);
+    if plate_matches || name_matches {
+        decision_view(&row).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// One decision by number, for a guest who already proved it with a lookup.
@@ -416,21 +444,21 @@ pub async fn unpaid_decisions(db: &Db, link: &Link) -> Result<Vec<DecisionView>,
 /// Builds the decision view, computing today's late fee. A decision whose date does not read is an error, never
 /// skipped: leaving it out would hide an unpaid fine from 交通罚款缴纳 and let a 审验证明 through.
 fn decision_view(row: &AnyRow) -> Result<DecisionView, sqlx::Error> {
-    let decision_no: String = row.get(0);
+    let decision_no: String = row.try_get("decision_no")?;
     let unreadable =
         || sqlx::Error::Decode(format!("decision {decision_no} has a decided_on with no due date before 2200").into());
-    let decided_on = CivilDate::parse(row.get::<&str, _>(6)).ok_or_else(unreadable)?;
-    let fine = Fen::new(row.get(5));
+    let decided_on = CivilDate::parse(row.try_get::<&str, _>("decided_on")?).ok_or_else(unreadable)?;
+    let fine = Fen::new(row.try_get("fine_fen")?);
     let today = CivilDate::shanghai_today_from_epoch(now());
     let due = rules::amount_due(fine, decided_on, today).ok_or_else(unreadable)?;
-    let party_name: Option<String> = row.get(8);
-    let party_id: Option<String> = row.get(9);
+    let party_name: Option<String> = row.try_get("party_name")?;
+    let party_id: Option<String> = row.try_get("party_id_number")?;
     Ok(DecisionView {
         decision_no,
-        record_no: row.get(1),
-        plate: row.get(2),
-        behaviour: row.get(3),
-        points: row.get(4),
+        record_no: row.try_get("record_no")?,
+        plate: row.try_get("plate")?,
+        behaviour: row.try_get("behaviour")?,
+        points: row.try_get("points")?,
         fine: due.fine.to_string(),
         late_fee: due.late_fee.to_string(),
         total: due.total.to_string(),
@@ -438,7 +466,7 @@ fn decision_view(row: &AnyRow) -> Result<DecisionView, sqlx::Error> {
         decided_on: decided_on.to_string(),
         due_date: due.due_date.to_string(),
         days_left: due.days_left,
-        paid: row.get::<i64, _>(7) == 1,
+        paid: row.try_get::<i64, _>("paid")? == 1,
         party: party_name
             .and_then(|n| PersonName::parse(&n).ok().map(|n| n.masked()))
             .or_else(|| party_id.and_then(|id| IdNumber::parse(&id).ok().map(|id| id.masked())))

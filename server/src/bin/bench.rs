@@ -240,15 +240,14 @@ async fn sessions(
     let mut out = Vec::new();
     for n in first..first + count {
         let mut tx = db.begin_write().await?;
-        let account_id: i64 = sqlx::query(
+        let account_id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (channel, platform_uid, created_at) VALUES ('icbc', $1, $2) \
              ON CONFLICT (channel, platform_uid) DO UPDATE SET created_at = excluded.created_at RETURNING id",
         )
         .bind(format!("bench-{n}"))
         .bind(now)
         .fetch_one(&mut *tx)
-        .await?
-        .get(0);
+        .await?;
         sqlx::query("UPDATE realname_bindings SET unbound_at = $1 WHERE account_id = $2 AND unbound_at IS NULL")
             .bind(now)
             .bind(account_id)
@@ -283,7 +282,7 @@ async fn sessions(
 
 /// How many drivers the data set holds.
 async fn driver_count(db: &Db) -> Result<u64, sqlx::Error> {
-    let count: i64 = sqlx::query("SELECT COUNT(*) FROM drivers").fetch_one(db.pool()).await?.get(0);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drivers").fetch_one(db.pool()).await?;
     Ok(count as u64)
 }
 
@@ -306,7 +305,7 @@ async fn pay(
     let today = app::platform::shanghai_date(now);
     // Numbers continue after an earlier run's, so a kept data set (BENCH_KEEP=1) can be paid into again.
     let earlier: i64 =
-        sqlx::query("SELECT COUNT(*) FROM violations WHERE record_no LIKE 'P%'").fetch_one(db.pool()).await?.get(0);
+        sqlx::query_scalar("SELECT COUNT(*) FROM violations WHERE record_no LIKE 'P%'").fetch_one(db.pool()).await?;
     let offset = earlier as u64 / payers.max(1);
     let mut tx = db.begin_write().await?;
     let mut rows = Vec::new();
@@ -377,20 +376,18 @@ async fn pay(
     }
     let elapsed = started.elapsed();
     latencies.sort();
-    let charged_twice: i64 = sqlx::query(
+    let charged_twice: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT decision_no FROM payment_orders WHERE state = 'paid' \
          GROUP BY decision_no HAVING COUNT(*) > 1) t",
     )
     .fetch_one(db.pool())
-    .await?
-    .get(0);
-    let gateway_twice: i64 = sqlx::query(
+    .await?;
+    let gateway_twice: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT o.decision_no FROM sandbox_orders s JOIN payment_orders o ON o.order_no = s.order_no \
          WHERE s.state = 'paid' GROUP BY o.decision_no HAVING COUNT(*) > 1) t",
     )
     .fetch_one(db.pool())
     .await
-    .map(|row| row.get(0))
     .unwrap_or(0);
     let expected = (payers * each) as usize;
     println!("payments completed: {} of {expected}", latencies.len());
@@ -460,8 +457,8 @@ async fn queries(db: &Db, signer: &CookieSigner) -> Result<(), sqlx::Error> {
         };
         for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(explain))).fetch_all(db.pool()).await? {
             let line: String = match db.backend() {
-                Backend::Sqlite => row.get(3),
-                Backend::Postgres => row.get(0),
+                Backend::Sqlite => row.get("detail"),
+                Backend::Postgres => row.get("QUERY PLAN"),
             };
             println!("    plan: {line}");
         }
