@@ -1,6 +1,9 @@
 //! The HTTP server around the Leptos app: routes, middleware and start-up.
 
 use app::app::{shell, App};
+use std::sync::Arc;
+
+use app::payments::gateway::PaymentGateway;
 use app::platform::config::Config;
 use app::platform::db::Db;
 use app::platform::edge;
@@ -21,17 +24,34 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Opens the database, loads the demo data when asked, and builds the state.
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, Box<dyn std::error::Error>> {
+    let gateway = gateway(&config)?;
     let db = Db::connect_with(&config.database_url, config.db_readers).await?;
     if config.demo_data {
         app::import::load_demo(&db).await?;
         tracing::info!("demo data loaded");
     }
-    Ok(AppState::new(config, db, leptos_options))
+    Ok(AppState::new(config, db, leptos_options, gateway))
+}
+
+/// The payment gateway adapter: the client of the built-in sandbox gateway, the only adapter so far.
+#[cfg(feature = "sandbox")]
+pub fn gateway(config: &Config) -> Result<Arc<dyn PaymentGateway>, String> {
+    let secret = config.payment_secret.as_bytes().to_vec();
+    Ok(Arc::new(sandbox::SandboxClient::new(config.sandbox_url.clone(), config.sandbox_url.clone(), secret)))
+}
+
+/// The payment gateway adapter: none, in a build without the `sandbox` feature, so the server refuses to start.
+#[cfg(not(feature = "sandbox"))]
+pub fn gateway(_config: &Config) -> Result<Arc<dyn PaymentGateway>, String> {
+    Err("no payment gateway: this server was built without the `sandbox` feature, and no other gateway adapter \
+         exists yet"
+        .into())
 }
 
 /// Serves the built-in sandbox payment gateway on its own listener, as a separate system reached over HTTP.
+#[cfg(feature = "sandbox")]
 pub async fn serve_sandbox(state: &AppState, listener: tokio::net::TcpListener) {
-    let sandbox = app::payments::sandbox::Sandbox::new(state.db.clone(), state.config.payment_secret.as_bytes());
+    let sandbox = sandbox::Sandbox::new(state.db.clone(), state.config.payment_secret.as_bytes());
     let router = sandbox.router();
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {

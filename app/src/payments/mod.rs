@@ -1,4 +1,5 @@
-//! 缴费 (SPEC §2E, §5): orders, the gateway contract, the built-in sandbox gateway, notifications, receipts.
+//! 缴费 (SPEC §2E, §5): orders, the gateway contract, notifications, receipts. (The built-in sandbox gateway is the
+//! workspace's `sandbox` crate.)
 
 pub mod api;
 pub mod console;
@@ -12,9 +13,5 @@ pub mod notify;
 #[cfg(feature = "ssr")]
 pub mod orders;
 pub mod pages;
-#[cfg(feature = "ssr")]
-pub mod sandbox;
-#[cfg(all(test, feature = "ssr"))]
-mod sandbox_tests;
 #[cfg(feature = "ssr")]
 pub mod settle;

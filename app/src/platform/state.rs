@@ -10,7 +10,7 @@ use super::db::Db;
 use super::platform_identity::{DevIdentity, NoProvider, PlatformIdentity};
 use super::session::CookieSigner;
 use super::sms::{DevOutbox, SmsSender};
-use crate::payments::gateway::{PaymentGateway, SandboxClient};
+use crate::payments::gateway::PaymentGateway;
 
 /// The application state every handler and server function reaches. Leptos and axum clone it several times per
 /// request, so it is one shared allocation: a clone is one reference count, not one per field.
@@ -45,8 +45,9 @@ pub struct Shared {
 }
 
 impl AppState {
-    /// Wires the configured providers around an open database.
-    pub fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> Self {
+    /// Wires the configured providers around an open database. The payment gateway comes from `server`, which
+    /// alone knows the gateway adapters (today the `sandbox` crate's client).
+    pub fn new(config: Config, db: Db, leptos_options: LeptosOptions, gateway: Arc<dyn PaymentGateway>) -> Self {
         let signer = CookieSigner::new(&config.cookie_key);
         let dev_identity = config.dev_login.then(|| Arc::new(DevIdentity::new(signer.clone())));
         let identity: Arc<dyn PlatformIdentity> = match &dev_identity {
@@ -56,11 +57,6 @@ impl AppState {
         let sms: Arc<dyn SmsSender> = match config.sms_provider {
             SmsProvider::DevOutbox => Arc::new(DevOutbox),
         };
-        let gateway: Arc<dyn PaymentGateway> = Arc::new(SandboxClient::new(
-            config.sandbox_url.clone(),
-            config.sandbox_url.clone(),
-            config.payment_secret.as_bytes().to_vec(),
-        ));
         Self(Arc::new(Shared { leptos_options, gateway, dev_identity, identity, config, db, signer, sms }))
     }
 }

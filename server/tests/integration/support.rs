@@ -66,7 +66,8 @@ impl TestApp {
         })
         .expect("development config");
         let leptos_options = LeptosOptions::builder().output_name("dalian-traffic").site_root("target/site").build();
-        let state = AppState::new(config, db.clone(), leptos_options);
+        let gateway = server::gateway(&config).expect("the sandbox gateway");
+        let state = AppState::new(config, db.clone(), leptos_options, gateway);
         server::serve_sandbox(&state, sandbox).await;
         let router = server::router(state);
         tokio::spawn(async move {
