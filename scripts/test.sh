@@ -53,6 +53,9 @@ count_cargo "$LOGS/app.log"
 # One server test at a time: each starts real servers, and Leptos keeps some process-wide state.
 timeout 1200 cargo test -p server -- --test-threads=1 2>&1 | tee "$LOGS/server.log" || status=1
 count_cargo "$LOGS/server.log"
+# The sandbox payment gateway's own tests (its merchant API, cashier and notifications over HTTP, both databases).
+timeout 1200 cargo test -p sandbox 2>&1 | tee "$LOGS/sandbox.log" || status=1
+count_cargo "$LOGS/sandbox.log"
 
 say "release build for the end-to-end specs"
 cargo leptos build --release

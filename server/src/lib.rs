@@ -26,17 +26,19 @@ pub mod state;
 
 /// Opens the database, loads the demo data when asked, and builds the state.
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, Box<dyn std::error::Error>> {
+    let gateway = state::gateway(&config)?;
     let db = Db::connect_with(&config.database_url, config.db_readers).await?;
     if config.demo_data {
         app::import::load_demo(&db).await?;
         tracing::info!("demo data loaded");
     }
-    Ok(state::assemble(config, db, leptos_options))
+    Ok(state::assemble(config, db, leptos_options, gateway))
 }
 
 /// Serves the built-in sandbox payment gateway on its own listener, as a separate system reached over HTTP.
+#[cfg(feature = "sandbox")]
 pub async fn serve_sandbox(state: &AppState, listener: tokio::net::TcpListener) {
-    let sandbox = app::payments::sandbox::Sandbox::new(state.db.clone(), state.config.payment_secret.as_bytes());
+    let sandbox = sandbox::Sandbox::new(state.db.clone(), state.config.payment_secret.as_bytes());
     let router = sandbox.router();
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {

@@ -53,7 +53,7 @@ async fn serve(config: Config) -> ExitCode {
         std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)));
     leptos_options.hash_files = hash_file.is_some_and(|file| file.exists());
     let addr = leptos_options.site_addr;
-    let sandbox_addr = config.sandbox_addr.parse::<std::net::SocketAddr>().ok();
+    let sandbox_addr = config.sandbox_addr.parse::<std::net::SocketAddr>().ok().filter(|_| cfg!(feature = "sandbox"));
     for listen in std::iter::once(addr).chain(sandbox_addr) {
         if let Err(e) = config.check_listen(listen) {
             eprintln!("{e}");
@@ -75,14 +75,17 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sandbox = match tokio::net::TcpListener::bind(&state.config.sandbox_addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("cannot listen on {} for the sandbox gateway: {e}", state.config.sandbox_addr);
-            return ExitCode::FAILURE;
-        }
-    };
-    server::serve_sandbox(&state, sandbox).await;
+    #[cfg(feature = "sandbox")]
+    {
+        let sandbox = match tokio::net::TcpListener::bind(&state.config.sandbox_addr).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("cannot listen on {} for the sandbox gateway: {e}", state.config.sandbox_addr);
+                return ExitCode::FAILURE;
+            }
+        };
+        server::serve_sandbox(&state, sandbox).await;
+    }
     server::spawn_reconciliation(&state);
     server::spawn_housekeeping(&state);
     tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);

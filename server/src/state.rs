@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use app::payments::gateway::SandboxClient;
 use app::platform::config::{Config, SmsProvider};
 use app::platform::db::Db;
 use app::platform::gateway::PaymentGateway;
@@ -12,8 +11,8 @@ use app::platform::sms::{DevOutbox, SmsSender};
 use app::platform::state::{AppState, Shared};
 use leptos::config::LeptosOptions;
 
-/// Wires the configured providers around an open database.
-pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions) -> AppState {
+/// Wires the configured providers around an open database and the payment gateway adapter.
+pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions, gateway: Arc<dyn PaymentGateway>) -> AppState {
     let signer = CookieSigner::new(&config.cookie_key);
     let dev_identity = config.dev_login.then(|| Arc::new(DevIdentity::new(signer.clone())));
     let identity: Arc<dyn PlatformIdentity> = match &dev_identity {
@@ -23,10 +22,20 @@ pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions) -> AppSta
     let sms: Arc<dyn SmsSender> = match config.sms_provider {
         SmsProvider::DevOutbox => Arc::new(DevOutbox),
     };
-    let gateway: Arc<dyn PaymentGateway> = Arc::new(SandboxClient::new(
-        config.sandbox_url.clone(),
-        config.sandbox_url.clone(),
-        config.payment_secret.as_bytes().to_vec(),
-    ));
     AppState::from_shared(Shared { leptos_options, gateway, dev_identity, identity, config, db, signer, sms })
+}
+
+/// The payment gateway adapter: the client of the built-in sandbox gateway, the only adapter so far.
+#[cfg(feature = "sandbox")]
+pub fn gateway(config: &Config) -> Result<Arc<dyn PaymentGateway>, String> {
+    let secret = config.payment_secret.as_bytes().to_vec();
+    Ok(Arc::new(sandbox::SandboxClient::new(config.sandbox_url.clone(), config.sandbox_url.clone(), secret)))
+}
+
+/// The payment gateway adapter: none, in a build without the `sandbox` feature, so the server refuses to start.
+#[cfg(not(feature = "sandbox"))]
+pub fn gateway(_config: &Config) -> Result<Arc<dyn PaymentGateway>, String> {
+    Err("no payment gateway: this server was built without the `sandbox` feature, and no other gateway adapter \
+         exists yet"
+        .into())
 }

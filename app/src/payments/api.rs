@@ -199,10 +199,10 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::super::gateway::GatewayOrder;
     use super::super::orders::OpenOrder;
     use crate::error::AppError;
     use crate::identity::model::Channel;
+    use crate::platform::gateway::GatewayOrder;
     use crate::platform::state::AppState;
 
     /// Who may see an order or receipt: the account that paid, or a guest whose pass names its decision.

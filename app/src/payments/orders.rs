@@ -5,11 +5,11 @@
 use rand::Rng;
 use sqlx::Row;
 
-use super::gateway::PaymentGateway;
 use super::model::{method_name, OrderState, Receipt};
 use crate::domain::{CivilDate, Fen};
 use crate::identity::model::Channel;
 use crate::platform::db::Db;
+use crate::platform::gateway::PaymentGateway;
 use crate::platform::{now, shanghai_time};
 use crate::violations::rules;
 

@@ -7,11 +7,11 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::gateway::{GatewayState, Notification, PaymentGateway};
 use super::model::OrderState;
 use crate::domain::{CivilDate, Fen};
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::{Backend, Db};
+use crate::platform::gateway::{GatewayState, Notification, PaymentGateway};
 use crate::platform::now;
 use crate::violations::rules;
 

@@ -2,7 +2,7 @@
 
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row, Transaction};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -300,6 +300,11 @@ impl Db {
         Ok(())
     }
 
+    /// Applies the migrations not yet applied, in order, in one transaction, recording each one's checksum.
+    ///
+    /// An applied migration whose text no longer matches its recorded checksum stops the start: the database was
+    /// built from other SQL than the code now carries, and the fix is a new migration, not an edit of an old one.
+    /// Checksums recorded before this check existed are NULL and are filled in here.
     async fn migrate(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
@@ -309,25 +314,97 @@ impl Db {
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
         .await?;
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await?;
-        for (version, sqlite, postgres) in MIGRATIONS {
-            if applied.contains(version) {
-                continue;
+        // Databases migrated before checksums were recorded get the column here.
+        match self.backend {
+            Backend::Sqlite => {
+                let has_checksum = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+                )
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get::<i64, _>("n")?
+                    > 0;
+                if !has_checksum {
+                    tx.execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT").await?;
+                }
             }
+            Backend::Postgres => {
+                tx.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT").await?;
+            }
+        }
+        let applied: Vec<Applied> = sqlx::query("SELECT version, checksum FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(Applied::from_row)
+            .collect::<Result<_, _>>()?;
+        for (version, sqlite, postgres) in MIGRATIONS {
             let sql = match self.backend {
                 Backend::Sqlite => *sqlite,
                 Backend::Postgres => *postgres,
             };
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(super::now())
-                .execute(&mut *tx)
-                .await?;
-            tracing::info!(version, "applied migration");
+            let checksum = checksum(sql);
+            match applied.iter().find(|a| a.version == *version) {
+                Some(Applied { checksum: Some(recorded), .. }) if *recorded == checksum => {}
+                Some(Applied { checksum: Some(recorded), .. }) => {
+                    return Err(edited(*version, self.backend, recorded, &checksum));
+                }
+                Some(Applied { checksum: None, .. }) => {
+                    sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = $2")
+                        .bind(&checksum)
+                        .bind(*version)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                None => {
+                    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, $2, $3)")
+                        .bind(*version)
+                        .bind(super::now())
+                        .bind(&checksum)
+                        .execute(&mut *tx)
+                        .await?;
+                    tracing::info!(version, "applied migration");
+                }
+            }
         }
         tx.commit().await
     }
+}
+
+/// One row of `schema_migrations`: a migration applied, and the checksum of its text when it was recorded.
+struct Applied {
+    version: i64,
+    checksum: Option<String>,
+}
+
+impl Applied {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Applied { version: row.try_get("version")?, checksum: row.try_get("checksum")? })
+    }
+}
+
+/// The SHA-256 of a migration's text, lowercase hex. (`.gitattributes` keeps `*.sql` at LF line endings in every
+/// checkout, so the same migration has the same checksum on every machine.)
+fn checksum(sql: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(sql.as_bytes()))
+}
+
+/// The refusal to start when an applied migration's text changed.
+fn edited(version: i64, backend: Backend, recorded: &str, now: &str) -> sqlx::Error {
+    let dialect = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    sqlx::Error::Configuration(
+        format!(
+            "migration {version:04} (migrations/{dialect}/{version:04}_*.sql) was edited after it was applied to this \
+             database: its checksum was {recorded}, the text now has {now}. Restore the migration's text and put \
+             the change in a new migration."
+        )
+        .into(),
+    )
 }
 
 /// A stable 64-bit lock number for a text key (FNV-1a), the same on every instance.
@@ -344,7 +421,6 @@ fn lock_id(key: &str) -> i64 {
 mod tests {
     use super::*;
     use crate::platform::test_db::{fresh_database_urls, fresh_databases};
-    use sqlx::Row;
 
     fn idle(db: &Db) -> usize {
         db.readers.idle.lock().unwrap().len()
@@ -455,6 +531,74 @@ mod tests {
                 (1..=DEFAULT_READERS).contains(&idle),
                 "{backend}: {idle} readers idle, at most {DEFAULT_READERS} are opened"
             );
+        }
+    }
+
+    async fn checksums(db: &Db) -> Vec<(i64, Option<String>)> {
+        let rows = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        rows.iter().map(|row| Applied::from_row(row).map(|a| (a.version, a.checksum)).unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn every_applied_migration_records_the_checksum_of_its_text() {
+        for (backend, db) in fresh_databases().await {
+            let recorded = checksums(&db).await;
+            assert_eq!(recorded.len(), MIGRATIONS.len(), "{backend}");
+            for ((version, sqlite, postgres), (applied, checksum)) in MIGRATIONS.iter().zip(&recorded) {
+                let text = match db.backend() {
+                    Backend::Sqlite => sqlite,
+                    Backend::Postgres => postgres,
+                };
+                assert_eq!(applied, version, "{backend}");
+                assert_eq!(checksum.as_deref(), Some(super::checksum(text).as_str()), "{backend}: {version}");
+                assert_eq!(checksum.as_ref().map(String::len), Some(64), "{backend}: SHA-256 in hex");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_database_migrated_before_checksums_gets_them_on_start() {
+        for (backend, url) in fresh_database_urls().await {
+            let db = Db::connect(&url).await.unwrap();
+            let before = checksums(&db).await;
+            // What a database migrated by the runner before checksums looks like: no checksum column.
+            sqlx::query("ALTER TABLE schema_migrations DROP COLUMN checksum").execute(db.pool()).await.unwrap();
+            db.pool().close().await;
+
+            let db = Db::connect(&url).await.expect("an older database upgrades");
+            assert_eq!(checksums(&db).await, before, "{backend}: the checksums are filled in");
+
+            // A NULL checksum (one row recorded before the column was filled) is filled too.
+            sqlx::query("UPDATE schema_migrations SET checksum = NULL WHERE version = 2")
+                .execute(db.pool())
+                .await
+                .unwrap();
+            db.pool().close().await;
+            let db = Db::connect(&url).await.unwrap();
+            assert_eq!(checksums(&db).await, before, "{backend}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_edited_migration_stops_the_start_naming_its_version() {
+        for (backend, url) in fresh_database_urls().await {
+            let db = Db::connect(&url).await.unwrap();
+            // The recorded checksum no longer matches the text the code carries: as if 0003 was edited since.
+            sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = 3")
+                .bind(super::checksum("-- the text as it was applied"))
+                .execute(db.pool())
+                .await
+                .unwrap();
+            db.pool().close().await;
+
+            let error = Db::connect(&url).await.expect_err("an edited migration refuses to start");
+            let message = error.to_string();
+            assert!(message.contains("migration 0003"), "{backend}: {message}");
+            assert!(message.contains("was edited after it was applied"), "{backend}: {message}");
+            assert!(!message.contains("migration 0002"), "{backend}: {message}");
         }
     }
 

@@ -10,11 +10,11 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::gateway::NOTIFY_PATH;
 use super::session::cookie_value;
 use super::state::AppState;
 use crate::domain::Mobile;
 use crate::error::AppError;
+use crate::platform::gateway::NOTIFY_PATH;
 
 /// The development routes: the SMS outbox, when codes go to it.
 pub fn routes(state: &AppState) -> Router<AppState> {

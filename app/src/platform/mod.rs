@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod session;
 pub mod sms;
 pub mod state;
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_db;
 
 /// Seconds since the Unix epoch, the one representation of instants in storage.

@@ -7,10 +7,10 @@ use leptos::config::LeptosOptions;
 
 use super::config::Config;
 use super::db::Db;
-use super::gateway::PaymentGateway;
 use super::platform_identity::{DevIdentity, PlatformIdentity};
 use super::session::CookieSigner;
 use super::sms::SmsSender;
+use crate::platform::gateway::PaymentGateway;
 
 /// The application state every handler and server function reaches. Leptos and axum clone it several times per
 /// request, so it is one shared allocation: a clone is one reference count, not one per field.

@@ -1,4 +1,5 @@
-//! Fresh databases for tests: every suite runs on SQLite and on PostgreSQL.
+//! Fresh databases for tests: every suite runs on SQLite and on PostgreSQL. Test-only code: compiled for this
+//! crate's tests and, through the `test-support` feature, for the tests of `server` and `sandbox`.
 
 use super::db::Db;
 

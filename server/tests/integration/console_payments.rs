@@ -4,8 +4,9 @@
 use app::console::auth::add_staff;
 use app::console::model::Role;
 use app::domain::CivilDate;
-use app::payments::gateway::{PaymentGateway, SandboxClient};
 use app::platform::config::DEV_PAYMENT_SECRET;
+use app::platform::gateway::PaymentGateway;
+use sandbox::SandboxClient;
 use sqlx::Row;
 
 use crate::support::{Browser, TestApp, ZHANG_SAN};

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use app::payments::gateway::{GatewayState, PaymentGateway, SandboxClient};
 use app::platform::config::DEV_PAYMENT_SECRET;
+use app::platform::gateway::{GatewayState, PaymentGateway};
+use sandbox::SandboxClient;
 use sqlx::Row;
 
 use crate::payments::{at_cashier, notify, open_order, paid, to_cashier, OVERDUE};

@@ -1,8 +1,8 @@
 //! 缴费 through the sandbox gateway over real HTTP (SPEC §2E, §3, §5): one charge per fine, notifications
 //! trusted only when signed, exceptions recorded for operators.
 
-use app::payments::gateway::sign;
 use app::platform::config::DEV_PAYMENT_SECRET;
+use sandbox::protocol::sign;
 use sqlx::Row;
 
 use crate::support::{Browser, TestApp, LI_SI, ZHANG_SAN};
@@ -208,7 +208,7 @@ async fn nobody_pays_or_reads_the_receipt_of_another_persons_fine() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciliation_settles_a_payment_whose_notification_was_lost() {
-    use app::payments::gateway::SandboxClient;
+    use sandbox::SandboxClient;
     for (db, app) in TestApp::each_with_demo().await {
         let browser = app.linked_browser("icbc", "reconcile", &ZHANG_SAN).await;
         to_cashier(&browser, OVERDUE).await;

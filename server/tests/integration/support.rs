@@ -65,7 +65,8 @@ impl TestApp {
         })
         .expect("development config");
         let leptos_options = LeptosOptions::builder().output_name("dalian-traffic").site_root("target/site").build();
-        let state = server::state::assemble(config, db.clone(), leptos_options);
+        let gateway = server::state::gateway(&config).expect("the sandbox gateway");
+        let state = server::state::assemble(config, db.clone(), leptos_options, gateway);
         server::serve_sandbox(&state, sandbox).await;
         let router = server::router(state);
         tokio::spawn(async move {

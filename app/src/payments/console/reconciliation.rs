@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use super::model::{ChannelTotals, DifferenceKind, DifferenceRow, CHANNELS};
 use crate::domain::Fen;
 use crate::identity::model::Channel;
-use crate::payments::gateway::StatementLine;
 use crate::payments::model::OrderState;
+use crate::platform::gateway::StatementLine;
 
 /// An order the app counts as paid on the day.
 #[derive(Debug, Clone, PartialEq, Eq)]

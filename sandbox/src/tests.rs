@@ -12,14 +12,13 @@ use axum::routing::post;
 use axum::Router;
 use tokio::sync::mpsc;
 
-use super::gateway::{
-    sign, signature_headers, GatewayError, GatewayOrder, GatewayState, NotifyError, PaymentGateway, SandboxClient,
-    NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
-};
-use super::sandbox::Sandbox;
-use crate::platform::db::Db;
-use crate::platform::now;
-use crate::platform::test_db::fresh_databases;
+use app::platform::db::Db;
+use app::platform::gateway::{GatewayError, GatewayOrder, GatewayState, NotifyError, PaymentGateway};
+use app::platform::now;
+use app::platform::test_db::fresh_databases;
+
+use crate::protocol::{sign, signature_headers, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::{Sandbox, SandboxClient};
 
 const SECRET: &[u8] = b"sandbox-test-secret-0123456789abcdef";
 
@@ -253,7 +252,7 @@ async fn merchant_api_calls_without_a_valid_signature_are_refused() {
 
 #[tokio::test]
 async fn the_daily_statement_lists_the_days_payments_signed() {
-    use crate::domain::CivilDate;
+    use app::domain::CivilDate;
     for (backend, db) in fresh_databases().await {
         let mut rig = Rig::start(db, 0).await;
         let (paid, pending) = (rig.order("P20260101000007", 2500), rig.order("P20260101000008", 900));

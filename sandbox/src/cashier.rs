@@ -3,9 +3,10 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::super::gateway::ReportedState;
-use super::Order;
-use crate::domain::Fen;
+use app::domain::Fen;
+
+use crate::protocol::ReportedState;
+use crate::server::Order;
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -27,7 +28,7 @@ font-size:17px;text-align:center;text-decoration:none;line-height:48px;padding:0
 .note{color:#888;font-size:13px;text-align:center;margin-top:24px}";
 
 /// The cashier page for an order: what a payer sees after the app redirects there.
-pub(super) fn cashier_page(order: &Order) -> String {
+pub(crate) fn cashier_page(order: &Order) -> String {
     let order_no = escape(&order.order_no);
     let back = format!("<a class=\"back\" href=\"{}\">返回商户</a>", escape(&order.return_url));
     let actions = match order.state {
@@ -56,7 +57,7 @@ pub(super) fn cashier_page(order: &Order) -> String {
     )
 }
 
-pub(super) fn not_found_page() -> Response {
+pub(crate) fn not_found_page() -> Response {
     (
         StatusCode::NOT_FOUND,
         Html(

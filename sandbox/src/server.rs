@@ -1,6 +1,4 @@
-//! The built-in sandbox payment gateway, served on its own port so the app reaches it over real HTTP exactly as
-//! it would a real one: a signed merchant API, a cashier page with 确认支付 / 取消支付, and signed asynchronous
-//! notifications retried until the app acknowledges them.
+//! The gateway's side: the merchant API, the cashier and the notifications, served on their own port.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,18 +14,17 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::gateway::{
-    check_signature, signature_headers, CreatedOrder, DailyStatement, GatewayOrder, NotificationBody, OrderStatus,
-    Outcome, ReportedState, StatementLine,
+use app::domain::CivilDate;
+use app::platform::db::Db;
+use app::platform::gateway::{GatewayOrder, StatementLine};
+use app::platform::now;
+use app::platform::session::random_token;
+
+use crate::cashier::{cashier_page, not_found_page};
+use crate::protocol::{
+    check_signature, signature_headers, CreatedOrder, DailyStatement, NotificationBody, OrderStatus, Outcome,
+    ReportedState,
 };
-use crate::domain::CivilDate;
-use crate::platform::db::Db;
-use crate::platform::now;
-use crate::platform::session::random_token;
-
-mod cashier;
-
-use cashier::{cashier_page, not_found_page};
 
 /// The longest an order may stay payable.
 const MAX_PAYABLE_SECS: i64 = 24 * 3600;
@@ -44,15 +41,15 @@ pub struct Sandbox {
 
 /// One row of `sandbox_orders`.
 #[derive(Debug, Clone)]
-struct Order {
-    order_no: String,
-    amount_fen: i64,
-    subject: String,
-    notify_url: String,
-    return_url: String,
-    state: ReportedState,
-    txn_id: Option<String>,
-    paid_at: Option<i64>,
+pub(crate) struct Order {
+    pub(crate) order_no: String,
+    pub(crate) amount_fen: i64,
+    pub(crate) subject: String,
+    pub(crate) notify_url: String,
+    pub(crate) return_url: String,
+    pub(crate) state: ReportedState,
+    pub(crate) txn_id: Option<String>,
+    pub(crate) paid_at: Option<i64>,
 }
 
 const ORDER_COLUMNS: &str =
@@ -61,21 +58,21 @@ const ORDER_COLUMNS: &str =
 impl Order {
     fn from_row(row: &AnyRow) -> Self {
         Self {
-            order_no: row.get(0),
-            amount_fen: row.get(1),
-            subject: row.get(2),
-            notify_url: row.get(3),
-            return_url: row.get(4),
+            order_no: row.get("order_no"),
+            amount_fen: row.get("amount_fen"),
+            subject: row.get("subject"),
+            notify_url: row.get("notify_url"),
+            return_url: row.get("return_url"),
             // The table's CHECK admits only these four states; a pending order past its expiry is closed.
-            state: match row.get::<&str, _>(5) {
+            state: match row.get::<&str, _>("state") {
                 "paid" => ReportedState::Paid,
                 "cancelled" => ReportedState::Cancelled,
                 "closed" => ReportedState::Closed,
-                _ if row.get::<i64, _>(8) <= now() => ReportedState::Closed,
+                _ if row.get::<i64, _>("expires_at") <= now() => ReportedState::Closed,
                 _ => ReportedState::Pending,
             },
-            txn_id: row.get(6),
-            paid_at: row.get(7),
+            txn_id: row.get("txn_id"),
+            paid_at: row.get("paid_at"),
         }
     }
 }
@@ -350,10 +347,10 @@ async fn daily_statement(
         Ok(rows) => rows
             .iter()
             .map(|row| StatementLine {
-                order_no: row.get(0),
-                txn_id: row.get(1),
-                amount_fen: row.get(2),
-                paid_at: row.get(3),
+                order_no: row.get("order_no"),
+                txn_id: row.get("txn_id"),
+                amount_fen: row.get("amount_fen"),
+                paid_at: row.get("paid_at"),
             })
             .collect(),
         Err(e) => return unavailable(e),
