@@ -149,6 +149,8 @@ pub enum SubmitError {
     Database(#[from] sqlx::Error),
 }
 
+crate::error::database_is_the_fault!(SubmitError, StepError);
+
 impl From<CodeError> for SubmitError {
     fn from(e: CodeError) -> Self {
         match e {

@@ -37,8 +37,9 @@ pub async fn realname_submit(
     #[server(default)] code: String,
 ) -> Result<(), AppError> {
     use crate::domain::Mobile;
+    use crate::error::Refused;
     use crate::identity::model::Flash;
-    use crate::identity::repo::{self, RealNameError, REALNAME_PURPOSE};
+    use crate::identity::repo::{self, REALNAME_PURPOSE};
 
     let (state, session, account_id) = crate::platform::http::signed_in_caller().await?;
     let mut flash = Flash {
@@ -63,11 +64,12 @@ pub async fn realname_submit(
     } else {
         match ssr::parse_request(&name, &id_number, &card_no, &phone, &code) {
             Err(field_errors) => flash.field_errors = field_errors,
-            Ok(request) => match repo::authenticate(&state.db, &state.signer, &session, account_id, &request).await {
-                Ok(()) => flash = Flash { notice: Some("实名认证成功".into()), ..Flash::default() },
-                Err(RealNameError::Database(e)) => return Err(e.into()),
-                Err(e) => flash.error = Some(e.to_string()),
-            },
+            Ok(request) => {
+                match repo::authenticate(&state.db, &state.signer, &session, account_id, &request).await.refused()? {
+                    Ok(()) => flash = Flash { notice: Some("实名认证成功".into()), ..Flash::default() },
+                    Err(refusal) => flash.error = Some(refusal.to_string()),
+                }
+            }
         }
     }
     crate::platform::http::flash_and_redirect(&state, &session, &flash, "/realname").await

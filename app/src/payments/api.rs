@@ -27,8 +27,9 @@ pub async fn pay_page(decision_no: String) -> Result<PayPageData, AppError> {
 /// 确认缴费: opens (or reuses) the decision's order for exactly the total shown and goes to the cashier.
 #[server(prefix = "/api", endpoint = "start_payment")]
 pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), AppError> {
-    use super::orders::{self, OpenError, Payer};
+    use super::repo::{self, Payer};
     use crate::domain::Fen;
+    use crate::error::Refused;
     use crate::identity::model::Flash;
     use crate::platform::http::flash_and_redirect;
     let (state, session, account_id, link) = crate::platform::http::linked_caller().await?;
@@ -37,15 +38,14 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
         return Err(AppError::not_found("未找到该处罚决定书"));
     }
     let payer = Payer { account_id: Some(account_id), channel: session.channel };
-    let order =
-        match orders::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await {
-            Ok(order) => order,
-            Err(OpenError::Database(e)) => return Err(e.into()),
-            Err(e) => {
-                let flash = Flash { error: Some(e.to_string()), ..Flash::default() };
-                return flash_and_redirect(&state, &session, &flash, &back).await;
-            }
-        };
+    let opened = repo::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await;
+    let order = match opened.refused()? {
+        Ok(order) => order,
+        Err(refusal) => {
+            let flash = Flash { error: Some(refusal.to_string()), ..Flash::default() };
+            return flash_and_redirect(&state, &session, &flash, &back).await;
+        }
+    };
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
     ssr::go_to_cashier(&state, &order, return_url).await
 }
@@ -55,7 +55,7 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
 #[server(prefix = "/api", endpoint = "payment_result")]
 pub async fn payment_result(order_no: String, #[server(default)] pass: String) -> Result<ResultPageData, AppError> {
     use super::model::OrderState;
-    use super::orders;
+    use super::repo;
     let not_found = || AppError::not_found("未找到该缴费订单");
     let pass = if pass.is_empty() {
         crate::platform::http::request_cookie(super::guest::PASS_COOKIE).unwrap_or_default()
@@ -63,13 +63,13 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
         pass
     };
     let (state, channel, allowed) = ssr::payer(&pass).await?;
-    let mut order = orders::order(&state.db, &order_no)
+    let mut order = repo::order(&state.db, &order_no)
         .await?
         .filter(|o| allowed(o.account_id, &o.decision_no))
         .ok_or_else(not_found)?;
     if order.state == OrderState::Open {
-        super::settle::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
-        order = orders::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
+        repo::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
+        order = repo::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
     }
     Ok(ResultPageData {
         channel,
@@ -88,7 +88,7 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
 pub async fn receipt_page(receipt_no: String, #[server(default)] pass: String) -> Result<ReceiptPageData, AppError> {
     let not_found = || AppError::not_found("未找到该缴款凭证");
     let (state, channel, allowed) = ssr::payer(&pass).await?;
-    let (receipt, payer) = super::orders::receipt(&state.db, &receipt_no).await?.ok_or_else(not_found)?;
+    let (receipt, payer) = super::repo::receipt(&state.db, &receipt_no).await?.ok_or_else(not_found)?;
     let visible_to_link = match (pass.is_empty(), crate::platform::http::linked_caller().await) {
         (true, Ok((state, _, _, link))) => {
             crate::violations::repo::decision(&state.db, &link, &receipt.decision_no).await?.is_some()
@@ -172,19 +172,16 @@ pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
 /// 确认缴费 for a guest holding a pass.
 #[server(prefix = "/api", endpoint = "start_guest_payment")]
 pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), AppError> {
-    use super::orders::{self, OpenError, Payer};
+    use super::repo::{self, Payer};
     use crate::domain::Fen;
+    use crate::error::Refused;
     let (state, _) = crate::platform::http::caller().await?;
     let decision_no = super::guest::PASS
         .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let payer = Payer { account_id: None, channel: crate::platform::http::guest_channel() };
-    let order =
-        match orders::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await {
-            Ok(order) => order,
-            Err(OpenError::Database(e)) => return Err(e.into()),
-            Err(e) => return Err(AppError::rejected(e.to_string())),
-        };
+    let opened = repo::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await;
+    let order = opened.refused()?.map_err(|refusal| AppError::rejected(refusal.to_string()))?;
     // The pass never travels through the gateway (its logs, its page's links): the browser keeps it in a cookie
     // that only the result page reads, and the return address names the order alone.
     let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
@@ -200,7 +197,7 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::super::gateway::GatewayOrder;
-    use super::super::orders::OpenOrder;
+    use super::super::repo::OpenOrder;
     use crate::error::AppError;
     use crate::identity::model::Channel;
     use crate::platform::state::AppState;

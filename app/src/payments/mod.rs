@@ -9,12 +9,12 @@ pub mod guest;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod notify;
-#[cfg(feature = "ssr")]
-pub mod orders;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod repo;
+#[cfg(feature = "ssr")]
+pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod sandbox;
 #[cfg(all(test, feature = "ssr"))]
 mod sandbox_tests;
-#[cfg(feature = "ssr")]
-pub mod settle;
