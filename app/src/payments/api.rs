@@ -62,17 +62,18 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
     } else {
         pass
     };
-    let (state, channel, allowed) = ssr::payer(&pass).await?;
+    let onlooker = ssr::onlooker(&pass).await?;
+    let state = &onlooker.state;
     let mut order = repo::order(&state.db, &order_no)
         .await?
-        .filter(|o| allowed(o.account_id, &o.decision_no))
+        .filter(|o| onlooker.may_see(o.account_id, &o.decision_no))
         .ok_or_else(not_found)?;
     if order.state == OrderState::Open {
         repo::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
         order = repo::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
     }
     Ok(ResultPageData {
-        channel,
+        channel: onlooker.channel,
         pass,
         order_no: order.order_no,
         decision_no: order.decision_no,
@@ -87,18 +88,18 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
 #[server(prefix = "/api", endpoint = "receipt_page")]
 pub async fn receipt_page(receipt_no: String, #[server(default)] pass: String) -> Result<ReceiptPageData, AppError> {
     let not_found = || AppError::not_found("未找到该缴款凭证");
-    let (state, channel, allowed) = ssr::payer(&pass).await?;
-    let (receipt, payer) = super::repo::receipt(&state.db, &receipt_no).await?.ok_or_else(not_found)?;
+    let onlooker = ssr::onlooker(&pass).await?;
+    let (receipt, payer) = super::repo::receipt(&onlooker.state.db, &receipt_no).await?.ok_or_else(not_found)?;
     let visible_to_link = match (pass.is_empty(), crate::platform::http::linked_caller().await) {
         (true, Ok((state, _, _, link))) => {
             crate::violations::repo::decision(&state.db, &link, &receipt.decision_no).await?.is_some()
         }
         _ => false,
     };
-    if !allowed(payer, &receipt.decision_no) && !visible_to_link {
+    if !onlooker.may_see(payer, &receipt.decision_no) && !visible_to_link {
         return Err(not_found());
     }
-    Ok(ReceiptPageData { channel, receipt })
+    Ok(ReceiptPageData { channel: onlooker.channel, receipt })
 }
 
 /// 缴纳罚款 as a guest: 决定书编号 plus 车牌号 or 当事人姓名. A match leads to the decision with a short-lived pass;
@@ -202,8 +203,26 @@ mod ssr {
     use crate::identity::model::Channel;
     use crate::platform::state::AppState;
 
-    /// Who may see an order or receipt: the account that paid, or a guest whose pass names its decision.
-    pub async fn payer(pass: &str) -> Result<(AppState, Channel, impl Fn(Option<i64>, &str) -> bool), AppError> {
+    /// Who is asking to see an order or receipt: a signed-in account, a guest holding a pass, or both.
+    pub struct Onlooker {
+        pub state: AppState,
+        pub channel: Channel,
+        account_id: Option<i64>,
+        /// The decision the guest's pass opens.
+        guest_decision: Option<String>,
+    }
+
+    impl Onlooker {
+        /// Whether they may see what `payer` paid for `decision_no`: the account that paid, or a guest whose pass
+        /// names its decision.
+        pub fn may_see(&self, payer: Option<i64>, decision_no: &str) -> bool {
+            self.guest_decision.as_deref() == Some(decision_no)
+                || (self.account_id.is_some() && payer == self.account_id)
+        }
+    }
+
+    /// The caller with `pass`; neither signed in nor holding a valid pass is refused.
+    pub async fn onlooker(pass: &str) -> Result<Onlooker, AppError> {
         let (state, session) = crate::platform::http::caller().await?;
         let guest_decision = if pass.is_empty() {
             None
@@ -215,10 +234,7 @@ mod ssr {
             return Err(AppError::NotSignedIn);
         }
         let channel = session.map(|s| s.channel).unwrap_or_else(crate::platform::http::guest_channel);
-        let allowed = move |payer: Option<i64>, decision_no: &str| {
-            guest_decision.as_deref() == Some(decision_no) || (account_id.is_some() && payer == account_id)
-        };
-        Ok((state, channel, allowed))
+        Ok(Onlooker { state, channel, account_id, guest_decision })
     }
 
     /// Registers the order with the gateway and sends the browser to its cashier.
