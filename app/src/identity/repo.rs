@@ -94,10 +94,7 @@ pub enum RealNameError {
 
 impl From<CodeError> for RealNameError {
     fn from(e: CodeError) -> Self {
-        match e {
-            CodeError::Database(e) => Self::Database(e),
-            refusal => Self::Code(refusal),
-        }
+        crate::error::Refusal::into_fault(e).map_or_else(Self::Code, Self::Database)
     }
 }
 
