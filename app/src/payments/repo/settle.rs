@@ -139,6 +139,7 @@ async fn apply_state(
 ) -> Result<Option<Applied>, sqlx::Error> {
     let order = lock_order(db, tx, order_no).await?;
     let settlement = rules::settle(order.as_ref().map(|o| &o.facts), state);
+    // Only a report of money leads the rule to pay or refund; the other reports carry none.
     let (txn_id, amount_fen, paid_at) = match state {
         GatewayState::Paid { txn_id, amount_fen, paid_at } => (txn_id.as_str(), *amount_fen, *paid_at),
         _ => ("", 0, 0),
