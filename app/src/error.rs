@@ -94,3 +94,46 @@ impl From<sqlx::Error> for AppError {
         Self::Unavailable
     }
 }
+
+/// An operation's error that is either a refusal the user is told (its message is safe to show) or a database
+/// fault, which `Refused::refused` carries on as an `AppError`.
+#[cfg(feature = "ssr")]
+pub trait Refusal: Sized {
+    /// The database fault this is, or the refusal back.
+    fn into_fault(self) -> Result<sqlx::Error, Self>;
+}
+
+/// Splits an operation's result so a server function can answer a refusal and pass a fault on with `?`.
+#[cfg(feature = "ssr")]
+pub trait Refused<T, E> {
+    /// `Err` for a fault; `Ok(Err(refusal))` for a refusal to show.
+    fn refused(self) -> Result<Result<T, E>, AppError>;
+}
+
+#[cfg(feature = "ssr")]
+impl<T, E: Refusal> Refused<T, E> for Result<T, E> {
+    fn refused(self) -> Result<Result<T, E>, AppError> {
+        match self.map_err(Refusal::into_fault) {
+            Ok(value) => Ok(Ok(value)),
+            Err(Ok(fault)) => Err(fault.into()),
+            Err(Err(refusal)) => Ok(Err(refusal)),
+        }
+    }
+}
+
+/// Implements `Refusal` for error enums whose `Database` variant is their one fault.
+#[cfg(feature = "ssr")]
+macro_rules! database_is_the_fault {
+    ($($error:ty),+) => {$(
+        impl $crate::error::Refusal for $error {
+            fn into_fault(self) -> Result<sqlx::Error, Self> {
+                match self {
+                    Self::Database(e) => Ok(e),
+                    refusal => Err(refusal),
+                }
+            }
+        }
+    )+};
+}
+#[cfg(feature = "ssr")]
+pub(crate) use database_is_the_fault;

@@ -54,7 +54,7 @@ pub fn spawn_reconciliation(state: &AppState) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            match app::payments::settle::reconcile(&db, gateway.as_ref()).await {
+            match app::payments::repo::reconcile(&db, gateway.as_ref()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(orders = n, "reconciled open payment orders"),
                 Err(e) => tracing::error!(error = %e, "reconciliation failed"),

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{ApplicationDetailData, ApplicationListData, ApplyPageData, StatusPageData};
+use super::model::{ApplicationDetailData, ApplicationFields, ApplicationListData, ApplyPageData, StatusPageData};
 use crate::error::AppError;
 
 /// The status page's path; a successful submission or lookup lands here.
@@ -40,46 +40,37 @@ pub async fn card_apply_page() -> Result<ApplyPageData, AppError> {
     Ok(ApplyPageData { channel: ssr::channel(session.as_ref()), branches, flash })
 }
 
-/// The application form: `op` is `send_code` (获取验证码) or `submit` (提交申请). Open to guests, whose session
-/// starts here so a rejected form keeps what was typed.
+/// The application form (see `ApplicationFields`). Open to guests, whose session starts here so a rejected form
+/// keeps what was typed.
 #[server(prefix = "/api", endpoint = "card_apply")]
-#[allow(clippy::too_many_arguments)]
-pub async fn card_apply(
-    op: String,
-    #[server(default)] name: String,
-    #[server(default)] id_number: String,
-    #[server(default)] phone: String,
-    #[server(default)] code: String,
-    #[server(default)] plate1: String,
-    #[server(default)] plate2: String,
-    #[server(default)] plate3: String,
-    #[server(default)] branch: String,
-) -> Result<(), AppError> {
-    use super::repo::{self, Applicant, SubmitError, APPLY_PURPOSE};
+pub async fn card_apply(#[server(flatten)] fields: ApplicationFields) -> Result<(), AppError> {
+    use super::repo::{self, Applicant, APPLY_PURPOSE};
     use super::rules::{self, ApplicationInput};
     use crate::domain::{IdNumber, Mobile};
+    use crate::error::Refused;
     use crate::identity::caller::flash_and_redirect;
     use crate::identity::model::Flash;
 
     let (state, session) = crate::identity::caller::caller_or_guest().await?;
+    let ApplicationFields { op, name, id_number, phone, code, plate1, plate2, plate3, branch } = &fields;
     let typed = [
-        ("name", &name),
-        ("id_number", &id_number),
-        ("phone", &phone),
-        ("plate1", &plate1),
-        ("plate2", &plate2),
-        ("plate3", &plate3),
-        ("branch", &branch),
+        ("name", name),
+        ("id_number", id_number),
+        ("phone", phone),
+        ("plate1", plate1),
+        ("plate2", plate2),
+        ("plate3", plate3),
+        ("branch", branch),
     ];
     let mut flash = Flash {
         values: typed.into_iter().map(|(k, v)| (k.to_string(), v.trim().to_string())).collect(),
         ..Flash::default()
     };
     if op == "send_code" {
-        match Mobile::parse(&phone) {
+        match Mobile::parse(phone) {
             Err(e) => flash.field_errors.push(("phone".into(), rules::phone_message(&e))),
             Ok(mobile) => {
-                let holder = match IdNumber::parse(&id_number) {
+                let holder = match IdNumber::parse(id_number) {
                     Ok(id) => repo::holder_phone(state.db.pool(), &id).await?,
                     Err(_) => None,
                 };
@@ -97,14 +88,7 @@ pub async fn card_apply(
         return flash_and_redirect(&state, &session, &flash, "/card-apply").await;
     }
     let branches: Vec<String> = repo::branches(&state.db).await?.into_iter().map(|b| b.code).collect();
-    let input = ApplicationInput {
-        name: &name,
-        id_number: &id_number,
-        phone: &phone,
-        code: &code,
-        plates: [&plate1, &plate2, &plate3],
-        branch: &branch,
-    };
+    let input = ApplicationInput { name, id_number, phone, code, plates: [plate1, plate2, plate3], branch };
     let today = crate::domain::CivilDate::shanghai_today_from_epoch(crate::platform::now());
     let form = match rules::parse_application(&input, &branches, today) {
         Ok(form) => form,
@@ -118,7 +102,9 @@ pub async fn card_apply(
         Some(id) => Applicant::Account { id, channel },
         None => Applicant::Guest { channel },
     };
-    match repo::submit(&state.db, &state.signer, state.sms.as_ref(), &form, applicant, &session.token_hash).await {
+    let submitted =
+        repo::submit(&state.db, &state.signer, state.sms.as_ref(), &form, applicant, &session.token_hash).await;
+    match submitted.refused()? {
         Ok(application_no) => {
             let pass = ssr::STATUS_PASS.issue(&state.signer, &application_no, crate::platform::now());
             let done = Flash {
@@ -127,9 +113,8 @@ pub async fn card_apply(
             };
             flash_and_redirect(&state, &session, &done, &format!("{STATUS_PATH}?pass={pass}")).await
         }
-        Err(SubmitError::Database(e)) => Err(e.into()),
-        Err(e) => {
-            flash.error = Some(e.to_string());
+        Err(refusal) => {
+            flash.error = Some(refusal.to_string());
             flash_and_redirect(&state, &session, &flash, "/card-apply").await
         }
     }
@@ -239,10 +224,11 @@ pub async fn console_application(no: String) -> Result<ApplicationDetailData, Ap
 /// (确认领卡). Only the Bank role may take them.
 #[server(prefix = "/api", endpoint = "card_application_step")]
 pub async fn card_application_step(no: String, op: String, #[server(default)] reason: String) -> Result<(), AppError> {
-    use super::repo::{self, StepError};
+    use super::repo;
     use super::rules::{self, Step};
     use crate::console::auth::flash_and_redirect;
     use crate::console::model::Role;
+    use crate::error::Refused;
     use crate::identity::model::Flash;
     let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank]).await?;
     let step = Step::parse(&op).ok_or(AppError::BadRequest)?;
@@ -265,7 +251,7 @@ pub async fn card_application_step(no: String, op: String, #[server(default)] re
     };
     let prefix = &app.config.card_number_prefix;
     let outcome = repo::take_step(&app.db, app.sms.as_ref(), prefix, staff.actor(), no, step, reason.as_deref()).await;
-    let flash = match outcome {
+    let flash = match outcome.refused()? {
         Ok(done) => {
             let mut notice = format!("已{}，申请状态：{}", step.label(), done.state.label());
             let card_no = done.card_no.unwrap_or_default();
@@ -283,8 +269,7 @@ pub async fn card_application_step(no: String, op: String, #[server(default)] re
             }
             Flash { notice: Some(notice), ..Flash::default() }
         }
-        Err(StepError::Database(e)) => return Err(e.into()),
-        Err(e) => Flash { error: Some(e.to_string()), ..Flash::default() },
+        Err(refusal) => Flash { error: Some(refusal.to_string()), ..Flash::default() },
     };
     flash_and_redirect(&app, &staff, &flash, &back).await
 }

@@ -23,6 +23,29 @@ pub struct ApplyPageData {
     pub flash: Flash,
 }
 
+/// The application form as posted, under the HTML form's own field names: `op` is `send_code` (获取验证码) or
+/// `submit` (提交申请); a field left out is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationFields {
+    pub op: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub id_number: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub plate1: String,
+    #[serde(default)]
+    pub plate2: String,
+    #[serde(default)]
+    pub plate3: String,
+    #[serde(default)]
+    pub branch: String,
+}
+
 /// One application as its applicant sees it, personal data masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationView {

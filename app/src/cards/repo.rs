@@ -162,12 +162,11 @@ pub enum SubmitError {
     Database(#[from] sqlx::Error),
 }
 
+crate::error::database_is_the_fault!(SubmitError, StepError);
+
 impl From<CodeError> for SubmitError {
     fn from(e: CodeError) -> Self {
-        match e {
-            CodeError::Database(e) => Self::Database(e),
-            refusal => Self::Code(refusal),
-        }
+        crate::error::Refusal::into_fault(e).map_or_else(Self::Code, Self::Database)
     }
 }
 

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::identity::model::{RealNamePage, Viewer};
+use crate::identity::model::{RealNameFields, RealNamePage, Viewer};
 
 /// Who is looking, for menus and branding.
 #[server(prefix = "/api", endpoint = "current_viewer")]
@@ -25,31 +25,26 @@ pub async fn realname_page() -> Result<RealNamePage, AppError> {
     Ok(RealNamePage { viewer, flash })
 }
 
-/// The 实名认证 form: `op` is `send_code` (获取验证码) or `submit` (提交认证). The outcome is left as a flash
-/// and the browser is sent back to the page, which works the same with and without JavaScript.
+/// The 实名认证 form (see `RealNameFields`). The outcome is left as a flash and the browser is sent back to the
+/// page, which works the same with and without JavaScript.
 #[server(prefix = "/api", endpoint = "realname")]
-pub async fn realname_submit(
-    op: String,
-    name: String,
-    id_number: String,
-    card_no: String,
-    phone: String,
-    #[server(default)] code: String,
-) -> Result<(), AppError> {
+pub async fn realname_submit(#[server(flatten)] fields: RealNameFields) -> Result<(), AppError> {
     use crate::domain::Mobile;
+    use crate::error::Refused;
     use crate::identity::model::Flash;
-    use crate::identity::repo::{self, RealNameError, REALNAME_PURPOSE};
+    use crate::identity::repo::{self, REALNAME_PURPOSE};
 
     let (state, session, account_id) = crate::identity::caller::signed_in_caller().await?;
+    let RealNameFields { op, name, id_number, card_no, phone, .. } = &fields;
     let mut flash = Flash {
-        values: [("name", &name), ("id_number", &id_number), ("card_no", &card_no), ("phone", &phone)]
+        values: [("name", name), ("id_number", id_number), ("card_no", card_no), ("phone", phone)]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.trim().to_string()))
             .collect(),
         ..Flash::default()
     };
     if op == "send_code" {
-        match Mobile::parse(&phone) {
+        match Mobile::parse(phone) {
             Err(e) => flash.field_errors.push(("phone".into(), e.to_string())),
             Ok(mobile) => {
                 match crate::identity::codes::send(&state, &session, &mobile, &mobile.masked(), REALNAME_PURPOSE)
@@ -61,13 +56,14 @@ pub async fn realname_submit(
             }
         }
     } else {
-        match ssr::parse_request(&name, &id_number, &card_no, &phone, &code) {
+        match ssr::parse_request(&fields) {
             Err(field_errors) => flash.field_errors = field_errors,
-            Ok(request) => match repo::authenticate(&state.db, &state.signer, &session, account_id, &request).await {
-                Ok(()) => flash = Flash { notice: Some("实名认证成功".into()), ..Flash::default() },
-                Err(RealNameError::Database(e)) => return Err(e.into()),
-                Err(e) => flash.error = Some(e.to_string()),
-            },
+            Ok(request) => {
+                match repo::authenticate(&state.db, &state.signer, &session, account_id, &request).await.refused()? {
+                    Ok(()) => flash = Flash { notice: Some("实名认证成功".into()), ..Flash::default() },
+                    Err(refusal) => flash.error = Some(refusal.to_string()),
+                }
+            }
         }
     }
     crate::identity::caller::flash_and_redirect(&state, &session, &flash, "/realname").await
@@ -103,7 +99,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     use crate::domain::{CardNo, DomainError, IdNumber, Mobile, PersonName, SmsCode};
-    use crate::identity::model::Viewer;
+    use crate::identity::model::{RealNameFields, Viewer};
     use crate::identity::repo::RealNameRequest;
     use crate::identity::session::Session;
 
@@ -123,13 +119,8 @@ mod ssr {
     }
 
     /// Parses every field, collecting one message per bad field so the user sees them all at once.
-    pub fn parse_request(
-        name: &str,
-        id_number: &str,
-        card_no: &str,
-        phone: &str,
-        code: &str,
-    ) -> Result<RealNameRequest, Vec<(String, String)>> {
+    pub fn parse_request(fields: &RealNameFields) -> Result<RealNameRequest, Vec<(String, String)>> {
+        let RealNameFields { name, id_number, card_no, phone, code, .. } = fields;
         let mut errors = Vec::new();
         fn field<T>(errors: &mut Vec<(String, String)>, key: &str, parsed: Result<T, DomainError>) -> Option<T> {
             parsed.map_err(|e| errors.push((key.to_string(), e.to_string()))).ok()

@@ -2,7 +2,7 @@
 //! the form is told, in one place. Checking a code is `platform::sms::take_code`.
 
 use crate::domain::Mobile;
-use crate::error::AppError;
+use crate::error::{AppError, Refused};
 use crate::identity::session::Session;
 use crate::platform::sms::{self, CodeError};
 use crate::platform::state::AppState;
@@ -19,12 +19,9 @@ pub async fn send(
 ) -> Result<Result<String, String>, AppError> {
     let limits = state.config.sms_limits;
     let requester = crate::identity::caller::sms_requester(session);
-    match sms::issue_code(&state.db, &state.signer, state.sms.as_ref(), limits, to, purpose, &requester).await {
-        Ok(()) => {
-            let minutes = (limits.code_ttl_secs + 59) / 60;
-            Ok(Ok(format!("验证码已发送至{shown_as}，{minutes}分钟内有效")))
-        }
-        Err(CodeError::Database(e)) => Err(e.into()),
-        Err(refusal) => Ok(Err(refusal.to_string())),
-    }
+    let sent = sms::issue_code(&state.db, &state.signer, state.sms.as_ref(), limits, to, purpose, &requester).await;
+    let minutes = (limits.code_ttl_secs + 59) / 60;
+    Ok(sent.refused()?.map(|()| format!("验证码已发送至{shown_as}，{minutes}分钟内有效")).map_err(|e| e.to_string()))
 }
+
+crate::error::database_is_the_fault!(CodeError);

@@ -32,3 +32,16 @@ pub struct RealNamePage {
     pub viewer: Viewer,
     pub flash: Flash,
 }
+
+/// The 实名认证 form as posted, under the HTML form's own field names: `op` is `send_code` (获取验证码) or `submit`
+/// (提交认证); `code` left out is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealNameFields {
+    pub op: String,
+    pub name: String,
+    pub id_number: String,
+    pub card_no: String,
+    pub phone: String,
+    #[serde(default)]
+    pub code: String,
+}

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use crate::domain::{CardNo, IdNumber, Mobile, PersonName, SmsCode};
 use crate::identity::model::RealName;
-use crate::identity::rules::{check_card, CardOnFile, CardRefusal, Claim};
+use crate::identity::rules::{self, check_card, CardOnFile, CardRefusal, Claim, OpenLink};
 use crate::identity::session::Session;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
@@ -32,7 +32,7 @@ pub async fn sign_in(db: &Db, user: &PlatformUser) -> Result<i64, sqlx::Error> {
         .bind(&user.uid)
         .fetch_one(db.pool())
         .await?;
-    Ok(row.get(0))
+    row.try_get("id")
 }
 
 /// The person an account is linked to, unmasked; only server code sees this.
@@ -83,10 +83,15 @@ pub enum RealNameError {
 
 impl From<CodeError> for RealNameError {
     fn from(e: CodeError) -> Self {
-        match e {
-            CodeError::Database(e) => Self::Database(e),
-            refusal => Self::Code(refusal),
-        }
+        crate::error::Refusal::into_fault(e).map_or_else(Self::Code, Self::Database)
+    }
+}
+
+crate::error::database_is_the_fault!(RealNameError);
+
+impl From<rules::AlreadyLinked> for RealNameError {
+    fn from(_: rules::AlreadyLinked) -> Self {
+        Self::AlreadyLinked
     }
 }
 
@@ -104,29 +109,36 @@ pub async fn authenticate(
     db.lock(&mut tx, &format!("account:{account_id}")).await?;
     // Holds as `session::load` judges it: the card still active and still that person's.
     let linked = sqlx::query(
-        "SELECT b.card_no, k.card_no FROM realname_bindings b LEFT JOIN cards k ON k.card_no = b.card_no \
-         AND k.id_number = b.id_number AND k.status = 'active' WHERE b.account_id = $1 AND b.unbound_at IS NULL",
+        "SELECT b.card_no AS linked_card, k.card_no AS active_card FROM realname_bindings b LEFT JOIN cards k \
+         ON k.card_no = b.card_no AND k.id_number = b.id_number AND k.status = 'active' \
+         WHERE b.account_id = $1 AND b.unbound_at IS NULL",
     )
     .bind(account_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let lapsed: Option<String> = match linked {
-        Some(row) if row.get::<Option<&str>, _>(1).is_some() => return Err(RealNameError::AlreadyLinked),
-        Some(row) => Some(row.get(0)),
+    let open = match &linked {
+        Some(row) => Some(OpenLink {
+            card_no: row.try_get("linked_card")?,
+            holds: row.try_get::<Option<&str>, _>("active_card")?.is_some(),
+        }),
         None => None,
     };
+    let lapsed = rules::lapsed_link(open)?.map(str::to_string);
     let (mut tx, ticket) =
         sms::take_code(tx, signer, &session.token_hash, &request.phone, REALNAME_PURPOSE, &request.code).await?;
     let card = sqlx::query("SELECT id_number, name, phone, status FROM cards WHERE card_no = $1")
         .bind(request.card_no.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    let on_file = card.as_ref().map(|card| CardOnFile {
-        id_number: card.get(0),
-        name: card.get(1),
-        phone: card.get(2),
-        status: card.get(3),
-    });
+    let on_file = match &card {
+        Some(card) => Some(CardOnFile {
+            id_number: card.try_get("id_number")?,
+            name: card.try_get("name")?,
+            phone: card.try_get("phone")?,
+            status: card.try_get("status")?,
+        }),
+        None => None,
+    };
     let claim =
         Claim { id_number: request.id_number.as_str(), name: request.name.as_str(), phone: request.phone.as_str() };
     if let Err(refusal) = check_card(on_file, claim) {
@@ -176,7 +188,7 @@ pub async fn unlink(db: &Db, session: &Session, account_id: i64) -> Result<bool,
     let Some(row) = row else {
         return Ok(false);
     };
-    let card_no: String = row.get(0);
+    let card_no: String = row.try_get("card_no")?;
     let subject = CardNo::parse(&card_no).map(|c| c.masked()).unwrap_or_default();
     let actor = Actor::Account { id: account_id, channel: session.channel.code() };
     audit::record(&mut tx, actor, "realname.unlink", &subject, "").await?;

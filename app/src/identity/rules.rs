@@ -1,4 +1,5 @@
-//! 实名认证's pure rule: whether a card on file lets the details typed link to it, and what a refusal may say.
+//! 实名认证's pure rules: whether the account's current link stands in the way, whether a card on file lets the
+//! details typed link to it, and what a refusal may say.
 
 /// A card's status in the bank's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +72,28 @@ pub fn check_card(card: Option<CardOnFile<'_>>, claim: Claim<'_>) -> Result<(), 
     }
 }
 
+/// The account's open link, as the bank's data judges it now.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenLink<'a> {
+    pub card_no: &'a str,
+    /// The card is still active and still the linked person's.
+    pub holds: bool,
+}
+
+/// The account already has a link that holds: it must be unbound before another card is linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyLinked;
+
+/// Whether a new link may be made beside the account's open one; `Ok(Some(card_no))` names a link that has lapsed
+/// (its card cancelled or now another person's) and is to be closed as the new one is made.
+pub fn lapsed_link(open: Option<OpenLink<'_>>) -> Result<Option<&str>, AlreadyLinked> {
+    match open {
+        Some(link) if link.holds => Err(AlreadyLinked),
+        Some(link) => Ok(Some(link.card_no)),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +126,16 @@ mod tests {
         let stranger = Claim { id_number: "210203199007184026", ..CLAIM };
         assert_eq!(check_card(Some(card("cancelled")), stranger), Err(CardRefusal::Mismatch));
         assert_eq!(check_card(Some(card("pending_pickup")), stranger), Err(CardRefusal::Mismatch));
+    }
+
+    #[test]
+    fn a_link_that_holds_stands_in_the_way_and_a_lapsed_one_is_named_for_closing() {
+        assert_eq!(lapsed_link(None), Ok(None));
+        assert_eq!(lapsed_link(Some(OpenLink { card_no: "6222000011112222", holds: true })), Err(AlreadyLinked));
+        assert_eq!(
+            lapsed_link(Some(OpenLink { card_no: "6222000011112222", holds: false })),
+            Ok(Some("6222000011112222"))
+        );
     }
 
     #[test]

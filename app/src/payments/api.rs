@@ -27,8 +27,9 @@ pub async fn pay_page(decision_no: String) -> Result<PayPageData, AppError> {
 /// 确认缴费: opens (or reuses) the decision's order for exactly the total shown and goes to the cashier.
 #[server(prefix = "/api", endpoint = "start_payment")]
 pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), AppError> {
-    use super::orders::{self, OpenError, Payer};
+    use super::repo::{self, Payer};
     use crate::domain::Fen;
+    use crate::error::Refused;
     use crate::identity::caller::flash_and_redirect;
     use crate::identity::model::Flash;
     let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
@@ -37,15 +38,14 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
         return Err(AppError::not_found("未找到该处罚决定书"));
     }
     let payer = Payer { account_id: Some(account_id), channel: session.channel };
-    let order =
-        match orders::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await {
-            Ok(order) => order,
-            Err(OpenError::Database(e)) => return Err(e.into()),
-            Err(e) => {
-                let flash = Flash { error: Some(e.to_string()), ..Flash::default() };
-                return flash_and_redirect(&state, &session, &flash, &back).await;
-            }
-        };
+    let opened = repo::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await;
+    let order = match opened.refused()? {
+        Ok(order) => order,
+        Err(refusal) => {
+            let flash = Flash { error: Some(refusal.to_string()), ..Flash::default() };
+            return flash_and_redirect(&state, &session, &flash, &back).await;
+        }
+    };
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
     ssr::go_to_cashier(&state, &order, return_url).await
 }
@@ -55,24 +55,25 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
 #[server(prefix = "/api", endpoint = "payment_result")]
 pub async fn payment_result(order_no: String, #[server(default)] pass: String) -> Result<ResultPageData, AppError> {
     use super::model::OrderState;
-    use super::orders;
+    use super::repo;
     let not_found = || AppError::not_found("未找到该缴费订单");
     let pass = if pass.is_empty() {
         crate::platform::http::request_cookie(super::guest::PASS_COOKIE).unwrap_or_default()
     } else {
         pass
     };
-    let (state, channel, allowed) = ssr::payer(&pass).await?;
-    let mut order = orders::order(&state.db, &order_no)
+    let onlooker = ssr::onlooker(&pass).await?;
+    let state = &onlooker.state;
+    let mut order = repo::order(&state.db, &order_no)
         .await?
-        .filter(|o| allowed(o.account_id, &o.decision_no))
+        .filter(|o| onlooker.may_see(o.account_id, &o.decision_no))
         .ok_or_else(not_found)?;
     if order.state == OrderState::Open {
-        super::settle::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
-        order = orders::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
+        repo::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
+        order = repo::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
     }
     Ok(ResultPageData {
-        channel,
+        channel: onlooker.channel,
         pass,
         order_no: order.order_no,
         decision_no: order.decision_no,
@@ -87,18 +88,18 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
 #[server(prefix = "/api", endpoint = "receipt_page")]
 pub async fn receipt_page(receipt_no: String, #[server(default)] pass: String) -> Result<ReceiptPageData, AppError> {
     let not_found = || AppError::not_found("未找到该缴款凭证");
-    let (state, channel, allowed) = ssr::payer(&pass).await?;
-    let (receipt, payer) = super::orders::receipt(&state.db, &receipt_no).await?.ok_or_else(not_found)?;
+    let onlooker = ssr::onlooker(&pass).await?;
+    let (receipt, payer) = super::repo::receipt(&onlooker.state.db, &receipt_no).await?.ok_or_else(not_found)?;
     let visible_to_link = match (pass.is_empty(), crate::identity::caller::linked_caller().await) {
         (true, Ok((state, _, _, link))) => {
             crate::violations::repo::decision(&state.db, &link, &receipt.decision_no).await?.is_some()
         }
         _ => false,
     };
-    if !allowed(payer, &receipt.decision_no) && !visible_to_link {
+    if !onlooker.may_see(payer, &receipt.decision_no) && !visible_to_link {
         return Err(not_found());
     }
-    Ok(ReceiptPageData { channel, receipt })
+    Ok(ReceiptPageData { channel: onlooker.channel, receipt })
 }
 
 /// 缴纳罚款 as a guest: 决定书编号 plus 车牌号 or 当事人姓名. A match leads to the decision with a short-lived pass;
@@ -172,19 +173,16 @@ pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
 /// 确认缴费 for a guest holding a pass.
 #[server(prefix = "/api", endpoint = "start_guest_payment")]
 pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), AppError> {
-    use super::orders::{self, OpenError, Payer};
+    use super::repo::{self, Payer};
     use crate::domain::Fen;
+    use crate::error::Refused;
     let (state, _) = crate::identity::caller::caller().await?;
     let decision_no = super::guest::PASS
         .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let payer = Payer { account_id: None, channel: crate::identity::caller::guest_channel() };
-    let order =
-        match orders::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await {
-            Ok(order) => order,
-            Err(OpenError::Database(e)) => return Err(e.into()),
-            Err(e) => return Err(AppError::rejected(e.to_string())),
-        };
+    let opened = repo::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await;
+    let order = opened.refused()?.map_err(|refusal| AppError::rejected(refusal.to_string()))?;
     // The pass never travels through the gateway (its logs, its page's links): the browser keeps it in a cookie
     // that only the result page reads, and the return address names the order alone.
     let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
@@ -199,14 +197,32 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::super::orders::OpenOrder;
+    use super::super::repo::OpenOrder;
     use crate::error::AppError;
     use crate::identity::model::Channel;
     use crate::platform::gateway::GatewayOrder;
     use crate::platform::state::AppState;
 
-    /// Who may see an order or receipt: the account that paid, or a guest whose pass names its decision.
-    pub async fn payer(pass: &str) -> Result<(AppState, Channel, impl Fn(Option<i64>, &str) -> bool), AppError> {
+    /// Who is asking to see an order or receipt: a signed-in account, a guest holding a pass, or both.
+    pub struct Onlooker {
+        pub state: AppState,
+        pub channel: Channel,
+        account_id: Option<i64>,
+        /// The decision the guest's pass opens.
+        guest_decision: Option<String>,
+    }
+
+    impl Onlooker {
+        /// Whether they may see what `payer` paid for `decision_no`: the account that paid, or a guest whose pass
+        /// names its decision.
+        pub fn may_see(&self, payer: Option<i64>, decision_no: &str) -> bool {
+            self.guest_decision.as_deref() == Some(decision_no)
+                || (self.account_id.is_some() && payer == self.account_id)
+        }
+    }
+
+    /// The caller with `pass`; neither signed in nor holding a valid pass is refused.
+    pub async fn onlooker(pass: &str) -> Result<Onlooker, AppError> {
         let (state, session) = crate::identity::caller::caller().await?;
         let guest_decision = if pass.is_empty() {
             None
@@ -218,10 +234,7 @@ mod ssr {
             return Err(AppError::NotSignedIn);
         }
         let channel = session.map(|s| s.channel).unwrap_or_else(crate::identity::caller::guest_channel);
-        let allowed = move |payer: Option<i64>, decision_no: &str| {
-            guest_decision.as_deref() == Some(decision_no) || (account_id.is_some() && payer == account_id)
-        };
-        Ok((state, channel, allowed))
+        Ok(Onlooker { state, channel, account_id, guest_decision })
     }
 
     /// Registers the order with the gateway and sends the browser to its cashier.

@@ -1,19 +1,21 @@
-//! 缴费 (SPEC §2E, §5): orders, the gateway contract, notifications, receipts. (The built-in sandbox gateway is the
-//! workspace's `sandbox` crate.)
+//! 缴费 (SPEC §2E, §5): orders, notifications, receipts, and the operators' side in `console/`. `rules` decides what
+//! the gateway's word does to an order (pure); `repo` reads and changes orders in the database; `api` holds the
+//! server functions and `pages` the screens. The gateway contract is `platform::gateway`; the built-in sandbox
+//! gateway is the workspace's `sandbox` crate. Imported by `server` and the screens that link to payment; imports
+//! `platform`, `domain` and `identity`.
 
 pub mod api;
 pub mod console;
-#[cfg(feature = "ssr")]
 #[cfg(feature = "ssr")]
 pub mod guest;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod notify;
-#[cfg(feature = "ssr")]
-pub mod orders;
 pub mod pages;
 #[cfg(feature = "ssr")]
-pub mod settle;
+pub mod repo;
+#[cfg(feature = "ssr")]
+pub mod rules;
 
 /// The area's plain HTTP routes: the gateway's notification and the console's payments export.
 #[cfg(feature = "ssr")]

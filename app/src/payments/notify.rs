@@ -17,7 +17,7 @@ pub async fn payment_notify(State(state): State<AppState>, headers: HeaderMap, b
             return (StatusCode::UNAUTHORIZED, "FAIL").into_response();
         }
     };
-    match super::settle::apply_notification(&state.db, &notification).await {
+    match super::repo::apply_notification(&state.db, &notification).await {
         Ok(applied) => {
             tracing::info!(order_no = %notification.order_no, ?applied, "payment notification");
             (StatusCode::OK, "success").into_response()

@@ -59,18 +59,18 @@ pub async fn record_page(record_no: String) -> Result<RecordPageData, AppError> 
 /// 接受处理: decides the record and shows the decision; a refusal comes back to the record with its reason.
 #[server(prefix = "/api", endpoint = "process_record")]
 pub async fn process_record(record_no: String) -> Result<(), AppError> {
-    use super::repo::{self, ProcessError};
+    use super::repo;
+    use crate::error::Refused;
     use crate::identity::model::Flash;
     let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
-    match repo::process(&state.db, &session, account_id, &link, &record_no).await {
+    match repo::process(&state.db, &session, account_id, &link, &record_no).await.refused()? {
         Ok(decision_no) => {
             let notice = Flash { notice: Some("处理成功，已生成处罚决定书".into()), ..Flash::default() };
             let url = format!("/violations/decision?no={decision_no}");
             crate::identity::caller::flash_and_redirect(&state, &session, &notice, &url).await
         }
-        Err(ProcessError::Database(e)) => Err(e.into()),
-        Err(e) => {
-            let refusal = Flash { error: Some(e.to_string()), ..Flash::default() };
+        Err(refusal) => {
+            let refusal = Flash { error: Some(refusal.to_string()), ..Flash::default() };
             let url = format!("/violations/record?no={}", urlencode(&record_no));
             crate::identity::caller::flash_and_redirect(&state, &session, &refusal, &url).await
         }

@@ -303,6 +303,8 @@ pub enum ProcessError {
     Database(#[from] sqlx::Error),
 }
 
+crate::error::database_is_the_fault!(ProcessError);
+
 /// 接受处理: decides the record with the linked person as the party and adds its points to that person's cycle,
 /// once. A repeated request (double click, retry) returns the decision already made.
 pub async fn process(

@@ -96,7 +96,7 @@ async fn the_gateway_order_expires_with_the_apps_order() {
         }
         assert!(!at_cashier(&browser, &cashier, "pay").await.contains("缴费成功"), "{db}");
         assert_eq!(gateway(&app).query(&order_no).await.unwrap(), GatewayState::Closed, "{db}");
-        app::payments::settle::reconcile(&app.db, &gateway(&app)).await.unwrap();
+        app::payments::repo::reconcile(&app.db, &gateway(&app)).await.unwrap();
         assert_eq!(order_state(&app, &order_no).await, "expired", "{db}");
         assert_eq!(paid(&app, OVERDUE).await, 0, "{db}");
         assert!(exceptions(&app).await.is_empty(), "{db}");
@@ -164,7 +164,7 @@ async fn a_wrong_amount_payment_is_recorded_once_and_ends_the_order() {
         }
         exec(&app, "UPDATE payment_orders SET created_at = created_at - 120 WHERE order_no = $1", &order_no).await;
         for _ in 0..3 {
-            app::payments::settle::reconcile(&app.db, &gateway(&app)).await.unwrap();
+            app::payments::repo::reconcile(&app.db, &gateway(&app)).await.unwrap();
         }
         for nonce in ["wrong-1", "wrong-2"] {
             notify(&app, nonce, &paid_body(&order_no, "SBXWRONG", amount - 1), DEV_PAYMENT_SECRET).await;
@@ -248,7 +248,7 @@ async fn a_hundred_concurrent_notify_and_query_pairs_each_make_one_payment() {
                         assert_eq!(second.text().await.unwrap(), "success");
                         first.text().await.unwrap()
                     },
-                    app::payments::settle::reconcile_order(&app.db, gateway, order_no),
+                    app::payments::repo::reconcile_order(&app.db, gateway, order_no),
                 )
                 .await;
                 assert_eq!(answer, "success");
@@ -281,12 +281,10 @@ async fn instances_reconciling_at_once_ask_about_each_order_once() {
             .unwrap();
         }
         let (one, two) = (gateway(&app), gateway(&app));
-        let (first, second) = tokio::join!(
-            app::payments::settle::reconcile(&app.db, &one),
-            app::payments::settle::reconcile(&app.db, &two)
-        );
+        let (first, second) =
+            tokio::join!(app::payments::repo::reconcile(&app.db, &one), app::payments::repo::reconcile(&app.db, &two));
         assert_eq!(first.unwrap() + second.unwrap(), 6, "{db}: each order is claimed by one instance");
-        let again = app::payments::settle::reconcile(&app.db, &one).await.unwrap();
+        let again = app::payments::repo::reconcile(&app.db, &one).await.unwrap();
         assert_eq!(again, 0, "{db}: an order just asked about waits for the next round");
     }
 }

@@ -221,9 +221,9 @@ async fn reconciliation_settles_a_payment_whose_notification_was_lost() {
             .await
             .unwrap();
         let gateway = SandboxClient::new(app.sandbox.clone(), app.sandbox.clone(), DEV_PAYMENT_SECRET.as_bytes());
-        assert_eq!(app::payments::settle::reconcile(&app.db, &gateway).await.unwrap(), 0, "{db}: too young to ask");
+        assert_eq!(app::payments::repo::reconcile(&app.db, &gateway).await.unwrap(), 0, "{db}: too young to ask");
         sqlx::query("UPDATE payment_orders SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
-        assert_eq!(app::payments::settle::reconcile(&app.db, &gateway).await.unwrap(), 1, "{db}");
+        assert_eq!(app::payments::repo::reconcile(&app.db, &gateway).await.unwrap(), 1, "{db}");
         assert_eq!(paid(&app, OVERDUE).await, 1, "{db}: settled from the gateway's answer");
         let txn: String = sqlx::query("SELECT txn_id FROM payment_orders WHERE order_no = $1")
             .bind(&order_no)
@@ -232,7 +232,7 @@ async fn reconciliation_settles_a_payment_whose_notification_was_lost() {
             .unwrap()
             .get(0);
         assert_eq!(txn, "SBXLOST", "{db}");
-        assert_eq!(app::payments::settle::reconcile(&app.db, &gateway).await.unwrap(), 0, "{db}: nothing left open");
+        assert_eq!(app::payments::repo::reconcile(&app.db, &gateway).await.unwrap(), 0, "{db}: nothing left open");
     }
 }
 

@@ -110,7 +110,7 @@ pub async fn query_waiting_orders() -> Result<(), AppError> {
     use crate::payments::model::OrderState;
     let (app, staff) = staff_caller(&[Role::Bank]).await?;
     let waiting: Vec<String> = repo::stale_orders(&app.db).await?.into_iter().map(|o| o.order_no).collect();
-    crate::payments::settle::reconcile(&app.db, app.gateway.as_ref()).await?;
+    crate::payments::repo::reconcile(&app.db, app.gateway.as_ref()).await?;
     let now = repo::states(&app.db, &waiting).await?;
     let count = |state: OrderState| now.iter().filter(|s| **s == state).count();
     let (paid, closed, open) =

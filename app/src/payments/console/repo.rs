@@ -35,21 +35,20 @@ pub struct ListedOrder {
 }
 
 impl ListedOrder {
-    fn from_row(row: &AnyRow) -> Self {
-        Self {
-            order_no: row.get(0),
-            decision_no: row.get(1),
-            // The app writes only these codes; an unknown one is shown as the channel most orders use.
-            channel: Channel::parse(row.get::<&str, _>(2)).unwrap_or(Channel::Icbc),
-            state: OrderState::parse(row.get::<&str, _>(3)).unwrap_or(OrderState::Open),
-            fine: Fen::new(row.get(4)),
-            late_fee: Fen::new(row.get(5)),
-            amount: Fen::new(row.get(6)),
-            created_at: row.get(7),
-            paid_at: row.get(8),
-            txn_id: row.get(9),
-            receipt_no: row.get(10),
-        }
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            order_no: row.try_get("order_no")?,
+            decision_no: row.try_get("decision_no")?,
+            channel: channel(row)?,
+            state: state(row)?,
+            fine: Fen::new(row.try_get("fine_fen")?),
+            late_fee: Fen::new(row.try_get("late_fee_fen")?),
+            amount: Fen::new(row.try_get("amount_fen")?),
+            created_at: row.try_get("created_at")?,
+            paid_at: row.try_get("paid_at")?,
+            txn_id: row.try_get("txn_id")?,
+            receipt_no: row.try_get("receipt_no")?,
+        })
     }
 
     /// The order as the console's list shows it.
@@ -65,6 +64,16 @@ impl ListedOrder {
             txn_id: self.txn_id.clone(),
         }
     }
+}
+
+/// The row's `channel`. The app writes only known codes; an unknown one is shown as the channel most orders use.
+fn channel(row: &AnyRow) -> Result<Channel, sqlx::Error> {
+    Ok(Channel::parse(row.try_get::<&str, _>("channel")?).unwrap_or(Channel::Icbc))
+}
+
+/// The row's `state`; an unknown code is shown as open.
+fn state(row: &AnyRow) -> Result<OrderState, sqlx::Error> {
+    Ok(OrderState::parse(row.try_get::<&str, _>("state")?).unwrap_or(OrderState::Open))
 }
 
 /// The filter as a WHERE clause over `payment_orders` with its bound values in order. Only fixed text goes into
@@ -119,7 +128,7 @@ pub async fn orders(db: &Db, filter: &OrderFilter, limit: Option<usize>) -> Resu
     let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
     let sql = format!("{ORDER_COLUMNS}{clause} ORDER BY created_at DESC, id DESC{limit}");
     let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &values).fetch_all(db.pool()).await?;
-    Ok(rows.iter().map(ListedOrder::from_row).collect())
+    rows.iter().map(ListedOrder::from_row).collect()
 }
 
 /// How many orders the filter matches, how many of them are paid, and the paid sum.
@@ -127,27 +136,28 @@ pub async fn totals(db: &Db, filter: &OrderFilter) -> Result<(i64, i64, Fen), sq
     let (clause, values) = filter_clause(filter);
     // CAST keeps the sum a 64-bit integer on PostgreSQL, whose SUM of BIGINT is NUMERIC.
     let sql = format!(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'paid' THEN 1 ELSE 0 END), 0), \
-         CAST(COALESCE(SUM(CASE WHEN state = 'paid' THEN amount_fen ELSE 0 END), 0) AS BIGINT) \
+        "SELECT COUNT(*) AS orders, COALESCE(SUM(CASE WHEN state = 'paid' THEN 1 ELSE 0 END), 0) AS paid, \
+         CAST(COALESCE(SUM(CASE WHEN state = 'paid' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS paid_fen \
          FROM payment_orders{clause}"
     );
     let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &values).fetch_one(db.pool()).await?;
-    Ok((row.get(0), row.get(1), Fen::new(row.get(2))))
+    Ok((row.try_get("orders")?, row.try_get("paid")?, Fen::new(row.try_get("paid_fen")?)))
 }
 
 /// The orders the app counts as paid on an Asia/Shanghai day.
 pub async fn paid_on(db: &Db, date: CivilDate) -> Result<Vec<AppPayment>, sqlx::Error> {
     let rows =
         sqlx::query(PAID_ON).bind(date.shanghai_midnight()).bind(date.shanghai_day_end()).fetch_all(db.pool()).await?;
-    Ok(rows
-        .iter()
-        .map(|row| AppPayment {
-            order_no: row.get(0),
-            channel: Channel::parse(row.get::<&str, _>(1)).unwrap_or(Channel::Icbc),
-            amount_fen: row.get(2),
-            txn_id: row.get(3),
+    rows.iter()
+        .map(|row| {
+            Ok(AppPayment {
+                order_no: row.try_get("order_no")?,
+                channel: channel(row)?,
+                amount_fen: row.try_get("amount_fen")?,
+                txn_id: row.try_get("txn_id")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A day's paid orders, read along the `(state, paid_at)` index.
@@ -166,9 +176,7 @@ pub async fn channels_and_states(
             .fetch_optional(db.pool())
             .await?;
         if let Some(row) = row {
-            let channel = Channel::parse(row.get::<&str, _>(0)).unwrap_or(Channel::Icbc);
-            let state = OrderState::parse(row.get::<&str, _>(1)).unwrap_or(OrderState::Open);
-            known.insert(order_no.to_string(), (channel, state));
+            known.insert(order_no.to_string(), (channel(&row)?, state(&row)?));
         }
     }
     Ok(known)
@@ -183,22 +191,27 @@ pub async fn exceptions(db: &Db) -> Result<Vec<ExceptionRow>, sqlx::Error> {
     )
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .iter()
-        .map(|row| ExceptionRow {
-            id: row.get(0),
-            order_no: row.get(1),
-            kind_label: exception_kind_label(row.get::<&str, _>(2)).to_string(),
-            amount: Fen::new(row.get(3)).to_string(),
-            detail: row.get(4),
-            created_at: shanghai_time(row.get(5)),
-            settlement: row.get::<Option<i64>, _>(6).map(|at| Settlement {
-                at: shanghai_time(at),
-                note: row.get::<Option<String>, _>(7).unwrap_or_default(),
-                by: row.get::<Option<String>, _>(8).unwrap_or_default(),
-            }),
+    rows.iter()
+        .map(|row| {
+            let settlement = match row.try_get::<Option<i64>, _>("settled_at")? {
+                Some(at) => Some(Settlement {
+                    at: shanghai_time(at),
+                    note: row.try_get::<Option<String>, _>("settled_note")?.unwrap_or_default(),
+                    by: row.try_get::<Option<String>, _>("settled_by")?.unwrap_or_default(),
+                }),
+                None => None,
+            };
+            Ok(ExceptionRow {
+                id: row.try_get("id")?,
+                order_no: row.try_get("order_no")?,
+                kind_label: exception_kind_label(row.try_get::<&str, _>("kind")?).to_string(),
+                amount: Fen::new(row.try_get("amount_fen")?).to_string(),
+                detail: row.try_get("detail")?,
+                created_at: shanghai_time(row.try_get("created_at")?),
+                settlement,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// What settling an exception did.
@@ -231,7 +244,7 @@ pub async fn settle_exception(db: &Db, staff: &Staff, id: i64, note: &SettleNote
     }
     let row =
         sqlx::query("SELECT order_no, kind FROM payment_exceptions WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-    let (order_no, kind): (String, String) = (row.get(0), row.get(1));
+    let (order_no, kind): (String, String) = (row.try_get("order_no")?, row.try_get("kind")?);
     let detail = format!("exception {id} ({kind}): {}", note.as_str());
     audit::record(&mut tx, staff.actor(), "payment.exception.settle", &order_no, &detail).await?;
     tx.commit().await?;
@@ -249,29 +262,31 @@ pub async fn stale_orders(db: &Db) -> Result<Vec<StaleOrderRow>, sqlx::Error> {
     .bind(at - STALE_AFTER_SECS)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .iter()
-        .map(|row| StaleOrderRow {
-            order_no: row.get(0),
-            decision_no: row.get(1),
-            channel: Channel::parse(row.get::<&str, _>(2)).unwrap_or(Channel::Icbc),
-            amount: Fen::new(row.get(3)).to_string(),
-            created_at: shanghai_time(row.get(4)),
-            expires_at: shanghai_time(row.get(5)),
+    rows.iter()
+        .map(|row| {
+            Ok(StaleOrderRow {
+                order_no: row.try_get("order_no")?,
+                decision_no: row.try_get("decision_no")?,
+                channel: channel(row)?,
+                amount: Fen::new(row.try_get("amount_fen")?).to_string(),
+                created_at: shanghai_time(row.try_get("created_at")?),
+                expires_at: shanghai_time(row.try_get("expires_at")?),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The states of `order_nos` now, to report what a query to the gateway settled.
 pub async fn states(db: &Db, order_nos: &[String]) -> Result<Vec<OrderState>, sqlx::Error> {
     let mut states = Vec::new();
     for order_no in order_nos {
-        let state: Option<String> = sqlx::query("SELECT state FROM payment_orders WHERE order_no = $1")
+        let row = sqlx::query("SELECT state FROM payment_orders WHERE order_no = $1")
             .bind(order_no)
             .fetch_optional(db.pool())
-            .await?
-            .map(|row| row.get(0));
-        states.extend(state.as_deref().and_then(OrderState::parse));
+            .await?;
+        if let Some(row) = row {
+            states.extend(OrderState::parse(row.try_get::<&str, _>("state")?));
+        }
     }
     Ok(states)
 }

@@ -5,15 +5,16 @@
 //! each other's result instead of racing. An order reaches a final state the first time the gateway reports money
 //! for it, and each of the gateway's transactions is recorded at most once.
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::model::OrderState;
+use super::super::model::OrderState;
+use super::super::rules::{self, Exception, FineFacts, OrderFacts, Settlement};
 use crate::domain::{CivilDate, Fen};
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::{Backend, Db};
 use crate::platform::gateway::{GatewayState, Notification, PaymentGateway};
 use crate::platform::now;
-use crate::violations::rules;
 
 /// How long after it was opened, or last asked about, reconciliation asks the gateway about an open order.
 pub const RECONCILE_AFTER_SECS: i64 = 60;
@@ -30,21 +31,47 @@ pub enum Applied {
     /// The same nonce was seen before: nothing changed.
     Replayed,
     /// Money arrived that cannot be applied; recorded for an operator to settle.
-    Exception(&'static str),
+    Exception(Exception),
 }
 
-/// An order as read under its decision's lock.
+/// An order as read under its decision's lock: the facts the rule decides on, and who paid it for the audit row.
 struct LockedOrder {
     order_no: String,
     decision_no: String,
-    amount_fen: i64,
-    state: Option<OrderState>,
-    txn_id: Option<String>,
     account_id: Option<i64>,
     channel: String,
+    facts: OrderFacts,
 }
 
-/// Takes the lock of the order's decision, then reads the order, so what it reads is what the lock protects.
+impl LockedOrder {
+    fn from_row(order_no: &str, row: &AnyRow) -> Result<Self, sqlx::Error> {
+        // The decision's columns are NULL only when its row is missing, a fault in the data: no money can pay it.
+        let fine = match row.try_get::<Option<i64>, _>("fine_fen")? {
+            Some(fine_fen) => Some(FineFacts {
+                fine: Fen::new(fine_fen),
+                decided_on: row.try_get::<Option<String>, _>("decided_on")?.as_deref().and_then(CivilDate::parse),
+                paid: row.try_get::<Option<i64>, _>("fine_paid")? == Some(1),
+            }),
+            None => None,
+        };
+        let facts = OrderFacts {
+            state: OrderState::parse(row.try_get::<&str, _>("state")?),
+            amount: Fen::new(row.try_get("amount_fen")?),
+            txn_id: row.try_get("txn_id")?,
+            fine,
+        };
+        Ok(LockedOrder {
+            order_no: order_no.to_string(),
+            decision_no: row.try_get("decision_no")?,
+            account_id: row.try_get("account_id")?,
+            channel: row.try_get("channel")?,
+            facts,
+        })
+    }
+}
+
+/// Takes the lock of the order's decision, then reads the order and its fine, so what it reads is what the lock
+/// protects.
 async fn lock_order(
     db: &Db,
     tx: &mut Transaction<'static, Any>,
@@ -56,22 +83,16 @@ async fn lock_order(
         .fetch_optional(&mut **tx)
         .await?;
     let Some(decision) = decision else { return Ok(None) };
-    db.lock(tx, &format!("decision:{}", decision.get::<&str, _>(0))).await?;
+    db.lock(tx, &format!("decision:{}", decision.try_get::<&str, _>("decision_no")?)).await?;
     let row = sqlx::query(
-        "SELECT decision_no, amount_fen, state, txn_id, account_id, channel FROM payment_orders WHERE order_no = $1",
+        "SELECT o.decision_no, o.amount_fen, o.state, o.txn_id, o.account_id, o.channel, \
+         v.fine_fen, v.decided_on, v.paid AS fine_paid \
+         FROM payment_orders o LEFT JOIN violations v ON v.decision_no = o.decision_no WHERE o.order_no = $1",
     )
     .bind(order_no)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(Some(LockedOrder {
-        order_no: order_no.to_string(),
-        decision_no: row.get(0),
-        amount_fen: row.get(1),
-        state: OrderState::parse(row.get::<&str, _>(2)),
-        txn_id: row.get(3),
-        account_id: row.get(4),
-        channel: row.get(5),
-    }))
+    LockedOrder::from_row(order_no, &row).map(Some)
 }
 
 /// Applies a verified notification once; its nonce is recorded in the same transaction.
@@ -108,29 +129,46 @@ async fn settle_order(db: &Db, order_no: &str, state: &GatewayState) -> Result<O
     Ok(applied)
 }
 
-/// Applies the gateway's `state` of `order_no`. `NotFound` closes the order: it is only passed on after a close,
-/// when an order the gateway never registered can no longer be paid.
+/// Reads the facts of `order_no`, lets `rules::settle` decide what the gateway's `state` does, and applies that;
+/// `None` when nothing changed.
 async fn apply_state(
     db: &Db,
     tx: &mut Transaction<'static, Any>,
     order_no: &str,
     state: &GatewayState,
 ) -> Result<Option<Applied>, sqlx::Error> {
-    let Some(order) = lock_order(db, tx, order_no).await? else {
-        return Ok(match state {
-            GatewayState::Paid { txn_id, amount_fen, .. } => {
-                Some(record_exception(tx, order_no, "unknown_order", *amount_fen, txn_id, txn_id).await?)
-            }
-            _ => None,
-        });
+    let order = lock_order(db, tx, order_no).await?;
+    let settlement = rules::settle(order.as_ref().map(|o| &o.facts), state);
+    // Only a report of money leads the rule to pay or refund; the other reports carry none.
+    let (txn_id, amount_fen, paid_at) = match state {
+        GatewayState::Paid { txn_id, amount_fen, paid_at } => (txn_id.as_str(), *amount_fen, *paid_at),
+        _ => ("", 0, 0),
     };
-    Ok(match state {
-        GatewayState::Paid { txn_id, amount_fen, paid_at } => {
-            Some(apply_paid(tx, &order, txn_id, *amount_fen, *paid_at).await?)
+    Ok(match (settlement, order) {
+        (Settlement::NoChange, _) => None,
+        (Settlement::AlreadyApplied, _) => Some(Applied::AlreadyApplied),
+        (Settlement::Refund { exception, .. }, None) => {
+            Some(record_exception(tx, order_no, exception, amount_fen, txn_id, txn_id).await?)
         }
-        GatewayState::Cancelled => Some(close_in_app(tx, &order, OrderState::Cancelled).await?),
-        GatewayState::Closed | GatewayState::NotFound => Some(close_in_app(tx, &order, OrderState::Expired).await?),
-        GatewayState::Pending => None,
+        (Settlement::Refund { exception, close }, Some(order)) => {
+            if close {
+                close_in_app(tx, &order, OrderState::Cancelled).await?;
+            }
+            let detail = match exception {
+                Exception::WrongAmount => {
+                    format!(
+                        "expected {} fen, gateway reported {amount_fen} fen, txn {txn_id}",
+                        order.facts.amount.fen()
+                    )
+                }
+                _ => txn_id.to_string(),
+            };
+            Some(record_exception(tx, order_no, exception, amount_fen, txn_id, &detail).await?)
+        }
+        (Settlement::Close(end), Some(order)) => Some(close_in_app(tx, &order, end).await?),
+        (Settlement::Pay, Some(order)) => Some(pay_fine(tx, &order, txn_id, amount_fen, paid_at).await?),
+        // The rule closes or pays only an order that exists.
+        (Settlement::Close(_) | Settlement::Pay, None) => None,
     })
 }
 
@@ -152,11 +190,12 @@ async fn close_in_app(
 async fn record_exception(
     tx: &mut Transaction<'static, Any>,
     order_no: &str,
-    kind: &'static str,
+    exception: Exception,
     amount_fen: i64,
     txn_id: &str,
     detail: &str,
 ) -> Result<Applied, sqlx::Error> {
+    let kind = exception.code();
     let recorded = sqlx::query(
         "INSERT INTO payment_exceptions (order_no, kind, amount_fen, detail, created_at, txn_id) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_no, txn_id) DO NOTHING",
@@ -173,59 +212,12 @@ async fn record_exception(
         return Ok(Applied::AlreadyApplied);
     }
     tracing::warn!(order_no, kind, amount_fen, detail, "payment exception recorded");
-    Ok(Applied::Exception(kind))
-}
-
-/// The gateway says the order was paid `amount_fen` under `txn_id` at `paid_at`. An open order pays its fine; a
-/// closed one pays it only while the fine is unpaid and the money is what the fine cost that day, so a payer whose
-/// money arrived late is not asked to pay twice; anything else is recorded for refund and ends the order.
-async fn apply_paid(
-    tx: &mut Transaction<'static, Any>,
-    order: &LockedOrder,
-    txn_id: &str,
-    amount_fen: i64,
-    paid_at: i64,
-) -> Result<Applied, sqlx::Error> {
-    let order_no = order.order_no.as_str();
-    match order.state {
-        Some(OrderState::Paid) if order.txn_id.as_deref() == Some(txn_id) => Ok(Applied::AlreadyApplied),
-        Some(OrderState::Paid) => record_exception(tx, order_no, "duplicate_payment", amount_fen, txn_id, txn_id).await,
-        _ if amount_fen != order.amount_fen => {
-            close_in_app(tx, order, OrderState::Cancelled).await?;
-            let detail = format!("expected {} fen, gateway reported {amount_fen} fen, txn {txn_id}", order.amount_fen);
-            record_exception(tx, order_no, "wrong_amount", amount_fen, txn_id, &detail).await
-        }
-        Some(OrderState::Open) | None => pay_fine(tx, order, txn_id, amount_fen, paid_at).await,
-        Some(OrderState::Cancelled | OrderState::Expired) => {
-            if fine_costs(tx, &order.decision_no, paid_at).await? == Some(amount_fen) {
-                pay_fine(tx, order, txn_id, amount_fen, paid_at).await
-            } else {
-                record_exception(tx, order_no, "paid_after_close", amount_fen, txn_id, txn_id).await
-            }
-        }
-    }
-}
-
-/// What the decision's fine cost, late fee included, on the Asia/Shanghai day of `at`; `None` once it is paid.
-async fn fine_costs(
-    tx: &mut Transaction<'static, Any>,
-    decision_no: &str,
-    at: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query("SELECT fine_fen, decided_on, paid FROM violations WHERE decision_no = $1")
-        .bind(decision_no)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.filter(|row| row.get::<i64, _>(2) == 0).and_then(|row| {
-        let decided_on = CivilDate::parse(row.get::<&str, _>(1))?;
-        let due = rules::amount_due(Fen::new(row.get(0)), decided_on, CivilDate::shanghai_today_from_epoch(at))?;
-        Some(due.total.fen())
-    }))
+    Ok(Applied::Exception(exception))
 }
 
 /// Marks the fine and the order paid, once. The order keeps the gateway's payment time, so a payment taken just
 /// before Asia/Shanghai midnight but applied just after falls on the same day in the app as in the gateway's
-/// daily statement.
+/// daily statement. The fine's update stays conditional, so money can never pay a fine twice.
 async fn pay_fine(
     tx: &mut Transaction<'static, Any>,
     order: &LockedOrder,
@@ -241,7 +233,7 @@ async fn pay_fine(
         .await?;
     if fine.rows_affected() != 1 {
         close_in_app(tx, order, OrderState::Cancelled).await?;
-        return record_exception(tx, order_no, "duplicate_payment", amount_fen, txn_id, txn_id).await;
+        return record_exception(tx, order_no, Exception::DuplicatePayment, amount_fen, txn_id, txn_id).await;
     }
     let receipt_no = format!("R{}", &order_no[1..]);
     sqlx::query(
@@ -289,7 +281,7 @@ pub async fn reconcile_order(
         .fetch_optional(db.pool())
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let expired = row.get::<i64, _>(0) <= now();
+    let expired = row.try_get::<i64, _>("expires_at")? <= now();
     let answer = if expired { gateway.close(order_no).await } else { gateway.query(order_no).await };
     match answer {
         Ok(GatewayState::Pending) => Ok(None),
@@ -321,7 +313,7 @@ pub async fn reconcile(db: &Db, gateway: &dyn PaymentGateway) -> Result<usize, s
     let rows =
         sqlx::query(sqlx::AssertSqlSafe(claim)).bind(now).bind(now - RECONCILE_AFTER_SECS).fetch_all(db.pool()).await?;
     for row in &rows {
-        reconcile_order(db, gateway, row.get::<&str, _>(0)).await?;
+        reconcile_order(db, gateway, row.try_get::<&str, _>("order_no")?).await?;
     }
     Ok(rows.len())
 }

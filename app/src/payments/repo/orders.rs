@@ -3,9 +3,10 @@
 //! gateway's word is in `settle`.
 
 use rand::Rng;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::model::{method_name, OrderState, Receipt};
+use super::super::model::{method_name, OrderState, Receipt};
 use crate::domain::{CivilDate, Fen};
 use crate::identity::model::Channel;
 use crate::platform::db::Db;
@@ -52,6 +53,8 @@ pub enum OpenError {
     Database(#[from] sqlx::Error),
 }
 
+crate::error::database_is_the_fault!(OpenError);
+
 fn new_order_no(today: CivilDate) -> String {
     let date = today.to_string().replace('-', "");
     format!("P{date}{:010}", rand::rng().random_range(0..10_000_000_000u64))
@@ -96,7 +99,7 @@ async fn open_or_find_stale(
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(OpenError::NotFound)?;
-    if row.get::<i64, _>(2) == 1 {
+    if row.try_get::<i64, _>("paid")? == 1 {
         return Err(OpenError::AlreadyPaid);
     }
     let now = now();
@@ -107,7 +110,8 @@ async fn open_or_find_stale(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(open) = open {
-        let (order_no, amount, expires_at): (String, i64, i64) = (open.get(0), open.get(1), open.get(2));
+        let order_no: String = open.try_get("order_no")?;
+        let (amount, expires_at): (i64, i64) = (open.try_get("amount_fen")?, open.try_get("expires_at")?);
         // Reused only while it still charges what the page showed; otherwise a fresh order replaces it.
         if expires_at > now && amount == shown_total.fen() {
             tx.commit().await?;
@@ -119,9 +123,9 @@ async fn open_or_find_stale(
     // An unreadable decision date is a fault in the data, not a missing decision: it must not become a charge.
     let unreadable =
         || OpenError::Database(sqlx::Error::Decode(format!("decision {decision_no} has no due date").into()));
-    let decided_on = CivilDate::parse(row.get::<&str, _>(1)).ok_or_else(unreadable)?;
+    let decided_on = CivilDate::parse(row.try_get::<&str, _>("decided_on")?).ok_or_else(unreadable)?;
     let today = CivilDate::shanghai_today_from_epoch(now);
-    let due = rules::amount_due(Fen::new(row.get(0)), decided_on, today).ok_or_else(unreadable)?;
+    let due = rules::amount_due(Fen::new(row.try_get("fine_fen")?), decided_on, today).ok_or_else(unreadable)?;
     if due.total != shown_total {
         return Err(OpenError::AmountChanged(due.total));
     }
@@ -163,21 +167,27 @@ pub struct StoredOrder {
 pub async fn order(db: &Db, order_no: &str) -> Result<Option<StoredOrder>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT order_no, decision_no, account_id, amount_fen, state, receipt_no, \
-         (SELECT COUNT(*) FROM payment_exceptions e WHERE e.order_no = o.order_no) \
+         (SELECT COUNT(*) FROM payment_exceptions e WHERE e.order_no = o.order_no) AS exceptions \
          FROM payment_orders o WHERE order_no = $1",
     )
     .bind(order_no)
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(|row| StoredOrder {
-        order_no: row.get(0),
-        decision_no: row.get(1),
-        account_id: row.get(2),
-        amount: Fen::new(row.get(3)),
-        state: OrderState::parse(row.get::<&str, _>(4)).unwrap_or(OrderState::Open),
-        receipt_no: row.get(5),
-        refund_pending: row.get::<i64, _>(6) > 0,
-    }))
+    row.map(|row| StoredOrder::from_row(&row)).transpose()
+}
+
+impl StoredOrder {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(StoredOrder {
+            order_no: row.try_get("order_no")?,
+            decision_no: row.try_get("decision_no")?,
+            account_id: row.try_get("account_id")?,
+            amount: Fen::new(row.try_get("amount_fen")?),
+            state: OrderState::parse(row.try_get::<&str, _>("state")?).unwrap_or(OrderState::Open),
+            receipt_no: row.try_get("receipt_no")?,
+            refund_pending: row.try_get::<i64, _>("exceptions")? > 0,
+        })
+    }
 }
 
 /// A receipt, with the account that paid it (for the caller's authorisation check).
@@ -191,31 +201,19 @@ pub async fn receipt(db: &Db, receipt_no: &str) -> Result<Option<(Receipt, Optio
     .bind(receipt_no)
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(|row| {
-        let channel = Channel::parse(row.get::<&str, _>(8)).unwrap_or(Channel::Icbc);
-        let receipt = Receipt {
-            receipt_no: row.get(0),
-            decision_no: row.get(1),
-            plate: row.get(2),
-            behaviour: row.get(3),
-            fine: Fen::new(row.get(4)).to_string(),
-            late_fee: Fen::new(row.get(5)).to_string(),
-            total: Fen::new(row.get(6)).to_string(),
-            paid_at: row.get::<Option<i64>, _>(7).map(shanghai_time).unwrap_or_default(),
-            method: method_name(channel).to_string(),
-            txn_id: row.get::<Option<String>, _>(9).unwrap_or_default(),
-        };
-        (receipt, row.get(10))
-    }))
-}
-
-/// Receipt numbers of the fines an account has paid, newest first.
-pub async fn receipts_of(db: &Db, account_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT receipt_no, decision_no FROM payment_orders WHERE account_id = $1 AND state = 'paid' ORDER BY paid_at DESC",
-    )
-    .bind(account_id)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    let Some(row) = row else { return Ok(None) };
+    let channel = Channel::parse(row.try_get::<&str, _>("channel")?).unwrap_or(Channel::Icbc);
+    let receipt = Receipt {
+        receipt_no: row.try_get("receipt_no")?,
+        decision_no: row.try_get("decision_no")?,
+        plate: row.try_get("plate")?,
+        behaviour: row.try_get("behaviour")?,
+        fine: Fen::new(row.try_get("fine_fen")?).to_string(),
+        late_fee: Fen::new(row.try_get("late_fee_fen")?).to_string(),
+        total: Fen::new(row.try_get("amount_fen")?).to_string(),
+        paid_at: row.try_get::<Option<i64>, _>("paid_at")?.map(shanghai_time).unwrap_or_default(),
+        method: method_name(channel).to_string(),
+        txn_id: row.try_get::<Option<String>, _>("txn_id")?.unwrap_or_default(),
+    };
+    Ok(Some((receipt, row.try_get("account_id")?)))
 }
