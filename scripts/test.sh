@@ -44,6 +44,9 @@ count_cargo() {
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
+say "folder imports: nothing below an area imports one, no loop (scripts/imports.sh)"
+bash scripts/imports.sh --quiet
+
 status=0
 LOGS=$(mktemp -d)
 say "unit and integration tests (SQLite and PostgreSQL)"

@@ -1,4 +1,4 @@
-//! The HTML shell and the routes.
+//! The HTML shell and the routes: the top of the crate, importing every area's screens; only `server` imports it.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};

@@ -1,4 +1,5 @@
-//! The one error type users see: every variant renders as a safe Chinese message.
+//! The one error type users see: every variant renders as a safe Chinese message, with its HTTP status. Anything
+//! may import it; it imports only `domain`.
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};

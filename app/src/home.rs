@@ -1,4 +1,5 @@
-//! The channel homes: WeChat's 大连交警 menus and 融e联's 大连智慧交通 menus (SPEC §2A).
+//! The channel homes: WeChat's 大连交警 menus and 融e联's 大连智慧交通 menus (SPEC §2A). Built on `identity` and `ui`;
+//! only the app's routes import it.
 
 use leptos::prelude::*;
 

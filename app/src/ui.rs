@@ -1,4 +1,5 @@
-//! Small building blocks every screen shares, in WeUI's vocabulary.
+//! Small building blocks every screen shares, in WeUI's vocabulary. Any screen may import it; it imports only
+//! `domain` and `error`.
 
 use leptos::prelude::*;
 

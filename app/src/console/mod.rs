@@ -1,5 +1,7 @@
 //! The operators' console (SPEC §5, issue 5): its own sign-in, staff roles, and the screens for card
 //! applications, data loads, payments and the audit log.
+//! Built on `platform`, `domain`, `identity`, `ui` and `import`; the areas with console screens (cards, payments)
+//! import its staff guard and layout, and `server` its routes.
 
 pub mod api;
 #[cfg(feature = "ssr")]

@@ -2,6 +2,8 @@
 //! parsed and checked against the database first, and only a file without a single bad row is written, upserting
 //! by natural key in transactions of at most [`BATCH_ROWS`] rows so the app's own writers are never held up for
 //! the length of a large file.
+//! Server only. It writes the tables of `violations`, `study`, `identity` and cards through `platform`'s database;
+//! the console's 数据导入 and `server import` call it.
 
 mod cards;
 mod drivers;

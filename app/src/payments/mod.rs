@@ -1,8 +1,8 @@
 //! 缴费 (SPEC §2E, §5): orders, notifications, receipts, and the operators' side in `console/`. `rules` decides what
 //! the gateway's word does to an order (pure); `repo` reads and changes orders in the database; `api` holds the
 //! server functions and `pages` the screens. The gateway contract is `platform::gateway`; the built-in sandbox
-//! gateway is the workspace's `sandbox` crate. Imported by `server` and the screens that link to payment; imports
-//! `platform`, `domain` and `identity`.
+//! gateway is the workspace's `sandbox` crate. Built on `platform`, `domain`,
+//! `identity`, `ui`, the console's guard and the decisions of `violations`; imported by the app's routes and `server`.
 
 pub mod api;
 pub mod console;

@@ -1,4 +1,6 @@
 //! 交通违法处理 (SPEC §2D, §3): the notice, the card's vehicles, their untreated records, processing, decisions.
+//! Built on `platform`, `domain`, `identity` and `ui`; `payments` and `study` read its records and rules, `import`
+//! loads them, and the app's routes and `server` mount its screens and the evidence route.
 
 pub mod api;
 #[cfg(feature = "ssr")]
