@@ -23,6 +23,9 @@ const SERVER_FN_ERROR: &str = "serverfnerror";
 const API_PREFIX: &str = "/api/";
 /// The largest form body a server function accepts; the console's file upload has its own route and limit.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// How much of an over-long body is still read before it is refused: a client whose upload is cut off mid-send
+/// may lose the answer in the connection reset, so the 400 page reaches it only if it finished sending.
+const READ_BEFORE_REFUSING: usize = 1024 * 1024;
 /// The most fields one form may carry (the quiz has one per question).
 pub const MAX_FIELDS: usize = 200;
 /// The longest field name.
@@ -184,9 +187,9 @@ pub async fn input_guard(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let bytes: Bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(_) => return refuse(&parts.headers, &path, &EdgeRefusal::TooLong.into()),
+    let bytes: Bytes = match axum::body::to_bytes(body, READ_BEFORE_REFUSING).await {
+        Ok(bytes) if bytes.len() <= MAX_FORM_BYTES => bytes,
+        _ => return refuse(&parts.headers, &path, &EdgeRefusal::TooLong.into()),
     };
     // Server functions read their arguments as a form whatever the declared type, so every body is checked as one.
     if let Err(refusal) = check_form(&bytes) {
