@@ -83,49 +83,23 @@ pub const AUDIT_PAGE: usize = 200;
 /// `/console/audit`: searches the append-only audit log, newest first; auditors only.
 #[server(prefix = "/api", endpoint = "console_audit")]
 pub async fn console_audit(query: AuditQuery) -> Result<AuditPageData, AppError> {
-    use super::model::{AuditEntry, Role};
-    use crate::domain::CivilDate;
-    use sqlx::Row;
+    use super::model::Role;
+    use super::repo::{self, AuditFilter};
+    use super::rules::{audit_range, contains_pattern};
     let (state, staff) = super::auth::staff_caller(&[Role::Auditor]).await?;
-    let bound = |text: &str, end: bool| -> Result<Option<i64>, ()> {
-        if text.is_empty() {
-            return Ok(None);
-        }
-        let date = CivilDate::parse(text).ok_or(())?;
-        Ok(Some(if end { date.shanghai_day_end() } else { date.shanghai_midnight() }))
-    };
-    let (Ok(from), Ok(to)) = (bound(&query.from, false), bound(&query.to, true)) else {
+    let Some((from, to)) = audit_range(&query.from, &query.to) else {
         let error = Some("日期应为 YYYY-MM-DD 格式".to_string());
         return Ok(AuditPageData { staff: staff.view(), entries: Vec::new(), truncated: false, error });
     };
-    let like = |text: &str| format!("%{}%", text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let rows = sqlx::query(
-        "SELECT at, actor, channel, action, subject, detail FROM audit_log \
-         WHERE actor LIKE $1 ESCAPE '\\' AND action LIKE $2 ESCAPE '\\' AND subject LIKE $3 ESCAPE '\\' \
-         AND at >= $4 AND at < $5 ORDER BY at DESC, id DESC LIMIT $6",
-    )
-    .bind(like(&query.actor))
-    .bind(like(&query.action))
-    .bind(like(&query.subject))
-    .bind(from.unwrap_or(i64::MIN))
-    .bind(to.unwrap_or(i64::MAX))
-    .bind(AUDIT_PAGE as i64 + 1)
-    .fetch_all(state.db.pool())
-    .await?;
-    let truncated = rows.len() > AUDIT_PAGE;
-    let entries = rows
-        .iter()
-        .take(AUDIT_PAGE)
-        .map(|row| {
-            Ok(AuditEntry {
-                at: crate::platform::shanghai_time(row.try_get("at")?),
-                actor: row.try_get("actor")?,
-                channel: row.try_get::<Option<String>, _>("channel")?.unwrap_or_default(),
-                action: row.try_get("action")?,
-                subject: row.try_get("subject")?,
-                detail: row.try_get("detail")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+    let filter = AuditFilter {
+        actor: contains_pattern(&query.actor),
+        action: contains_pattern(&query.action),
+        subject: contains_pattern(&query.subject),
+        from,
+        to,
+    };
+    let mut entries = repo::audit_entries(&state.db, &filter, AUDIT_PAGE + 1).await?;
+    let truncated = entries.len() > AUDIT_PAGE;
+    entries.truncate(AUDIT_PAGE);
     Ok(AuditPageData { staff: staff.view(), entries, truncated, error: None })
 }
