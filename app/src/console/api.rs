@@ -2,6 +2,9 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::console::auth::StaffCaller;
+
 use super::model::{AuditPageData, AuditQuery, ImportPageData, LoginPageData, StaffView};
 use crate::error::AppError;
 
@@ -53,7 +56,7 @@ pub async fn staff_login(username: String, password: String) -> Result<(), AppEr
 #[server(prefix = "/api", endpoint = "staff_logout")]
 pub async fn staff_logout() -> Result<(), AppError> {
     use super::model::Role;
-    let (state, staff) = super::auth::staff_caller(&Role::ALL).await?;
+    let StaffCaller { state, staff } = super::auth::staff_caller(&Role::ALL).await?;
     let cookie = super::auth::end_session(&state, &staff).await?;
     crate::platform::http::set_response_cookie(&cookie);
     leptos_axum::redirect(super::auth::LOGIN_PAGE);
@@ -64,7 +67,7 @@ pub async fn staff_logout() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "console_home")]
 pub async fn console_home() -> Result<StaffView, AppError> {
     use super::model::Role;
-    let (_, staff) = super::auth::staff_caller(&Role::ALL).await?;
+    let StaffCaller { staff, .. } = super::auth::staff_caller(&Role::ALL).await?;
     Ok(staff.view())
 }
 
@@ -72,7 +75,7 @@ pub async fn console_home() -> Result<StaffView, AppError> {
 #[server(prefix = "/api", endpoint = "console_import_page")]
 pub async fn console_import_page() -> Result<ImportPageData, AppError> {
     use super::model::Role;
-    let (state, staff) = super::auth::staff_caller(&[Role::Police]).await?;
+    let StaffCaller { state, staff } = super::auth::staff_caller(&[Role::Police]).await?;
     let flash = super::auth::take_flash(&state, &staff, super::upload::PATH).await?;
     Ok(ImportPageData { staff: staff.view(), flash })
 }
@@ -86,7 +89,7 @@ pub async fn console_audit(query: AuditQuery) -> Result<AuditPageData, AppError>
     use super::model::Role;
     use super::repo::{self, AuditFilter};
     use super::rules::{audit_range, contains_pattern};
-    let (state, staff) = super::auth::staff_caller(&[Role::Auditor]).await?;
+    let StaffCaller { state, staff } = super::auth::staff_caller(&[Role::Auditor]).await?;
     let Some((from, to)) = audit_range(&query.from, &query.to) else {
         let error = Some("日期应为 YYYY-MM-DD 格式".to_string());
         return Ok(AuditPageData { staff: staff.view(), entries: Vec::new(), truncated: false, error });

@@ -179,16 +179,22 @@ pub async fn request_staff(state: &AppState, headers: &HeaderMap) -> Result<Opti
     Ok(Some(Staff { id: row.id, username: row.username, role, token_hash: row.token_hash, flash: row.flash }))
 }
 
+/// A signed-in staff member whose role may use the screen, and the state.
+pub struct StaffCaller {
+    pub state: AppState,
+    pub staff: Staff,
+}
+
 /// Inside a console server function: the state and the signed-in staff member, refused unless their role is
 /// one of `allowed`.
-pub async fn staff_caller(allowed: &[Role]) -> Result<(AppState, Staff), AppError> {
+pub async fn staff_caller(allowed: &[Role]) -> Result<StaffCaller, AppError> {
     let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Unavailable)?;
     let staff = request_staff(&state, &parts.headers).await?.ok_or(AppError::StaffNotSignedIn)?;
     if !rules::may(staff.role, allowed) {
         return Err(AppError::Forbidden);
     }
-    Ok((state, staff))
+    Ok(StaffCaller { state, staff })
 }
 
 /// Leaves a one-time message for the console page at `url` and sends the browser there.
