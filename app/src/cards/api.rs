@@ -3,6 +3,11 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::console::auth::StaffCaller;
+#[cfg(feature = "ssr")]
+use crate::identity::caller::{Caller, Visitor};
+
 use super::model::{ApplicationDetailData, ApplicationFields, ApplicationListData, ApplyPageData, StatusPageData};
 use crate::error::AppError;
 
@@ -31,7 +36,7 @@ mod ssr {
 #[server(prefix = "/api", endpoint = "card_apply_page")]
 pub async fn card_apply_page() -> Result<ApplyPageData, AppError> {
     use crate::identity::model::Flash;
-    let (state, session) = crate::identity::caller::caller().await?;
+    let Caller { state, session } = crate::identity::caller::caller().await?;
     let flash = match &session {
         Some(session) => crate::identity::caller::take_flash(&state, session, "/card-apply").await?,
         None => Flash::default(),
@@ -51,7 +56,7 @@ pub async fn card_apply(#[server(flatten)] fields: ApplicationFields) -> Result<
     use crate::identity::caller::flash_and_redirect;
     use crate::identity::model::Flash;
 
-    let (state, session) = crate::identity::caller::caller_or_guest().await?;
+    let Visitor { state, session } = crate::identity::caller::caller_or_guest().await?;
     let ApplicationFields { op, name, id_number, phone, code, plate1, plate2, plate3, branch } = &fields;
     let typed = [
         ("name", name),
@@ -126,7 +131,7 @@ pub async fn card_apply(#[server(flatten)] fields: ApplicationFields) -> Result<
 pub async fn card_status_page(#[server(default)] pass: String) -> Result<StatusPageData, AppError> {
     use super::repo;
     use crate::identity::model::Flash;
-    let (state, session) = crate::identity::caller::caller().await?;
+    let Caller { state, session } = crate::identity::caller::caller().await?;
     let flash = match &session {
         Some(session) => crate::identity::caller::take_flash(&state, session, STATUS_PATH).await?,
         None => Flash::default(),
@@ -153,7 +158,7 @@ pub async fn card_status_lookup(
     use crate::domain::IdNumber;
     use crate::identity::caller::flash_and_redirect;
     use crate::identity::model::Flash;
-    let (state, session) = crate::identity::caller::caller_or_guest().await?;
+    let Visitor { state, session } = crate::identity::caller::caller_or_guest().await?;
     let application_no = application_no.trim().to_ascii_uppercase();
     let mut flash = Flash {
         values: vec![("application_no".into(), application_no.clone()), ("id_number".into(), id_number.trim().into())],
@@ -201,7 +206,7 @@ pub async fn card_status_lookup(
 pub async fn console_applications(#[server(default)] state: String) -> Result<ApplicationListData, AppError> {
     use super::rules::ApplicationState;
     use crate::console::model::Role;
-    let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank, Role::Auditor]).await?;
+    let StaffCaller { state: app, staff } = crate::console::auth::staff_caller(&[Role::Bank, Role::Auditor]).await?;
     let filter = ApplicationState::parse(&state);
     let applications = super::repo::list(&app.db, filter).await?.iter().map(|a| a.console()).collect();
     Ok(ApplicationListData { staff: staff.view(), filter, applications })
@@ -212,7 +217,7 @@ pub async fn console_applications(#[server(default)] state: String) -> Result<Ap
 pub async fn console_application(no: String) -> Result<ApplicationDetailData, AppError> {
     use super::rules::Step;
     use crate::console::model::Role;
-    let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank, Role::Auditor]).await?;
+    let StaffCaller { state: app, staff } = crate::console::auth::staff_caller(&[Role::Bank, Role::Auditor]).await?;
     let application =
         super::repo::find(&app.db, no.trim()).await?.ok_or_else(|| AppError::not_found("未找到该申请"))?;
     let flash = crate::console::auth::take_flash(&app, &staff, DETAIL_PATH).await?;
@@ -230,7 +235,7 @@ pub async fn card_application_step(no: String, op: String, #[server(default)] re
     use crate::console::model::Role;
     use crate::error::Refused;
     use crate::identity::model::Flash;
-    let (app, staff) = crate::console::auth::staff_caller(&[Role::Bank]).await?;
+    let StaffCaller { state: app, staff } = crate::console::auth::staff_caller(&[Role::Bank]).await?;
     let step = Step::parse(&op).ok_or(AppError::BadRequest)?;
     let no = no.trim();
     let back = format!("{DETAIL_PATH}?no={no}");

@@ -2,6 +2,9 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::console::auth::StaffCaller;
+
 use super::model::{AuditPageData, AuditQuery, ImportPageData, LoginPageData, StaffView};
 use crate::error::AppError;
 
@@ -53,7 +56,7 @@ pub async fn staff_login(username: String, password: String) -> Result<(), AppEr
 #[server(prefix = "/api", endpoint = "staff_logout")]
 pub async fn staff_logout() -> Result<(), AppError> {
     use super::model::Role;
-    let (state, staff) = super::auth::staff_caller(&Role::ALL).await?;
+    let StaffCaller { state, staff } = super::auth::staff_caller(&Role::ALL).await?;
     let cookie = super::auth::end_session(&state, &staff).await?;
     crate::platform::http::set_response_cookie(&cookie);
     leptos_axum::redirect(super::auth::LOGIN_PAGE);
@@ -64,7 +67,7 @@ pub async fn staff_logout() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "console_home")]
 pub async fn console_home() -> Result<StaffView, AppError> {
     use super::model::Role;
-    let (_, staff) = super::auth::staff_caller(&Role::ALL).await?;
+    let StaffCaller { staff, .. } = super::auth::staff_caller(&Role::ALL).await?;
     Ok(staff.view())
 }
 
@@ -72,7 +75,7 @@ pub async fn console_home() -> Result<StaffView, AppError> {
 #[server(prefix = "/api", endpoint = "console_import_page")]
 pub async fn console_import_page() -> Result<ImportPageData, AppError> {
     use super::model::Role;
-    let (state, staff) = super::auth::staff_caller(&[Role::Police]).await?;
+    let StaffCaller { state, staff } = super::auth::staff_caller(&[Role::Police]).await?;
     let flash = super::auth::take_flash(&state, &staff, super::upload::PATH).await?;
     Ok(ImportPageData { staff: staff.view(), flash })
 }
@@ -83,49 +86,23 @@ pub const AUDIT_PAGE: usize = 200;
 /// `/console/audit`: searches the append-only audit log, newest first; auditors only.
 #[server(prefix = "/api", endpoint = "console_audit")]
 pub async fn console_audit(query: AuditQuery) -> Result<AuditPageData, AppError> {
-    use super::model::{AuditEntry, Role};
-    use crate::domain::CivilDate;
-    use sqlx::Row;
-    let (state, staff) = super::auth::staff_caller(&[Role::Auditor]).await?;
-    let bound = |text: &str, end: bool| -> Result<Option<i64>, ()> {
-        if text.is_empty() {
-            return Ok(None);
-        }
-        let date = CivilDate::parse(text).ok_or(())?;
-        Ok(Some(if end { date.shanghai_day_end() } else { date.shanghai_midnight() }))
-    };
-    let (Ok(from), Ok(to)) = (bound(&query.from, false), bound(&query.to, true)) else {
+    use super::model::Role;
+    use super::repo::{self, AuditFilter};
+    use super::rules::{audit_range, contains_pattern};
+    let StaffCaller { state, staff } = super::auth::staff_caller(&[Role::Auditor]).await?;
+    let Some((from, to)) = audit_range(&query.from, &query.to) else {
         let error = Some("日期应为 YYYY-MM-DD 格式".to_string());
         return Ok(AuditPageData { staff: staff.view(), entries: Vec::new(), truncated: false, error });
     };
-    let like = |text: &str| format!("%{}%", text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let rows = sqlx::query(
-        "SELECT at, actor, channel, action, subject, detail FROM audit_log \
-         WHERE actor LIKE $1 ESCAPE '\\' AND action LIKE $2 ESCAPE '\\' AND subject LIKE $3 ESCAPE '\\' \
-         AND at >= $4 AND at < $5 ORDER BY at DESC, id DESC LIMIT $6",
-    )
-    .bind(like(&query.actor))
-    .bind(like(&query.action))
-    .bind(like(&query.subject))
-    .bind(from.unwrap_or(i64::MIN))
-    .bind(to.unwrap_or(i64::MAX))
-    .bind(AUDIT_PAGE as i64 + 1)
-    .fetch_all(state.db.pool())
-    .await?;
-    let truncated = rows.len() > AUDIT_PAGE;
-    let entries = rows
-        .iter()
-        .take(AUDIT_PAGE)
-        .map(|row| {
-            Ok(AuditEntry {
-                at: crate::platform::shanghai_time(row.try_get("at")?),
-                actor: row.try_get("actor")?,
-                channel: row.try_get::<Option<String>, _>("channel")?.unwrap_or_default(),
-                action: row.try_get("action")?,
-                subject: row.try_get("subject")?,
-                detail: row.try_get("detail")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+    let filter = AuditFilter {
+        actor: contains_pattern(&query.actor),
+        action: contains_pattern(&query.action),
+        subject: contains_pattern(&query.subject),
+        from,
+        to,
+    };
+    let mut entries = repo::audit_entries(&state.db, &filter, AUDIT_PAGE + 1).await?;
+    let truncated = entries.len() > AUDIT_PAGE;
+    entries.truncate(AUDIT_PAGE);
     Ok(AuditPageData { staff: staff.view(), entries, truncated, error: None })
 }

@@ -5,9 +5,9 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::http::HeaderMap;
-use sqlx::Row;
 
 use super::model::{Role, StaffView};
+use super::{repo, rules};
 use crate::error::AppError;
 use crate::identity::model::Flash;
 use crate::platform::audit::{self, Actor};
@@ -75,27 +75,14 @@ pub async fn add_staff(
     password: &str,
     operator: &str,
 ) -> Result<(), AddStaffError> {
-    let valid = (3..=32).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-    if !valid {
+    if !rules::valid_username(username) {
         return Err(AddStaffError::Username);
     }
-    if password.chars().count() < 12 {
+    if !rules::valid_password(password) {
         return Err(AddStaffError::Password);
     }
     let mut tx = db.begin_write().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO staff (username, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (username) DO NOTHING",
-    )
-    .bind(username)
-    .bind(role.code())
-    .bind(hash_password(password))
-    .bind(now())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    if !repo::insert_staff(&mut tx, username, role.code(), &hash_password(password), now()).await? {
         return Err(AddStaffError::Exists(username.into()));
     }
     audit::record(&mut tx, Actor::Operator(operator), "staff.add", username, role.code()).await?;
@@ -158,20 +145,9 @@ async fn verify_password(hash: String, password: String) -> Result<bool, sqlx::E
     .map_err(|e| sqlx::Error::Protocol(format!("password check failed: {e}")))
 }
 
-/// A staff account as the sign-in reads it.
-#[derive(sqlx::FromRow)]
-struct Login {
-    id: i64,
-    role: String,
-    password_hash: String,
-}
-
 /// The staff account whose password matches, or `None`. A wrong name costs as much time as a wrong password.
 pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<Option<(i64, Role)>, sqlx::Error> {
-    let login: Option<Login> = sqlx::query_as("SELECT id, role, password_hash FROM staff WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db.pool())
-        .await?;
+    let login = repo::login(db, username).await?;
     // A hash to verify against when the name is unknown, so timing does not reveal which names exist.
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let hash = login
@@ -185,13 +161,7 @@ pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<O
 pub async fn create_session(state: &AppState, staff_id: i64) -> Result<String, sqlx::Error> {
     let token = random_token();
     let at = now();
-    sqlx::query("INSERT INTO staff_sessions (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(hash_token(&token))
-        .bind(staff_id)
-        .bind(at)
-        .bind(at + SESSION_HOURS * 3600)
-        .execute(state.db.pool())
-        .await?;
+    repo::insert_session(&state.db, &hash_token(&token), staff_id, at, at + SESSION_HOURS * 3600).await?;
     Ok(STAFF.cookie(&state.signer, &token, SESSION_HOURS * 3600, state.config.secure_cookies()))
 }
 
@@ -204,35 +174,27 @@ pub async fn end_session(state: &AppState, staff: &Staff) -> Result<String, sqlx
 /// The staff member a request's cookie belongs to, if the session is live.
 pub async fn request_staff(state: &AppState, headers: &HeaderMap) -> Result<Option<Staff>, sqlx::Error> {
     let Some(token) = STAFF.token(&state.signer, headers) else { return Ok(None) };
-    let row = sqlx::query(
-        "SELECT s.id, s.username, s.role, x.token_hash, x.flash FROM staff_sessions x JOIN staff s ON s.id = x.staff_id \
-         WHERE x.token_hash = $1 AND x.expires_at > $2",
-    )
-    .bind(hash_token(token))
-    .bind(now())
-    .fetch_optional(state.db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let Some(role) = Role::parse(row.try_get::<&str, _>("role")?) else { return Ok(None) };
-    Ok(Some(Staff {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        role,
-        token_hash: row.try_get("token_hash")?,
-        flash: row.try_get("flash")?,
-    }))
+    let Some(row) = repo::live_session(&state.db, &hash_token(token), now()).await? else { return Ok(None) };
+    let Some(role) = Role::parse(&row.role) else { return Ok(None) };
+    Ok(Some(Staff { id: row.id, username: row.username, role, token_hash: row.token_hash, flash: row.flash }))
+}
+
+/// A signed-in staff member whose role may use the screen, and the state.
+pub struct StaffCaller {
+    pub state: AppState,
+    pub staff: Staff,
 }
 
 /// Inside a console server function: the state and the signed-in staff member, refused unless their role is
 /// one of `allowed`.
-pub async fn staff_caller(allowed: &[Role]) -> Result<(AppState, Staff), AppError> {
+pub async fn staff_caller(allowed: &[Role]) -> Result<StaffCaller, AppError> {
     let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Unavailable)?;
     let staff = request_staff(&state, &parts.headers).await?.ok_or(AppError::StaffNotSignedIn)?;
-    if !allowed.contains(&staff.role) {
+    if !rules::may(staff.role, allowed) {
         return Err(AppError::Forbidden);
     }
-    Ok((state, staff))
+    Ok(StaffCaller { state, staff })
 }
 
 /// Leaves a one-time message for the console page at `url` and sends the browser there.

@@ -9,6 +9,9 @@ pub mod auth;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod repo;
+pub mod rules;
+#[cfg(feature = "ssr")]
 pub mod upload;
 
 /// The area's plain HTTP routes: the data-file upload, with its own body limit.

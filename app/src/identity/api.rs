@@ -2,13 +2,16 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::identity::caller::{Caller, SignedIn};
+
 use crate::error::AppError;
 use crate::identity::model::{RealNameFields, RealNamePage, Viewer};
 
 /// Who is looking, for menus and branding.
 #[server(prefix = "/api", endpoint = "current_viewer")]
 pub async fn current_viewer() -> Result<Viewer, AppError> {
-    let (_, session) = crate::identity::caller::caller().await?;
+    let Caller { session, .. } = crate::identity::caller::caller().await?;
     Ok(ssr::viewer(session.as_ref()))
 }
 
@@ -16,7 +19,7 @@ pub async fn current_viewer() -> Result<Viewer, AppError> {
 #[server(prefix = "/api", endpoint = "realname_page")]
 pub async fn realname_page() -> Result<RealNamePage, AppError> {
     use crate::identity::model::Flash;
-    let (state, session) = crate::identity::caller::caller().await?;
+    let Caller { state, session } = crate::identity::caller::caller().await?;
     let viewer = ssr::viewer(session.as_ref());
     let flash = match &session {
         Some(session) => crate::identity::caller::take_flash(&state, session, "/realname").await?,
@@ -34,7 +37,7 @@ pub async fn realname_submit(#[server(flatten)] fields: RealNameFields) -> Resul
     use crate::identity::model::Flash;
     use crate::identity::repo::{self, REALNAME_PURPOSE};
 
-    let (state, session, account_id) = crate::identity::caller::signed_in_caller().await?;
+    let SignedIn { state, session, account_id } = crate::identity::caller::signed_in_caller().await?;
     let RealNameFields { op, name, id_number, card_no, phone, .. } = &fields;
     let mut flash = Flash {
         values: [("name", name), ("id_number", id_number), ("card_no", card_no), ("phone", phone)]
@@ -73,7 +76,7 @@ pub async fn realname_submit(#[server(flatten)] fields: RealNameFields) -> Resul
 #[server(prefix = "/api", endpoint = "realname_unlink")]
 pub async fn realname_unlink() -> Result<(), AppError> {
     use crate::identity::model::Flash;
-    let (state, session, account_id) = crate::identity::caller::signed_in_caller().await?;
+    let SignedIn { state, session, account_id } = crate::identity::caller::signed_in_caller().await?;
     let notice = if crate::identity::repo::unlink(&state.db, &session, account_id).await? {
         "已解除绑定，可使用新的交通服务卡重新实名认证"
     } else {
@@ -87,7 +90,7 @@ pub async fn realname_unlink() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::identity::{caller, session};
-    let (state, session) = caller::caller().await?;
+    let caller::Caller { state, session } = caller::caller().await?;
     if let Some(session) = session {
         session::delete(&state.db, &session).await?;
     }

@@ -12,6 +12,39 @@ use crate::platform::http::{client_key, set_response_cookie};
 use crate::platform::session::hash_token;
 use crate::platform::state::AppState;
 
+/// Who is asking: the state and the caller's session, if they have one.
+pub struct Caller {
+    pub state: AppState,
+    pub session: Option<Session>,
+}
+
+/// A caller with a session, a guest's (no account) or a signed-in driver's.
+pub struct Visitor {
+    pub state: AppState,
+    pub session: Session,
+}
+
+/// A signed-in driver: the state, their session and their account.
+pub struct SignedIn {
+    pub state: AppState,
+    pub session: Session,
+    pub account_id: i64,
+}
+
+/// A signed-in driver whose account is linked by 实名认证 to a person (and their card).
+pub struct Linked {
+    pub state: AppState,
+    pub session: Session,
+    pub account_id: i64,
+    pub link: Link,
+}
+
+/// A linked driver and a page's rows, read in the same statement as their session.
+pub struct LinkedPage {
+    pub linked: Linked,
+    pub rows: Vec<sqlx::any::AnyRow>,
+}
+
 /// The session a request's cookie names, if it is signed and live.
 pub async fn request_session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, sqlx::Error> {
     match request_token(state, headers) {
@@ -26,13 +59,13 @@ fn request_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
 }
 
 /// Inside a server function: the state and the caller's session, if any.
-pub async fn caller() -> Result<(AppState, Option<Session>), AppError> {
+pub async fn caller() -> Result<Caller, AppError> {
     let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
     let session = match context_token(&state)? {
         Some(token) => session::load(&state.db, &token).await?,
         None => None,
     };
-    Ok((state, session))
+    Ok(Caller { state, session })
 }
 
 /// Inside a server function: the session token in the request's cookies, read where the request's parts are kept
@@ -44,10 +77,10 @@ fn context_token(state: &AppState) -> Result<Option<String>, AppError> {
 
 /// Inside a server function: the caller's session, starting a guest session (no account) when there is none, so a
 /// guest's form can leave its message and typed values for the next page like a signed-in user's.
-pub async fn caller_or_guest() -> Result<(AppState, Session), AppError> {
-    let (state, session) = caller().await?;
+pub async fn caller_or_guest() -> Result<Visitor, AppError> {
+    let Caller { state, session } = caller().await?;
     if let Some(session) = session {
-        return Ok((state, session));
+        return Ok(Visitor { state, session });
     }
     let user_agent = leptos::prelude::use_context::<axum::http::request::Parts>()
         .and_then(|p| p.headers.get(axum::http::header::USER_AGENT)?.to_str().ok().map(String::from))
@@ -56,21 +89,21 @@ pub async fn caller_or_guest() -> Result<(AppState, Session), AppError> {
     let token = session::create(&state.db, None, Channel::from_user_agent(&user_agent), hours).await?;
     set_response_cookie(&session::cookie(&state.signer, &token, hours, state.config.secure_cookies()));
     let session = session::load(&state.db, &token).await?.ok_or(AppError::Unavailable)?;
-    Ok((state, session))
+    Ok(Visitor { state, session })
 }
 
 /// Inside a server function: the state and the signed-in caller's session and account id.
-pub async fn signed_in_caller() -> Result<(AppState, Session, i64), AppError> {
-    let (state, session) = caller().await?;
+pub async fn signed_in_caller() -> Result<SignedIn, AppError> {
+    let Caller { state, session } = caller().await?;
     let (session, account_id) = signed_in(session)?;
-    Ok((state, session, account_id))
+    Ok(SignedIn { state, session, account_id })
 }
 
 /// Inside a server function: the signed-in caller and the person their account is linked to by 实名认证.
-pub async fn linked_caller() -> Result<(AppState, Session, i64, Link), AppError> {
-    let (state, session) = caller().await?;
+pub async fn linked_caller() -> Result<Linked, AppError> {
+    let Caller { state, session } = caller().await?;
     let (session, account_id, link) = linked(session)?;
-    Ok((state, session, account_id, link))
+    Ok(Linked { state, session, account_id, link })
 }
 
 /// The session and its account, or `NotSignedIn` when there is no session or it belongs to a guest.
@@ -98,7 +131,7 @@ pub type PageQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArgume
 pub async fn linked_caller_with_rows(
     page_sql: impl FnOnce(crate::platform::db::Backend) -> &'static str,
     bind: impl FnOnce(PageQuery) -> PageQuery,
-) -> Result<(AppState, Session, i64, Link, Vec<sqlx::any::AnyRow>), AppError> {
+) -> Result<LinkedPage, AppError> {
     let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Unavailable)?;
     let token = context_token(&state)?.ok_or(AppError::NotSignedIn)?;
     let sql = page_sql(state.db.backend());
@@ -106,7 +139,7 @@ pub async fn linked_caller_with_rows(
     let rows = state.db.fetch_all(bind(query)).await?;
     let session = rows.first().and_then(session::from_row);
     let (session, account_id, link) = linked(session)?;
-    Ok((state, session, account_id, link, rows))
+    Ok(LinkedPage { linked: Linked { state, session, account_id, link }, rows })
 }
 
 /// Inside a server function: leaves a one-time message for the page at `url` and sends the browser there.

@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::identity::caller::{Caller, Linked};
+
 use super::model::{PayPageData, ReceiptPageData, ResultPageData};
 use crate::error::AppError;
 
@@ -10,7 +13,7 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "pay_page")]
 pub async fn pay_page(decision_no: String) -> Result<PayPageData, AppError> {
     use super::model::method_name;
-    let (state, session, _, link) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, session, link, .. } = crate::identity::caller::linked_caller().await?;
     let decision = crate::violations::repo::decision(&state.db, &link, &decision_no)
         .await?
         .ok_or_else(|| AppError::not_found("未找到该处罚决定书"))?;
@@ -32,7 +35,7 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
     use crate::error::Refused;
     use crate::identity::caller::flash_and_redirect;
     use crate::identity::model::Flash;
-    let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, session, account_id, link } = crate::identity::caller::linked_caller().await?;
     let back = format!("/fines/pay?no={decision_no}");
     if crate::violations::repo::decision(&state.db, &link, &decision_no).await?.is_none() {
         return Err(AppError::not_found("未找到该处罚决定书"));
@@ -91,7 +94,7 @@ pub async fn receipt_page(receipt_no: String, #[server(default)] pass: String) -
     let onlooker = ssr::onlooker(&pass).await?;
     let (receipt, payer) = super::repo::receipt(&onlooker.state.db, &receipt_no).await?.ok_or_else(not_found)?;
     let visible_to_link = match (pass.is_empty(), crate::identity::caller::linked_caller().await) {
-        (true, Ok((state, _, _, link))) => {
+        (true, Ok(Linked { state, link, .. })) => {
             crate::violations::repo::decision(&state.db, &link, &receipt.decision_no).await?.is_some()
         }
         _ => false,
@@ -112,7 +115,7 @@ pub async fn guest_lookup(
 ) -> Result<(), AppError> {
     use crate::domain::{DecisionNo, PersonName, Plate};
     use crate::platform::rate_limit;
-    let (state, _) = crate::identity::caller::caller().await?;
+    let Caller { state, .. } = crate::identity::caller::caller().await?;
     let (Ok(decision_no), plate, name) =
         (DecisionNo::parse(&decision_no), Plate::parse(&plate).ok(), PersonName::parse(&name).ok())
     else {
@@ -153,7 +156,7 @@ pub async fn guest_lookup(
 pub async fn guest_decision(pass: String) -> Result<PayPageData, AppError> {
     use super::model::method_name;
     use crate::identity::model::Flash;
-    let (state, _) = crate::identity::caller::caller().await?;
+    let Caller { state, .. } = crate::identity::caller::caller().await?;
     let decision_no = super::guest::PASS
         .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
@@ -176,7 +179,7 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
     use super::repo::{self, Payer};
     use crate::domain::Fen;
     use crate::error::Refused;
-    let (state, _) = crate::identity::caller::caller().await?;
+    let Caller { state, .. } = crate::identity::caller::caller().await?;
     let decision_no = super::guest::PASS
         .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
@@ -223,7 +226,7 @@ mod ssr {
 
     /// The caller with `pass`; neither signed in nor holding a valid pass is refused.
     pub async fn onlooker(pass: &str) -> Result<Onlooker, AppError> {
-        let (state, session) = crate::identity::caller::caller().await?;
+        let crate::identity::caller::Caller { state, session } = crate::identity::caller::caller().await?;
         let guest_decision = if pass.is_empty() {
             None
         } else {

@@ -2,6 +2,9 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::identity::caller::{Caller, Linked};
+
 use super::model::{
     BeatReply, CertificateData, CertificateView, CoursePlayerData, CoursesData, QuizData, StudyHomeData, StudySitting,
 };
@@ -30,7 +33,8 @@ mod server {
 
     /// The caller, refused with the status check's own message unless eligible.
     pub async fn learner() -> Result<Learner, AppError> {
-        let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
+        let crate::identity::caller::Linked { state, session, account_id, link } =
+            crate::identity::caller::linked_caller().await?;
         let licence = repo::licence(&state.db, &link.id_number)
             .await?
             .ok_or_else(|| AppError::rejected(Eligibility::NoLicence.message()))?;
@@ -155,7 +159,7 @@ pub async fn study_home() -> Result<StudyHomeData, AppError> {
     use super::repo;
     use super::rules::Eligibility;
     use crate::identity::model::Channel;
-    let (state, session) = crate::identity::caller::caller().await?;
+    let Caller { state, session } = crate::identity::caller::caller().await?;
     let channel = session.as_ref().map_or(Channel::Wechat, |s| s.channel);
     let link = session.as_ref().and_then(|s| s.link.clone());
     let Some(link) = link else {
@@ -390,7 +394,7 @@ pub async fn issue_certificate() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "study_certificate")]
 pub async fn study_certificate() -> Result<CertificateData, AppError> {
     use super::repo;
-    let (state, session, _, link) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, session, link, .. } = crate::identity::caller::linked_caller().await?;
     let licence = repo::licence(&state.db, &link.id_number).await?.ok_or(AppError::rejected("尚未取得审验证明"))?;
     let enrolment = repo::enrolment(&state.db, &link.id_number, &licence.cycle).await?;
     let certificate = match enrolment {
@@ -406,7 +410,7 @@ pub async fn study_certificate() -> Result<CertificateData, AppError> {
 /// `/verify/{code}`: anyone holding the link learns whether the certificate is valid, with masked data only.
 #[server(prefix = "/api", endpoint = "verify_certificate")]
 pub async fn verify_certificate(code: String) -> Result<Option<CertificateView>, AppError> {
-    let (state, _) = crate::identity::caller::caller().await?;
+    let Caller { state, .. } = crate::identity::caller::caller().await?;
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }

@@ -2,6 +2,9 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::identity::caller::{Linked, LinkedPage};
+
 use super::model::{
     DecisionPageData, FinesPageData, RecordPageData, VehicleRecordsData, VehiclesPageData, ViolationsHomeData,
 };
@@ -11,7 +14,7 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "violations_home")]
 pub async fn violations_home() -> Result<ViolationsHomeData, AppError> {
     use super::repo;
-    let (_, session, _, _, rows) =
+    let LinkedPage { linked: Linked { session, .. }, rows } =
         crate::identity::caller::linked_caller_with_rows(repo::bound_vehicles_sql, |query| query).await?;
     let agreed = session.has_agreed(repo::VIOLATION_NOTICE);
     let vehicles = if agreed { repo::bound_vehicles(&rows)? } else { Vec::new() };
@@ -22,7 +25,7 @@ pub async fn violations_home() -> Result<ViolationsHomeData, AppError> {
 #[server(prefix = "/api", endpoint = "violations_agree")]
 pub async fn violations_agree() -> Result<(), AppError> {
     use super::repo;
-    let (state, _, account_id, _) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, account_id, .. } = crate::identity::caller::linked_caller().await?;
     repo::agree(&state.db, account_id, repo::VIOLATION_NOTICE).await?;
     leptos_axum::redirect("/violations");
     Ok(())
@@ -32,7 +35,7 @@ pub async fn violations_agree() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "vehicle_records")]
 pub async fn vehicle_records(plate: String, plate_type: String) -> Result<VehicleRecordsData, AppError> {
     use super::repo;
-    let (_, session, _, _, rows) =
+    let LinkedPage { linked: Linked { session, .. }, rows } =
         crate::identity::caller::linked_caller_with_rows(repo::vehicle_with_untreated_sql, |query| {
             query.bind(plate).bind(plate_type)
         })
@@ -49,7 +52,7 @@ pub async fn vehicle_records(plate: String, plate_type: String) -> Result<Vehicl
 #[server(prefix = "/api", endpoint = "record_page")]
 pub async fn record_page(record_no: String) -> Result<RecordPageData, AppError> {
     use super::repo;
-    let (state, session, _, link) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, session, link, .. } = crate::identity::caller::linked_caller().await?;
     let (record, decision_no) =
         repo::record(&state.db, &link, &record_no).await?.ok_or_else(|| AppError::not_found("未找到该违法记录"))?;
     let flash = crate::identity::caller::take_flash(&state, &session, "/violations/record").await?;
@@ -62,7 +65,7 @@ pub async fn process_record(record_no: String) -> Result<(), AppError> {
     use super::repo;
     use crate::error::Refused;
     use crate::identity::model::Flash;
-    let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, session, account_id, link } = crate::identity::caller::linked_caller().await?;
     match repo::process(&state.db, &session, account_id, &link, &record_no).await.refused()? {
         Ok(decision_no) => {
             let notice = Flash { notice: Some("处理成功，已生成处罚决定书".into()), ..Flash::default() };
@@ -80,7 +83,7 @@ pub async fn process_record(record_no: String) -> Result<(), AppError> {
 /// A decision the caller may see, with today's amounts.
 #[server(prefix = "/api", endpoint = "decision_page")]
 pub async fn decision_page(decision_no: String) -> Result<DecisionPageData, AppError> {
-    let (state, session, _, link) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, session, link, .. } = crate::identity::caller::linked_caller().await?;
     let decision = super::repo::decision(&state.db, &link, &decision_no)
         .await?
         .ok_or_else(|| AppError::not_found("未找到该处罚决定书"))?;
@@ -91,7 +94,7 @@ pub async fn decision_page(decision_no: String) -> Result<DecisionPageData, AppE
 /// `/fines`: 交通罚款缴纳, the caller's decided but unpaid decisions.
 #[server(prefix = "/api", endpoint = "fines_page")]
 pub async fn fines_page() -> Result<FinesPageData, AppError> {
-    let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, session, account_id, link } = crate::identity::caller::linked_caller().await?;
     let decisions = super::repo::unpaid_decisions(&state.db, &link).await?;
     let receipts = super::repo::paid_receipts(&state.db, account_id).await?;
     Ok(FinesPageData { channel: session.channel, decisions, receipts })
@@ -100,7 +103,7 @@ pub async fn fines_page() -> Result<FinesPageData, AppError> {
 /// `/vehicles`: 已绑定车辆信息.
 #[server(prefix = "/api", endpoint = "vehicles_page")]
 pub async fn vehicles_page() -> Result<VehiclesPageData, AppError> {
-    let (state, session, _, link, rows) =
+    let LinkedPage { linked: Linked { state, session, link, .. }, rows } =
         crate::identity::caller::linked_caller_with_rows(super::repo::bound_vehicles_sql, |query| query).await?;
     let vehicles = super::repo::bound_vehicles(&rows)?;
     let flash = crate::identity::caller::take_flash(&state, &session, "/vehicles").await?;
@@ -111,7 +114,7 @@ pub async fn vehicles_page() -> Result<VehiclesPageData, AppError> {
 #[server(prefix = "/api", endpoint = "unbind_vehicle")]
 pub async fn unbind_vehicle(plate: String, plate_type: String) -> Result<(), AppError> {
     use crate::identity::model::Flash;
-    let (state, session, account_id, link) = crate::identity::caller::linked_caller().await?;
+    let Linked { state, session, account_id, link } = crate::identity::caller::linked_caller().await?;
     let unbound = super::repo::unbind_vehicle(&state.db, &session, account_id, &link, &plate, &plate_type).await?;
     let notice = if unbound {
         format!("已解除车辆 {plate} 与交通服务卡的绑定")

@@ -107,7 +107,7 @@ fn present(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
 }
 
 /// The caller's session and the vehicles bound to its card, one row per vehicle (a row of NULLs before the
-/// session's columns when there is none); read with `http::linked_caller_with_rows`, taken apart by
+/// session's columns when there is none); read with `caller::linked_caller_with_rows`, taken apart by
 /// `bound_vehicles`.
 pub fn bound_vehicles_sql(backend: Backend) -> &'static str {
     static SQL: session::PageSql = session::PageSql::new();
@@ -233,7 +233,7 @@ impl Stored {
 /// The caller's session and a vehicle on its card (`$3` plate, `$4` plate type) with the untreated records since it
 /// joined the card, newest first: the vehicle, its owner's name, the linked person's licence facts, and one row per untreated record (a
 /// single row of NULL records when there is none, and a row of NULLs when the vehicle is not on the card). Read with
-/// `http::linked_caller_with_rows`, taken apart by `vehicle_with_untreated`.
+/// `caller::linked_caller_with_rows`, taken apart by `vehicle_with_untreated`.
 pub fn vehicle_with_untreated_sql(backend: Backend) -> &'static str {
     static SQL: session::PageSql = session::PageSql::new();
     SQL.get(backend, || {

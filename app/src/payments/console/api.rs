@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::console::auth::StaffCaller;
+
 use super::model::{ExceptionsPageData, OrdersPageData, ReconciliationData};
 use crate::error::AppError;
 
@@ -25,7 +28,7 @@ pub async fn console_payments(
 ) -> Result<OrdersPageData, AppError> {
     use super::model::{OrderFilter, LIST_LIMIT};
     use super::repo;
-    let (app, staff) = crate::console::auth::staff_caller(&READERS).await?;
+    let StaffCaller { state: app, staff } = crate::console::auth::staff_caller(&READERS).await?;
     let filter = OrderFilter::parse(&state, &channel, &from, &to);
     let rows = repo::orders(&app.db, &filter, Some(LIST_LIMIT)).await?.iter().map(|o| o.row()).collect();
     let (count, paid_count, paid_sum) = repo::totals(&app.db, &filter).await?;
@@ -39,7 +42,7 @@ pub async fn console_payments(
 pub async fn payment_reconciliation(#[server(default)] date: String) -> Result<ReconciliationData, AppError> {
     use super::{reconciliation, repo};
     use crate::domain::CivilDate;
-    let (app, staff) = crate::console::auth::staff_caller(&READERS).await?;
+    let StaffCaller { state: app, staff } = crate::console::auth::staff_caller(&READERS).await?;
     let date = CivilDate::parse(&date).unwrap_or_else(|| CivilDate::shanghai_today_from_epoch(crate::platform::now()));
     let statement = app.gateway.daily_statement(date).await.map_err(|e| {
         tracing::error!(error = %e, %date, "the gateway's daily statement could not be fetched");
@@ -61,7 +64,7 @@ pub async fn payment_reconciliation(#[server(default)] date: String) -> Result<R
 pub async fn payment_exceptions_page() -> Result<ExceptionsPageData, AppError> {
     use super::repo;
     use crate::console::model::Role;
-    let (app, staff) = crate::console::auth::staff_caller(&READERS).await?;
+    let StaffCaller { state: app, staff } = crate::console::auth::staff_caller(&READERS).await?;
     let flash = crate::console::auth::take_flash(&app, &staff, EXCEPTIONS_PAGE).await?;
     Ok(ExceptionsPageData {
         can_act: staff.role == Role::Bank,
@@ -77,10 +80,10 @@ pub async fn payment_exceptions_page() -> Result<ExceptionsPageData, AppError> {
 pub async fn settle_payment_exception(id: i64, #[server(default)] note: String) -> Result<(), AppError> {
     use super::model::SettleNote;
     use super::repo::{self, Settled};
-    use crate::console::auth::{flash_and_redirect, staff_caller};
+    use crate::console::auth::{flash_and_redirect, staff_caller, StaffCaller};
     use crate::console::model::Role;
     use crate::identity::model::Flash;
-    let (app, staff) = staff_caller(&[Role::Bank]).await?;
+    let StaffCaller { state: app, staff } = staff_caller(&[Role::Bank]).await?;
     let Some(note) = SettleNote::parse(&note) else {
         let flash = Flash {
             error: Some(SettleNote::INVALID.into()),
@@ -104,11 +107,11 @@ pub async fn settle_payment_exception(id: i64, #[server(default)] note: String) 
 #[server(prefix = "/api", endpoint = "query_waiting_orders")]
 pub async fn query_waiting_orders() -> Result<(), AppError> {
     use super::repo;
-    use crate::console::auth::{flash_and_redirect, staff_caller};
+    use crate::console::auth::{flash_and_redirect, staff_caller, StaffCaller};
     use crate::console::model::Role;
     use crate::identity::model::Flash;
     use crate::payments::model::OrderState;
-    let (app, staff) = staff_caller(&[Role::Bank]).await?;
+    let StaffCaller { state: app, staff } = staff_caller(&[Role::Bank]).await?;
     let waiting: Vec<String> = repo::stale_orders(&app.db).await?.into_iter().map(|o| o.order_no).collect();
     crate::payments::repo::reconcile(&app.db, app.gateway.as_ref()).await?;
     let now = repo::states(&app.db, &waiting).await?;
