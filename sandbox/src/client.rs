@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use app::domain::CivilDate;
 use app::platform::gateway::{
-    GatewayError, GatewayOrder, GatewayState, Notification, NotifyError, PaymentGateway, StatementLine,
+    Checkout, GatewayError, GatewayOrder, GatewayState, Notification, NotifyError, PaymentGateway, RefundNotification,
+    RefundRequest, RefundState, StatementLine,
 };
 use app::platform::now;
 use async_trait::async_trait;
@@ -101,14 +102,14 @@ fn state_of(order_no: &str, answer: &[u8]) -> Result<GatewayState, GatewayError>
 
 #[async_trait]
 impl PaymentGateway for SandboxClient {
-    async fn create(&self, order: &GatewayOrder) -> Result<String, GatewayError> {
+    async fn create(&self, order: &GatewayOrder) -> Result<Checkout, GatewayError> {
         let body = serde_json::to_vec(order).expect("an order always serialises");
         let answer = self.call(reqwest::Method::POST, "/api/orders", body).await?;
         let created: CreatedOrder = serde_json::from_slice(&answer).map_err(unreadable)?;
         if created.order_no != order.order_no {
             return Err(GatewayError::Rejected(format!("answer is for order {}", created.order_no)));
         }
-        Ok(format!("{}{}", self.public_url, created.cashier_path))
+        Ok(Checkout::Redirect(format!("{}{}", self.public_url, created.cashier_path)))
     }
 
     async fn query(&self, order_no: &str) -> Result<GatewayState, GatewayError> {
@@ -148,5 +149,18 @@ impl PaymentGateway for SandboxClient {
             return Err(GatewayError::Rejected(format!("answer is the statement of {}", statement.date)));
         }
         Ok(statement.lines)
+    }
+
+    // TODO(payflow helper): the sandbox's refund API; until then it refuses every refund.
+    async fn refund(&self, _request: &RefundRequest) -> Result<RefundState, GatewayError> {
+        Err(GatewayError::Rejected("the sandbox gateway does not take refunds yet".into()))
+    }
+
+    async fn query_refund(&self, _refund_no: &str) -> Result<RefundState, GatewayError> {
+        Err(GatewayError::Rejected("the sandbox gateway does not take refunds yet".into()))
+    }
+
+    fn verify_refund(&self, _headers: &HeaderMap, _body: &[u8], _now: i64) -> Result<RefundNotification, NotifyError> {
+        Err(NotifyError::Unsigned)
     }
 }

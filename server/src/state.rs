@@ -11,8 +11,14 @@ use app::platform::sms::{DevOutbox, SmsSender};
 use app::platform::state::{AppState, Shared};
 use leptos::config::LeptosOptions;
 
-/// Wires the configured providers around an open database and the payment gateway adapter.
-pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions, gateway: Arc<dyn PaymentGateway>) -> AppState {
+/// Wires the configured providers around an open database and the payment gateway adapter; a provider whose
+/// settings are missing or unusable is an error naming them.
+pub fn assemble(
+    config: Config,
+    db: Db,
+    leptos_options: LeptosOptions,
+    gateway: Arc<dyn PaymentGateway>,
+) -> Result<AppState, String> {
     let signer = CookieSigner::new(&config.cookie_key);
     let dev_identity = config.dev_login.then(|| Arc::new(DevIdentity::new(signer.clone())));
     let identity: Arc<dyn PlatformIdentity> = match &dev_identity {
@@ -21,8 +27,11 @@ pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions, gateway: 
     };
     let sms: Arc<dyn SmsSender> = match config.sms_provider {
         SmsProvider::DevOutbox => Arc::new(DevOutbox),
+        SmsProvider::Tencent => {
+            return Err("SMS_PROVIDER=tencent: the Tencent Cloud SMS adapter is not wired yet".into())
+        }
     };
-    AppState::from_shared(Shared { leptos_options, gateway, dev_identity, identity, config, db, signer, sms })
+    Ok(AppState::from_shared(Shared { leptos_options, gateway, dev_identity, identity, config, db, signer, sms }))
 }
 
 /// The payment gateway adapter: the client of the built-in sandbox gateway, the only adapter so far.

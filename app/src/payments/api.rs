@@ -203,7 +203,7 @@ mod ssr {
     use super::super::repo::OpenOrder;
     use crate::error::AppError;
     use crate::identity::model::Channel;
-    use crate::platform::gateway::GatewayOrder;
+    use crate::platform::gateway::{Checkout, GatewayOrder};
     use crate::platform::state::AppState;
 
     /// Who is asking to see an order or receipt: a signed-in account, a guest holding a pass, or both.
@@ -249,12 +249,15 @@ mod ssr {
             notify_url: format!("{}{}", state.config.base_url, crate::platform::gateway::NOTIFY_PATH),
             return_url,
             time_expire: order.expires_at,
+            payer_uid: None,
         };
         match state.gateway.create(&request).await {
-            Ok(cashier_url) => {
+            Ok(Checkout::Redirect(cashier_url)) => {
                 leptos_axum::redirect(&cashier_url);
                 Ok(())
             }
+            // TODO(payflow helper): the JSAPI page.
+            Ok(Checkout::JsApi(_)) => Err(AppError::rejected("支付需要微信的 JavaScript")),
             Err(e) => {
                 tracing::error!(error = %e, order_no = %order.order_no, "the gateway refused the order");
                 Err(AppError::rejected("支付服务暂不可用，请稍后再试"))

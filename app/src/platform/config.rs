@@ -20,6 +20,18 @@ pub const DEV_PAYMENT_SECRET: &str = "dev-only-sandbox-gateway-secret";
 pub enum SmsProvider {
     /// Stores messages in the database outbox, readable at `/dev/sms`.
     DevOutbox,
+    /// Tencent Cloud SMS (`SendSms`, TC3-HMAC-SHA256); its settings are read by `providers::tencent_sms`.
+    Tencent,
+}
+
+/// Which payment gateways take the money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentProvider {
+    /// The built-in sandbox gateway, for both channels: not real money.
+    Sandbox,
+    /// The real ones: WeChat Pay API v3 (JSAPI) for the WeChat channel, ICBC's open platform for 融e联. Their
+    /// settings are read by the `providers` crate.
+    Vendors,
 }
 
 /// Everything the server reads from its environment.
@@ -30,6 +42,9 @@ pub struct Config {
     pub cookie_key: String,
     pub dev_login: bool,
     pub sms_provider: SmsProvider,
+    pub payment_provider: PaymentProvider,
+    /// The folder of police evidence photos (`RECORD_NO.jpg`), filled by `server import evidence DIR`.
+    pub evidence_dir: Option<String>,
     pub session_hours: i64,
     pub public_origin: Option<String>,
     pub demo_data: bool,
@@ -93,6 +108,8 @@ impl std::fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("dev_login", &self.dev_login)
             .field("sms_provider", &self.sms_provider)
+            .field("payment_provider", &self.payment_provider)
+            .field("evidence_dir", &self.evidence_dir)
             .field("session_hours", &self.session_hours)
             .field("public_origin", &self.public_origin)
             .field("demo_data", &self.demo_data)
@@ -139,7 +156,13 @@ impl Config {
         };
         let sms_provider = match lookup("SMS_PROVIDER").as_deref().unwrap_or("dev-outbox") {
             "dev-outbox" => SmsProvider::DevOutbox,
+            "tencent" => SmsProvider::Tencent,
             other => return Err(ConfigError(format!("SMS_PROVIDER {other} is not supported"))),
+        };
+        let payment_provider = match lookup("PAYMENT_PROVIDER").as_deref().unwrap_or("sandbox") {
+            "sandbox" => PaymentProvider::Sandbox,
+            "vendors" => PaymentProvider::Vendors,
+            other => return Err(ConfigError(format!("PAYMENT_PROVIDER must be sandbox or vendors, not {other}"))),
         };
         let number_opt = |key: &str, range: std::ops::RangeInclusive<i64>| -> Result<Option<i64>, ConfigError> {
             match lookup(key).filter(|v| !v.is_empty()) {
@@ -184,6 +207,8 @@ impl Config {
             cookie_key: lookup("COOKIE_KEY").unwrap_or_else(|| if dev { DEV_COOKIE_KEY.into() } else { String::new() }),
             dev_login: flag("DEV_LOGIN", dev)?,
             sms_provider,
+            payment_provider,
+            evidence_dir: lookup("EVIDENCE_DIR").filter(|d| !d.is_empty()),
             session_hours,
             public_origin,
             demo_data: flag("DEMO_DATA", false)?,
@@ -226,10 +251,9 @@ impl Config {
         if self.demo_data {
             refused.push("DEMO_DATA is on");
         }
-        // The only gateway so far is the sandbox, whose payments are not real money.
-        refused.push("the payment gateway is the sandbox (no real gateway adapter exists yet)");
-        if self.payment_secret.len() < 32 || self.payment_secret == DEV_PAYMENT_SECRET {
-            refused.push("PAYMENT_SECRET is missing, shorter than 32 characters or the development secret");
+        // The sandbox's payments are not real money; the real gateways check their own keys when assembled.
+        if self.payment_provider == PaymentProvider::Sandbox {
+            refused.push("PAYMENT_PROVIDER is sandbox");
         }
         if !self.base_url.starts_with("https://") {
             refused.push("APP_BASE_URL is not an https:// URL");
@@ -312,9 +336,10 @@ mod tests {
     #[test]
     fn production_refuses_the_sandbox_gateway_and_its_development_secret() {
         let err = config(&[("APP_ENV", "production")]).unwrap_err().to_string();
-        assert!(err.contains("sandbox") && err.contains("PAYMENT_SECRET"), "{err}");
-        let err = config(&[("APP_ENV", "production"), ("PAYMENT_SECRET", DEV_PAYMENT_SECRET)]).unwrap_err().to_string();
-        assert!(err.contains("PAYMENT_SECRET"), "{err}");
+        assert!(err.contains("PAYMENT_PROVIDER is sandbox"), "{err}");
+        let err = config(&[("APP_ENV", "production"), ("PAYMENT_PROVIDER", "vendors")]).unwrap_err().to_string();
+        assert!(!err.contains("PAYMENT_PROVIDER"), "{err}");
+        assert!(config(&[("PAYMENT_PROVIDER", "paypal")]).is_err());
     }
 
     #[test]

@@ -26,6 +26,78 @@ pub struct GatewayOrder {
     /// When the order stops being payable, epoch seconds (WeChat Pay's `time_expire`): the gateway refuses payment
     /// from then on, so nothing is charged on an order the app has let expire.
     pub time_expire: i64,
+    /// The payer's id at the channel's platform (the WeChat openid JSAPI needs as `payer.openid`); `None` for a
+    /// payer the platform has not signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_uid: Option<String>,
+}
+
+/// How the browser pays an order the gateway accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Checkout {
+    /// Send the browser to the gateway's cashier page (the sandbox, ICBC's H5 cashier).
+    Redirect(String),
+    /// WeChat Pay JSAPI: the page calls `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` with these fields.
+    JsApi(JsApiParams),
+}
+
+/// The fields of `getBrandWCPayRequest`, named as WeChat's JS bridge expects them (camelCase).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsApiParams {
+    pub app_id: String,
+    pub time_stamp: String,
+    pub nonce_str: String,
+    /// `prepay_id=…`
+    pub package: String,
+    /// `RSA`
+    pub sign_type: String,
+    pub pay_sign: String,
+}
+
+/// A refund the app asks the gateway for (WeChat Pay's 申请退款), keyed by the app's refund number so a retried
+/// request refunds once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    pub refund_no: String,
+    pub order_no: String,
+    /// The gateway's transaction the money came in by.
+    pub txn_id: String,
+    pub refund_fen: i64,
+    /// What the original payment took.
+    pub total_fen: i64,
+    pub reason: String,
+    /// Where the gateway posts the refund's result.
+    pub notify_url: String,
+}
+
+/// A refund as the gateway knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundState {
+    /// Accepted, the money not yet back with the payer (WeChat's `PROCESSING`).
+    Processing {
+        refund_id: String,
+    },
+    Succeeded {
+        refund_id: String,
+        succeeded_at: i64,
+    },
+    /// Closed or abnormal: the money did not go back and an operator must act (`CLOSED`, `ABNORMAL`).
+    Failed {
+        refund_id: String,
+        reason: String,
+    },
+    NotFound,
+}
+
+/// A verified asynchronous notification of a refund's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundNotification {
+    pub nonce: String,
+    pub timestamp: i64,
+    pub refund_no: String,
+    pub order_no: String,
+    pub state: RefundState,
 }
 
 /// An order as the gateway knows it.
@@ -86,8 +158,8 @@ pub enum NotifyError {
 /// A payment gateway: the merchant API the app calls and the notifications it receives.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
-    /// Registers the order (idempotently by order number) and returns the cashier URL to send the browser to.
-    async fn create(&self, order: &GatewayOrder) -> Result<String, GatewayError>;
+    /// Registers the order (idempotently by order number) and says how the browser pays it.
+    async fn create(&self, order: &GatewayOrder) -> Result<Checkout, GatewayError>;
     /// Asks the gateway for the order's state, for reconciling orders whose notification has not arrived.
     async fn query(&self, order_no: &str) -> Result<GatewayState, GatewayError>;
     /// Closes the order so it can no longer be paid (WeChat Pay's 关闭订单) and returns its state afterwards:
@@ -98,6 +170,12 @@ pub trait PaymentGateway: Send + Sync {
     /// The gateway's own record of the payments it took on an Asia/Shanghai day, like WeChat Pay's 下载交易账单,
     /// for the daily reconciliation.
     async fn daily_statement(&self, date: CivilDate) -> Result<Vec<StatementLine>, GatewayError>;
+    /// Asks for money to go back to the payer (idempotently by refund number) and returns the refund's state.
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundState, GatewayError>;
+    /// The refund's state at the gateway, for refunds whose notification has not arrived.
+    async fn query_refund(&self, refund_no: &str) -> Result<RefundState, GatewayError>;
+    /// Checks a refund notification's signature and freshness and reads it.
+    fn verify_refund(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<RefundNotification, NotifyError>;
 }
 
 /// One payment in the gateway's daily statement.

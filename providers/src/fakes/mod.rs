@@ -1,0 +1,1 @@
+//! Loopback fakes of the vendors, written from their documents (test and development code only).

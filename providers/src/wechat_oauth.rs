@@ -1,0 +1,1 @@
+//! WeChat web sign-in (公众号网页授权, `snsapi_base`).
