@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use app::import::{import_csv, ImportError, Kind};
-use app::platform::config::Config;
+use app::platform::config::{Config, PaymentProvider};
 use app::platform::db::Db;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
@@ -53,7 +53,9 @@ async fn serve(config: Config) -> ExitCode {
         std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)));
     leptos_options.hash_files = hash_file.is_some_and(|file| file.exists());
     let addr = leptos_options.site_addr;
-    let sandbox_addr = config.sandbox_addr.parse::<std::net::SocketAddr>().ok().filter(|_| cfg!(feature = "sandbox"));
+    // The sandbox gateway listens only when it takes the payments (never in production).
+    let sandbox_on = cfg!(feature = "sandbox") && config.payment_provider == PaymentProvider::Sandbox;
+    let sandbox_addr = config.sandbox_addr.parse::<std::net::SocketAddr>().ok().filter(|_| sandbox_on);
     for listen in std::iter::once(addr).chain(sandbox_addr) {
         if let Err(e) = config.check_listen(listen) {
             eprintln!("{e}");
@@ -76,7 +78,7 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
     #[cfg(feature = "sandbox")]
-    {
+    if sandbox_on {
         let sandbox = match tokio::net::TcpListener::bind(&state.config.sandbox_addr).await {
             Ok(listener) => listener,
             Err(e) => {
@@ -88,7 +90,11 @@ async fn serve(config: Config) -> ExitCode {
     }
     server::spawn_reconciliation(&state);
     server::spawn_housekeeping(&state);
-    tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);
+    if sandbox_on {
+        tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);
+    } else {
+        tracing::info!("listening on http://{addr}");
+    }
     let app = server::router(state);
     // Without TCP_NODELAY, a response written in pieces (a static file's headers, then its body) waits for the
     // client's delayed ACK: about 40 ms per request on a kept-alive connection.
