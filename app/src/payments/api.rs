@@ -41,7 +41,7 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
         return Err(AppError::not_found("未找到该处罚决定书"));
     }
     let payer = Payer { account_id: Some(account_id), channel: session.channel };
-    let opened = repo::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await;
+    let opened = repo::open_order(&state.db, &state.gateways, &decision_no, payer, Fen::new(total_fen)).await;
     let order = match opened.refused()? {
         Ok(order) => order,
         Err(refusal) => {
@@ -72,7 +72,7 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
         .filter(|o| onlooker.may_see(o.account_id, &o.decision_no))
         .ok_or_else(not_found)?;
     if order.state == OrderState::Open {
-        repo::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
+        repo::reconcile_order(&state.db, &state.gateways, &order_no).await?;
         order = repo::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
     }
     Ok(ResultPageData {
@@ -184,7 +184,7 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
         .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let payer = Payer { account_id: None, channel: crate::identity::caller::guest_channel() };
-    let opened = repo::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await;
+    let opened = repo::open_order(&state.db, &state.gateways, &decision_no, payer, Fen::new(total_fen)).await;
     let order = opened.refused()?.map_err(|refusal| AppError::rejected(refusal.to_string()))?;
     // The pass never travels through the gateway (its logs, its page's links): the browser keeps it in a cookie
     // that only the result page reads, and the return address names the order alone.
@@ -246,12 +246,12 @@ mod ssr {
             order_no: order.order_no.clone(),
             amount_fen: order.amount.fen(),
             subject: format!("交通罚款 决定书{}", order.decision_no),
-            notify_url: format!("{}{}", state.config.base_url, crate::platform::gateway::NOTIFY_PATH),
+            notify_url: format!("{}{}", state.config.base_url, crate::platform::gateway::notify_path(order.channel)),
             return_url,
             time_expire: order.expires_at,
             payer_uid: None,
         };
-        match state.gateway.create(&request).await {
+        match state.gateway(order.channel).create(&request).await {
             Ok(Checkout::Redirect(cashier_url)) => {
                 leptos_axum::redirect(&cashier_url);
                 Ok(())
