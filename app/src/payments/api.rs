@@ -50,7 +50,8 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
         }
     };
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
-    ssr::go_to_cashier(&state, &order, return_url).await
+    let payer_uid = ssr::payer_uid(&state, account_id, order.channel).await?;
+    ssr::go_to_cashier(&state, &order, return_url, payer_uid).await
 }
 
 /// `/fines/result`: the payment's outcome from the server's record; an order still open is checked with the
@@ -195,7 +196,7 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
         super::guest::PASS.ttl_secs()
     ));
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
-    ssr::go_to_cashier(&state, &order, return_url).await
+    ssr::go_to_cashier(&state, &order, return_url, None).await
 }
 
 #[cfg(feature = "ssr")]
@@ -240,8 +241,25 @@ mod ssr {
         Ok(Onlooker { state, channel, account_id, guest_decision })
     }
 
-    /// Registers the order with the gateway and sends the browser to its cashier.
-    pub async fn go_to_cashier(state: &AppState, order: &OpenOrder, return_url: String) -> Result<(), AppError> {
+    /// The account's id at the platform of `channel` (the WeChat openid JSAPI pays with), when the account is
+    /// that platform's: an account signed in through the other channel has none there.
+    pub async fn payer_uid(state: &AppState, account_id: i64, channel: Channel) -> Result<Option<String>, AppError> {
+        let uid: Option<String> =
+            sqlx::query_scalar("SELECT platform_uid FROM accounts WHERE id = $1 AND channel = $2")
+                .bind(account_id)
+                .bind(channel.code())
+                .fetch_optional(state.db.pool())
+                .await?;
+        Ok(uid)
+    }
+
+    /// Registers the order with its channel's gateway and sends the browser to its cashier.
+    pub async fn go_to_cashier(
+        state: &AppState,
+        order: &OpenOrder,
+        return_url: String,
+        payer_uid: Option<String>,
+    ) -> Result<(), AppError> {
         let request = GatewayOrder {
             order_no: order.order_no.clone(),
             amount_fen: order.amount.fen(),
@@ -249,7 +267,7 @@ mod ssr {
             notify_url: format!("{}{}", state.config.base_url, crate::platform::gateway::notify_path(order.channel)),
             return_url,
             time_expire: order.expires_at,
-            payer_uid: None,
+            payer_uid,
         };
         match state.gateway(order.channel).create(&request).await {
             Ok(Checkout::Redirect(cashier_url)) => {
