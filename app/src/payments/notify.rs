@@ -1,5 +1,6 @@
-//! `POST /pay/notify/{channel}`: a channel's gateway's asynchronous payment notifications, verified by that channel's gateway. Trusted only when the signature verifies; a 2xx answer
-//! (`success`) tells the gateway to stop retrying.
+//! `POST /pay/notify/{channel}`: a channel's gateway's asynchronous payment notifications, verified by that
+//! channel's gateway. Trusted only when the signature verifies; a 2xx answer (`success`) tells the gateway to
+//! stop retrying.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};

@@ -228,3 +228,17 @@ pub struct StatementLine {
     pub amount_fen: i64,
     pub paid_at: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_channel_has_its_own_notify_paths_and_only_those_skip_the_origin_check() {
+        assert_eq!(notify_path(Channel::Wechat), "/pay/notify/wechat");
+        assert_eq!(refund_notify_path(Channel::Icbc), "/pay/refund-notify/icbc");
+        assert!(is_notify_path("/pay/notify/icbc") && is_notify_path("/pay/refund-notify/wechat"));
+        assert!(!is_notify_path("/pay/notify") && !is_notify_path("/pay/notify/alipay"));
+        assert!(!is_notify_path("/pay/notify/wechat/extra"));
+    }
+}
