@@ -49,12 +49,12 @@ pub async fn serve_sandbox(state: &AppState, listener: tokio::net::TcpListener) 
 
 /// Asks the gateway about orders left open, every minute, so a lost notification still settles.
 pub fn spawn_reconciliation(state: &AppState) {
-    let (db, gateway) = (state.db.clone(), state.gateway.clone());
+    let (db, gateways) = (state.db.clone(), state.gateways.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            match app::payments::repo::reconcile(&db, gateway.as_ref()).await {
+            match app::payments::repo::reconcile(&db, &gateways).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(orders = n, "reconciled open payment orders"),
                 Err(e) => tracing::error!(error = %e, "reconciliation failed"),

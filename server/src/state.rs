@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use app::platform::config::{Config, SmsProvider};
 use app::platform::db::Db;
-use app::platform::gateway::PaymentGateway;
+use app::platform::gateway::Gateways;
 use app::platform::platform_identity::{DevIdentity, NoProvider, PlatformIdentity};
 use app::platform::session::CookieSigner;
 use app::platform::sms::{DevOutbox, SmsSender};
@@ -13,12 +13,7 @@ use leptos::config::LeptosOptions;
 
 /// Wires the configured providers around an open database and the payment gateway adapter; a provider whose
 /// settings are missing or unusable is an error naming them.
-pub fn assemble(
-    config: Config,
-    db: Db,
-    leptos_options: LeptosOptions,
-    gateway: Arc<dyn PaymentGateway>,
-) -> Result<AppState, String> {
+pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions, gateways: Gateways) -> Result<AppState, String> {
     let signer = CookieSigner::new(&config.cookie_key);
     let dev_identity = config.dev_login.then(|| Arc::new(DevIdentity::new(signer.clone())));
     let identity: Arc<dyn PlatformIdentity> = match &dev_identity {
@@ -31,19 +26,20 @@ pub fn assemble(
             return Err("SMS_PROVIDER=tencent: the Tencent Cloud SMS adapter is not wired yet".into())
         }
     };
-    Ok(AppState::from_shared(Shared { leptos_options, gateway, dev_identity, identity, config, db, signer, sms }))
+    Ok(AppState::from_shared(Shared { leptos_options, gateways, dev_identity, identity, config, db, signer, sms }))
 }
 
-/// The payment gateway adapter: the client of the built-in sandbox gateway, the only adapter so far.
+/// Each channel's payment gateway: the client of the built-in sandbox gateway for both, the only adapter wired so far.
 #[cfg(feature = "sandbox")]
-pub fn gateway(config: &Config) -> Result<Arc<dyn PaymentGateway>, String> {
+pub fn gateway(config: &Config) -> Result<Gateways, String> {
     let secret = config.payment_secret.as_bytes().to_vec();
-    Ok(Arc::new(sandbox::SandboxClient::new(config.sandbox_url.clone(), config.sandbox_url.clone(), secret)))
+    let client = sandbox::SandboxClient::new(config.sandbox_url.clone(), config.sandbox_url.clone(), secret);
+    Ok(Gateways::both(Arc::new(client)))
 }
 
 /// The payment gateway adapter: none, in a build without the `sandbox` feature, so the server refuses to start.
 #[cfg(not(feature = "sandbox"))]
-pub fn gateway(_config: &Config) -> Result<Arc<dyn PaymentGateway>, String> {
+pub fn gateway(_config: &Config) -> Result<Gateways, String> {
     Err("no payment gateway: this server was built without the `sandbox` feature, and no other gateway adapter \
          exists yet"
         .into())

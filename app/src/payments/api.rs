@@ -41,7 +41,7 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
         return Err(AppError::not_found("未找到该处罚决定书"));
     }
     let payer = Payer { account_id: Some(account_id), channel: session.channel };
-    let opened = repo::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await;
+    let opened = repo::open_order(&state.db, &state.gateways, &decision_no, payer, Fen::new(total_fen)).await;
     let order = match opened.refused()? {
         Ok(order) => order,
         Err(refusal) => {
@@ -50,7 +50,8 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
         }
     };
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
-    ssr::go_to_cashier(&state, &order, return_url).await
+    let payer_uid = ssr::payer_uid(&state, account_id, order.channel).await?;
+    ssr::go_to_cashier(&state, &order, return_url, payer_uid).await
 }
 
 /// `/fines/result`: the payment's outcome from the server's record; an order still open is checked with the
@@ -72,7 +73,7 @@ pub async fn payment_result(order_no: String, #[server(default)] pass: String) -
         .filter(|o| onlooker.may_see(o.account_id, &o.decision_no))
         .ok_or_else(not_found)?;
     if order.state == OrderState::Open {
-        repo::reconcile_order(&state.db, state.gateway.as_ref(), &order_no).await?;
+        repo::reconcile_order(&state.db, &state.gateways, &order_no).await?;
         order = repo::order(&state.db, &order_no).await?.ok_or_else(not_found)?;
     }
     Ok(ResultPageData {
@@ -184,7 +185,7 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
         .check(&state.signer, &pass, crate::platform::now())
         .ok_or_else(|| AppError::rejected("查询已过期，请重新查询"))?;
     let payer = Payer { account_id: None, channel: crate::identity::caller::guest_channel() };
-    let opened = repo::open_order(&state.db, state.gateway.as_ref(), &decision_no, payer, Fen::new(total_fen)).await;
+    let opened = repo::open_order(&state.db, &state.gateways, &decision_no, payer, Fen::new(total_fen)).await;
     let order = opened.refused()?.map_err(|refusal| AppError::rejected(refusal.to_string()))?;
     // The pass never travels through the gateway (its logs, its page's links): the browser keeps it in a cookie
     // that only the result page reads, and the return address names the order alone.
@@ -195,7 +196,7 @@ pub async fn start_guest_payment(pass: String, total_fen: i64) -> Result<(), App
         super::guest::PASS.ttl_secs()
     ));
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
-    ssr::go_to_cashier(&state, &order, return_url).await
+    ssr::go_to_cashier(&state, &order, return_url, None).await
 }
 
 #[cfg(feature = "ssr")]
@@ -240,18 +241,35 @@ mod ssr {
         Ok(Onlooker { state, channel, account_id, guest_decision })
     }
 
-    /// Registers the order with the gateway and sends the browser to its cashier.
-    pub async fn go_to_cashier(state: &AppState, order: &OpenOrder, return_url: String) -> Result<(), AppError> {
+    /// The account's id at the platform of `channel` (the WeChat openid JSAPI pays with), when the account is
+    /// that platform's: an account signed in through the other channel has none there.
+    pub async fn payer_uid(state: &AppState, account_id: i64, channel: Channel) -> Result<Option<String>, AppError> {
+        let uid: Option<String> =
+            sqlx::query_scalar("SELECT platform_uid FROM accounts WHERE id = $1 AND channel = $2")
+                .bind(account_id)
+                .bind(channel.code())
+                .fetch_optional(state.db.pool())
+                .await?;
+        Ok(uid)
+    }
+
+    /// Registers the order with its channel's gateway and sends the browser to its cashier.
+    pub async fn go_to_cashier(
+        state: &AppState,
+        order: &OpenOrder,
+        return_url: String,
+        payer_uid: Option<String>,
+    ) -> Result<(), AppError> {
         let request = GatewayOrder {
             order_no: order.order_no.clone(),
             amount_fen: order.amount.fen(),
             subject: format!("交通罚款 决定书{}", order.decision_no),
-            notify_url: format!("{}{}", state.config.base_url, crate::platform::gateway::NOTIFY_PATH),
+            notify_url: format!("{}{}", state.config.base_url, crate::platform::gateway::notify_path(order.channel)),
             return_url,
             time_expire: order.expires_at,
-            payer_uid: None,
+            payer_uid,
         };
-        match state.gateway.create(&request).await {
+        match state.gateway(order.channel).create(&request).await {
             Ok(Checkout::Redirect(cashier_url)) => {
                 leptos_axum::redirect(&cashier_url);
                 Ok(())

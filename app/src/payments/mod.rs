@@ -17,10 +17,12 @@ pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod rules;
 
-/// The area's plain HTTP routes: the gateway's notification and the console's payments export.
+/// The area's plain HTTP routes: each channel's gateway's payment notifications, and the console's
+/// payments export.
 #[cfg(feature = "ssr")]
 pub fn routes() -> axum::Router<crate::platform::state::AppState> {
+    use crate::platform::gateway::NOTIFY_PREFIX;
     axum::Router::new()
-        .route(crate::platform::gateway::NOTIFY_PATH, axum::routing::post(notify::payment_notify))
+        .route(&format!("{NOTIFY_PREFIX}/{{channel}}"), axum::routing::post(notify::payment_notify))
         .route("/console/payments.csv", axum::routing::get(console::export::payments_csv))
 }

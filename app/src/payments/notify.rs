@@ -1,19 +1,27 @@
-//! `POST /pay/notify`: the gateway's asynchronous notification. Trusted only when its signature verifies; the
-//! answer `success` tells the gateway to stop retrying.
+//! `POST /pay/notify/{channel}`: a channel's gateway's asynchronous payment notifications, verified by that
+//! channel's gateway. Trusted only when the signature verifies; a 2xx answer (`success`) tells the gateway to
+//! stop retrying.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::Channel;
 use crate::platform::state::AppState;
 
-/// Verifies and applies one notification.
-pub async fn payment_notify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let notification = match state.gateway.verify(&headers, &body, crate::platform::now()) {
+/// Verifies and applies one payment notification.
+pub async fn payment_notify(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(channel) = Channel::parse(&channel) else { return StatusCode::NOT_FOUND.into_response() };
+    let notification = match state.gateway(channel).verify(&headers, &body, crate::platform::now()) {
         Ok(notification) => notification,
         Err(e) => {
-            tracing::warn!(error = %e, "payment notification refused");
+            tracing::warn!(error = %e, channel = channel.code(), "payment notification refused");
             return (StatusCode::UNAUTHORIZED, "FAIL").into_response();
         }
     };

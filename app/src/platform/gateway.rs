@@ -1,15 +1,57 @@
 //! The payment gateway contract the app codes against, shaped like WeChat Pay and ICBC e支付: signed merchant API
-//! calls, a cashier page for the browser, signed asynchronous notifications. `AppState` holds one; payments uses
-//! it; `server` chooses which (the built-in sandbox today).
+//! calls, a cashier page for the browser, signed asynchronous notifications. `AppState` holds one per channel
+//! (`Gateways`); payments uses the order's channel's; `server` chooses which (the built-in sandbox in development).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::CivilDate;
+use crate::domain::{Channel, CivilDate};
 
-/// The gateway's server-to-server notification: authenticated by its signature, not by Origin.
-pub const NOTIFY_PATH: &str = "/pay/notify";
+/// Where each channel's gateway posts payment results (`/pay/notify/{channel}`): server-to-server, authenticated
+/// by the signature, not by Origin.
+pub const NOTIFY_PREFIX: &str = "/pay/notify";
+/// Where each channel's gateway posts refund results (`/pay/refund-notify/{channel}`).
+pub const REFUND_NOTIFY_PREFIX: &str = "/pay/refund-notify";
+
+/// The payment notification path of `channel`'s gateway.
+pub fn notify_path(channel: Channel) -> String {
+    format!("{NOTIFY_PREFIX}/{}", channel.code())
+}
+
+/// The refund notification path of `channel`'s gateway.
+pub fn refund_notify_path(channel: Channel) -> String {
+    format!("{REFUND_NOTIFY_PREFIX}/{}", channel.code())
+}
+
+/// Whether `path` is one of the gateways' notification paths, which no browser posts to.
+pub fn is_notify_path(path: &str) -> bool {
+    [Channel::Wechat, Channel::Icbc].iter().any(|&c| path == notify_path(c) || path == refund_notify_path(c))
+}
+
+/// One gateway per channel: WeChat Pay for the WeChat channel, ICBC for 融e联 (both the sandbox in development).
+#[derive(Clone)]
+pub struct Gateways {
+    pub wechat: Arc<dyn PaymentGateway>,
+    pub icbc: Arc<dyn PaymentGateway>,
+}
+
+impl Gateways {
+    /// The same gateway for both channels (the sandbox).
+    pub fn both(gateway: Arc<dyn PaymentGateway>) -> Self {
+        Self { wechat: gateway.clone(), icbc: gateway }
+    }
+
+    /// The gateway that takes `channel`'s payments.
+    pub fn get(&self, channel: Channel) -> &Arc<dyn PaymentGateway> {
+        match channel {
+            Channel::Wechat => &self.wechat,
+            Channel::Icbc => &self.icbc,
+        }
+    }
+}
 
 /// What the app asks the gateway to collect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,4 +227,18 @@ pub struct StatementLine {
     pub txn_id: String,
     pub amount_fen: i64,
     pub paid_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_channel_has_its_own_notify_paths_and_only_those_skip_the_origin_check() {
+        assert_eq!(notify_path(Channel::Wechat), "/pay/notify/wechat");
+        assert_eq!(refund_notify_path(Channel::Icbc), "/pay/refund-notify/icbc");
+        assert!(is_notify_path("/pay/notify/icbc") && is_notify_path("/pay/refund-notify/wechat"));
+        assert!(!is_notify_path("/pay/notify") && !is_notify_path("/pay/notify/alipay"));
+        assert!(!is_notify_path("/pay/notify/wechat/extra"));
+    }
 }

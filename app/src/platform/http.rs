@@ -14,7 +14,7 @@ use super::session::cookie_value;
 use super::state::AppState;
 use crate::domain::Mobile;
 use crate::error::AppError;
-use crate::platform::gateway::NOTIFY_PATH;
+use crate::platform::gateway::is_notify_path;
 
 /// The development routes: the SMS outbox, when codes go to it.
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -78,7 +78,7 @@ pub fn escape_html(text: &str) -> String {
 
 /// Refuses state-changing requests whose `Origin` (or, failing that, `Referer`) is not this site.
 pub async fn same_origin_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || request.uri().path() == NOTIFY_PATH
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || is_notify_path(request.uri().path())
     {
         return next.run(request).await;
     }

@@ -10,7 +10,8 @@ use super::db::Db;
 use super::platform_identity::{DevIdentity, PlatformIdentity};
 use super::session::CookieSigner;
 use super::sms::SmsSender;
-use crate::platform::gateway::PaymentGateway;
+use crate::domain::Channel;
+use crate::platform::gateway::{Gateways, PaymentGateway};
 
 /// The application state every handler and server function reaches. Leptos and axum clone it several times per
 /// request, so it is one shared allocation: a clone is one reference count, not one per field.
@@ -39,7 +40,8 @@ pub struct Shared {
     pub signer: CookieSigner,
     pub sms: Arc<dyn SmsSender>,
     pub identity: Arc<dyn PlatformIdentity>,
-    pub gateway: Arc<dyn PaymentGateway>,
+    /// Each channel's payment gateway; pick with `gateway(channel)`, by the order's channel.
+    pub gateways: Gateways,
     /// Present only when development sign-in is switched on.
     pub dev_identity: Option<Arc<DevIdentity>>,
 }
@@ -48,5 +50,10 @@ impl AppState {
     /// The state around its parts; `server` chooses the providers and assembles them.
     pub fn from_shared(shared: Shared) -> Self {
         Self(Arc::new(shared))
+    }
+
+    /// The gateway that takes `channel`'s payments.
+    pub fn gateway(&self, channel: Channel) -> &dyn PaymentGateway {
+        self.gateways.get(channel).as_ref()
     }
 }

@@ -79,7 +79,7 @@ const PLAIN_ROUTES: &[(&str, &[&str], &str)] = &[
     ("/evidence/{}", &[], "GET"),
     ("/console/import/upload", &["kind"], "POST"),
     ("/console/payments.csv", &["state", "channel", "from", "to"], "GET"),
-    ("/pay/notify", &["order_no", "txn_id", "signature"], "POST"),
+    ("/pay/notify/wechat", &["order_no", "txn_id", "signature"], "POST"),
     ("/videos/{}", &[], "GET"),
     ("/pkg/{}", &[], "GET"),
 ];

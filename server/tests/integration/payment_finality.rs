@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use app::platform::config::DEV_PAYMENT_SECRET;
-use app::platform::gateway::{GatewayState, PaymentGateway};
+use app::platform::gateway::{GatewayState, Gateways, PaymentGateway};
 use sandbox::SandboxClient;
 use sqlx::Row;
 
@@ -13,6 +13,11 @@ use crate::support::{TestApp, ZHANG_SAN};
 
 fn gateway(app: &TestApp) -> SandboxClient {
     SandboxClient::new(app.sandbox.clone(), app.sandbox.clone(), DEV_PAYMENT_SECRET.as_bytes())
+}
+
+/// Both channels' gateways as the app holds them: the sandbox's client for each.
+pub fn gateways(app: &TestApp) -> Gateways {
+    Gateways::both(std::sync::Arc::new(gateway(app)))
 }
 
 async fn text(app: &TestApp, sql: &str, order_no: &str) -> String {
@@ -96,7 +101,7 @@ async fn the_gateway_order_expires_with_the_apps_order() {
         }
         assert!(!at_cashier(&browser, &cashier, "pay").await.contains("缴费成功"), "{db}");
         assert_eq!(gateway(&app).query(&order_no).await.unwrap(), GatewayState::Closed, "{db}");
-        app::payments::repo::reconcile(&app.db, &gateway(&app)).await.unwrap();
+        app::payments::repo::reconcile(&app.db, &gateways(&app)).await.unwrap();
         assert_eq!(order_state(&app, &order_no).await, "expired", "{db}");
         assert_eq!(paid(&app, OVERDUE).await, 0, "{db}");
         assert!(exceptions(&app).await.is_empty(), "{db}");
@@ -164,7 +169,7 @@ async fn a_wrong_amount_payment_is_recorded_once_and_ends_the_order() {
         }
         exec(&app, "UPDATE payment_orders SET created_at = created_at - 120 WHERE order_no = $1", &order_no).await;
         for _ in 0..3 {
-            app::payments::repo::reconcile(&app.db, &gateway(&app)).await.unwrap();
+            app::payments::repo::reconcile(&app.db, &gateways(&app)).await.unwrap();
         }
         for nonce in ["wrong-1", "wrong-2"] {
             notify(&app, nonce, &paid_body(&order_no, "SBXWRONG", amount - 1), DEV_PAYMENT_SECRET).await;
@@ -228,13 +233,13 @@ async fn a_hundred_concurrent_notify_and_query_pairs_each_make_one_payment() {
             .unwrap();
         }
 
-        let gateway = gateway(&app);
+        let gateways = gateways(&app);
         let bodies: Vec<String> =
             (0..100).map(|n| paid_body(&format!("PRACE{n:04}"), &format!("SBXRACE{n:04}"), 20000)).collect();
         let orders: Vec<String> = (0..100).map(|n| format!("PRACE{n:04}")).collect();
         let pairs = (0..100).map(|n| {
             let nonce = format!("race-{n}");
-            let (body, order_no, gateway, app) = (&bodies[n], &orders[n], &gateway, &app);
+            let (body, order_no, gateways, app) = (&bodies[n], &orders[n], &gateways, &app);
             async move {
                 let (answer, queried) = futures::future::join(
                     async {
@@ -248,7 +253,7 @@ async fn a_hundred_concurrent_notify_and_query_pairs_each_make_one_payment() {
                         assert_eq!(second.text().await.unwrap(), "success");
                         first.text().await.unwrap()
                     },
-                    app::payments::repo::reconcile_order(&app.db, gateway, order_no),
+                    app::payments::repo::reconcile_order(&app.db, gateways, order_no),
                 )
                 .await;
                 assert_eq!(answer, "success");
@@ -280,7 +285,7 @@ async fn instances_reconciling_at_once_ask_about_each_order_once() {
             .await
             .unwrap();
         }
-        let (one, two) = (gateway(&app), gateway(&app));
+        let (one, two) = (gateways(&app), gateways(&app));
         let (first, second) =
             tokio::join!(app::payments::repo::reconcile(&app.db, &one), app::payments::repo::reconcile(&app.db, &two));
         assert_eq!(first.unwrap() + second.unwrap(), 6, "{db}: each order is claimed by one instance");

@@ -45,7 +45,7 @@ pub(crate) async fn paid(app: &TestApp, decision_no: &str) -> i64 {
 pub(crate) async fn notify(app: &TestApp, nonce: &str, body: &str, secret: &str) -> reqwest::Response {
     let timestamp = app::platform::now();
     reqwest::Client::new()
-        .post(format!("{}/pay/notify", app.base))
+        .post(format!("{}/pay/notify/icbc", app.base))
         .header("X-Sandbox-Timestamp", timestamp.to_string())
         .header("X-Sandbox-Nonce", nonce)
         .header("X-Sandbox-Signature", sign(secret.as_bytes(), timestamp, nonce, body.as_bytes()))
@@ -123,8 +123,12 @@ async fn notifications_are_trusted_only_when_signed_and_apply_once() {
         let (order_no, amount) = open_order(&app, OVERDUE).await;
         let body = format!(r#"{{"order_no":"{order_no}","txn_id":"TXN1","amount_fen":{amount},"state":"paid"}}"#);
 
-        let unsigned =
-            reqwest::Client::new().post(format!("{}/pay/notify", app.base)).body(body.clone()).send().await.unwrap();
+        let unsigned = reqwest::Client::new()
+            .post(format!("{}/pay/notify/icbc", app.base))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(unsigned.status(), 401, "{db}");
         let forged = notify(&app, "n-forged", &body, "not-the-secret-at-all").await;
         assert_eq!(forged.status(), 401, "{db}");
@@ -208,7 +212,6 @@ async fn nobody_pays_or_reads_the_receipt_of_another_persons_fine() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciliation_settles_a_payment_whose_notification_was_lost() {
-    use sandbox::SandboxClient;
     for (db, app) in TestApp::each_with_demo().await {
         let browser = app.linked_browser("icbc", "reconcile", &ZHANG_SAN).await;
         to_cashier(&browser, OVERDUE).await;
@@ -220,7 +223,7 @@ async fn reconciliation_settles_a_payment_whose_notification_was_lost() {
             .execute(app.db.pool())
             .await
             .unwrap();
-        let gateway = SandboxClient::new(app.sandbox.clone(), app.sandbox.clone(), DEV_PAYMENT_SECRET.as_bytes());
+        let gateway = crate::payment_finality::gateways(&app);
         assert_eq!(app::payments::repo::reconcile(&app.db, &gateway).await.unwrap(), 0, "{db}: too young to ask");
         sqlx::query("UPDATE payment_orders SET created_at = created_at - 120").execute(app.db.pool()).await.unwrap();
         assert_eq!(app::payments::repo::reconcile(&app.db, &gateway).await.unwrap(), 1, "{db}");

@@ -41,13 +41,23 @@ pub async fn console_payments(
 #[server(prefix = "/api", endpoint = "payment_reconciliation")]
 pub async fn payment_reconciliation(#[server(default)] date: String) -> Result<ReconciliationData, AppError> {
     use super::{reconciliation, repo};
-    use crate::domain::CivilDate;
+    use crate::domain::{Channel, CivilDate};
     let StaffCaller { state: app, staff } = crate::console::auth::staff_caller(&READERS).await?;
     let date = CivilDate::parse(&date).unwrap_or_else(|| CivilDate::shanghai_today_from_epoch(crate::platform::now()));
-    let statement = app.gateway.daily_statement(date).await.map_err(|e| {
-        tracing::error!(error = %e, %date, "the gateway's daily statement could not be fetched");
-        AppError::rejected("暂时无法获取支付网关的对账单，请稍后再试")
-    })?;
+    // Each channel's gateway states its own payments; one gateway serving both channels (the sandbox) is asked once.
+    let mut statement = Vec::new();
+    let gateways = &app.gateways;
+    let distinct = if std::sync::Arc::ptr_eq(&gateways.wechat, &gateways.icbc) {
+        vec![(Channel::Wechat, &gateways.wechat)]
+    } else {
+        vec![(Channel::Wechat, &gateways.wechat), (Channel::Icbc, &gateways.icbc)]
+    };
+    for (channel, gateway) in distinct {
+        statement.extend(gateway.daily_statement(date).await.map_err(|e| {
+            tracing::error!(error = %e, %date, channel = channel.code(), "the gateway's daily statement could not be fetched");
+            AppError::rejected(format!("暂时无法获取{}支付的对账单，请稍后再试", channel.platform_name()))
+        })?);
+    }
     let paid = repo::paid_on(&app.db, date).await?;
     let unmatched: Vec<&str> = statement
         .iter()
@@ -113,7 +123,7 @@ pub async fn query_waiting_orders() -> Result<(), AppError> {
     use crate::payments::model::OrderState;
     let StaffCaller { state: app, staff } = staff_caller(&[Role::Bank]).await?;
     let waiting: Vec<String> = repo::stale_orders(&app.db).await?.into_iter().map(|o| o.order_no).collect();
-    crate::payments::repo::reconcile(&app.db, app.gateway.as_ref()).await?;
+    crate::payments::repo::reconcile(&app.db, &app.gateways).await?;
     let now = repo::states(&app.db, &waiting).await?;
     let count = |state: OrderState| now.iter().filter(|s| **s == state).count();
     let (paid, closed, open) =

@@ -10,7 +10,7 @@ use super::super::model::{method_name, OrderState, Receipt};
 use crate::domain::{CivilDate, Fen};
 use crate::identity::model::Channel;
 use crate::platform::db::Db;
-use crate::platform::gateway::PaymentGateway;
+use crate::platform::gateway::Gateways;
 use crate::platform::{now, shanghai_time};
 use crate::violations::rules;
 
@@ -35,6 +35,8 @@ pub struct OpenOrder {
     pub decision_no: String,
     /// When it stops being payable, epoch seconds.
     pub expires_at: i64,
+    /// The channel it was opened on, whose gateway takes it.
+    pub channel: Channel,
 }
 
 /// Why an order was not opened.
@@ -66,7 +68,7 @@ fn new_order_no(today: CivilDate) -> String {
 /// closed at the gateway before its replacement opens, so its cashier page can no longer take money.
 pub async fn open_order(
     db: &Db,
-    gateway: &dyn PaymentGateway,
+    gateways: &Gateways,
     decision_no: &str,
     payer: Payer,
     shown_total: Fen,
@@ -76,7 +78,7 @@ pub async fn open_order(
             Ok(order) => return Ok(order),
             // Outside the transaction: a gateway call must not hold the decision's lock.
             Err(stale) => {
-                if !super::settle::close_order(db, gateway, &stale).await? {
+                if !super::settle::close_order(db, gateways, &stale).await? {
                     return Err(OpenError::GatewayUnavailable);
                 }
             }
@@ -104,7 +106,7 @@ async fn open_or_find_stale(
     }
     let now = now();
     let open = sqlx::query(
-        "SELECT order_no, amount_fen, expires_at FROM payment_orders WHERE decision_no = $1 AND state = 'open'",
+        "SELECT order_no, amount_fen, expires_at, channel FROM payment_orders WHERE decision_no = $1 AND state = 'open'",
     )
     .bind(decision_no)
     .fetch_optional(&mut *tx)
@@ -116,7 +118,8 @@ async fn open_or_find_stale(
         if expires_at > now && amount == shown_total.fen() {
             tx.commit().await?;
             let decision_no = decision_no.to_string();
-            return Ok(Ok(OpenOrder { order_no, amount: Fen::new(amount), decision_no, expires_at }));
+            let channel = Channel::parse(open.try_get::<&str, _>("channel")?).unwrap_or(payer.channel);
+            return Ok(Ok(OpenOrder { order_no, amount: Fen::new(amount), decision_no, expires_at, channel }));
         }
         return Ok(Err(order_no));
     }
@@ -147,7 +150,13 @@ async fn open_or_find_stale(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Ok(OpenOrder { order_no, amount: due.total, decision_no: decision_no.to_string(), expires_at }))
+    Ok(Ok(OpenOrder {
+        order_no,
+        amount: due.total,
+        decision_no: decision_no.to_string(),
+        expires_at,
+        channel: payer.channel,
+    }))
 }
 
 /// An order as stored.

@@ -10,10 +10,11 @@ use sqlx::{Any, Row, Transaction};
 
 use super::super::model::OrderState;
 use super::super::rules::{self, Exception, FineFacts, OrderFacts, Settlement};
+use crate::domain::Channel;
 use crate::domain::{CivilDate, Fen};
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::{Backend, Db};
-use crate::platform::gateway::{GatewayState, Notification, PaymentGateway};
+use crate::platform::gateway::{GatewayState, Gateways, Notification, PaymentGateway};
 use crate::platform::now;
 
 /// How long after it was opened, or last asked about, reconciliation asks the gateway about an open order.
@@ -254,9 +255,23 @@ async fn pay_fine(
     Ok(Applied::Paid)
 }
 
-/// Closes an open order at the gateway, then in the app by the gateway's answer (paid, if the payment came
-/// first). False when the gateway could not be asked, so the order may still be paid there.
-pub async fn close_order(db: &Db, gateway: &dyn PaymentGateway, order_no: &str) -> Result<bool, sqlx::Error> {
+/// The gateway of the channel `order_no` was opened on; `None` for an order the app does not have.
+async fn order_gateway<'g>(
+    db: &Db,
+    gateways: &'g Gateways,
+    order_no: &str,
+) -> Result<Option<&'g dyn PaymentGateway>, sqlx::Error> {
+    let channel: Option<String> = sqlx::query_scalar("SELECT channel FROM payment_orders WHERE order_no = $1")
+        .bind(order_no)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(channel.as_deref().and_then(Channel::parse).map(|c| gateways.get(c).as_ref()))
+}
+
+/// Closes an open order at its channel's gateway, then in the app by the gateway's answer (paid, if the payment
+/// came first). False when the gateway could not be asked, so the order may still be paid there.
+pub async fn close_order(db: &Db, gateways: &Gateways, order_no: &str) -> Result<bool, sqlx::Error> {
+    let Some(gateway) = order_gateway(db, gateways, order_no).await? else { return Ok(false) };
     match gateway.close(order_no).await {
         Ok(state) => {
             settle_order(db, order_no, &state).await?;
@@ -270,17 +285,18 @@ pub async fn close_order(db: &Db, gateway: &dyn PaymentGateway, order_no: &str) 
 }
 
 /// Asks the gateway about one open order and applies its answer; an order past its expiry is closed there
-/// instead. Used by the result page and reconciliation.
-pub async fn reconcile_order(
-    db: &Db,
-    gateway: &dyn PaymentGateway,
-    order_no: &str,
-) -> Result<Option<Applied>, sqlx::Error> {
-    let row = sqlx::query("SELECT expires_at FROM payment_orders WHERE order_no = $1 AND state = 'open'")
+/// instead, each at the gateway of the order's channel. Used by the result page and reconciliation.
+pub async fn reconcile_order(db: &Db, gateways: &Gateways, order_no: &str) -> Result<Option<Applied>, sqlx::Error> {
+    let row = sqlx::query("SELECT expires_at, channel FROM payment_orders WHERE order_no = $1 AND state = 'open'")
         .bind(order_no)
         .fetch_optional(db.pool())
         .await?;
     let Some(row) = row else { return Ok(None) };
+    let Some(channel) = Channel::parse(row.try_get::<&str, _>("channel")?) else {
+        tracing::error!(order_no, "open order of an unknown channel");
+        return Ok(None);
+    };
+    let gateway = gateways.get(channel);
     let expired = row.try_get::<i64, _>("expires_at")? <= now();
     let answer = if expired { gateway.close(order_no).await } else { gateway.query(order_no).await };
     match answer {
@@ -297,7 +313,7 @@ pub async fn reconcile_order(
 
 /// Claims the open orders not asked about for a while and reconciles them; returns how many it claimed. The claim
 /// is one statement that stamps `checked_at`, so instances reconciling at once split the orders between them.
-pub async fn reconcile(db: &Db, gateway: &dyn PaymentGateway) -> Result<usize, sqlx::Error> {
+pub async fn reconcile(db: &Db, gateways: &Gateways) -> Result<usize, sqlx::Error> {
     // SQLite's UPDATE takes the one write lock; PostgreSQL's rows being claimed by another instance are skipped.
     let skip_claimed = match db.backend() {
         Backend::Sqlite => "",
@@ -313,7 +329,7 @@ pub async fn reconcile(db: &Db, gateway: &dyn PaymentGateway) -> Result<usize, s
     let rows =
         sqlx::query(sqlx::AssertSqlSafe(claim)).bind(now).bind(now - RECONCILE_AFTER_SECS).fetch_all(db.pool()).await?;
     for row in &rows {
-        reconcile_order(db, gateway, row.try_get::<&str, _>("order_no")?).await?;
+        reconcile_order(db, gateways, row.try_get::<&str, _>("order_no")?).await?;
     }
     Ok(rows.len())
 }
