@@ -1,4 +1,5 @@
 import { defineConfig, devices } from '@playwright/test';
+import { chromium } from '../playwright.config';
 
 // The production smoke test (scripts/smoke-production.sh starts the server and the fakes): one phone, hydrated,
 // inside WeChat, against the HTTPS edge with its self-signed certificate.
@@ -20,20 +21,8 @@ export default defineConfig({
       name: 'android-wechat-production',
       use: {
         ...devices['Pixel 7'],
-        browserName: 'chromium',
+        ...chromium,
         javaScriptEnabled: true,
-        launchOptions: {
-          executablePath: '/usr/bin/chromium',
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-            '--disable-quic',
-          ],
-        },
       },
     },
   ],
