@@ -32,6 +32,9 @@ pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions, gateways:
 /// Each channel's payment gateway: the client of the built-in sandbox gateway for both, the only adapter wired so far.
 #[cfg(feature = "sandbox")]
 pub fn gateway(config: &Config) -> Result<Gateways, String> {
+    if config.payment_provider == app::platform::config::PaymentProvider::Vendors {
+        return Err("PAYMENT_PROVIDER=vendors: the WeChat Pay and ICBC adapters are not wired yet".into());
+    }
     let secret = config.payment_secret.as_bytes().to_vec();
     let client = sandbox::SandboxClient::new(config.sandbox_url.clone(), config.sandbox_url.clone(), secret);
     Ok(Gateways::both(Arc::new(client)))
@@ -43,4 +46,20 @@ pub fn gateway(_config: &Config) -> Result<Gateways, String> {
     Err("no payment gateway: this server was built without the `sandbox` feature, and no other gateway adapter \
          exists yet"
         .into())
+}
+
+#[cfg(all(test, feature = "sandbox"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendors_never_falls_back_to_the_sandbox() {
+        let config = |provider: &str| {
+            let provider = provider.to_string();
+            Config::from_lookup(move |key| (key == "PAYMENT_PROVIDER").then(|| provider.clone())).unwrap()
+        };
+        assert!(gateway(&config("sandbox")).is_ok());
+        let refused = gateway(&config("vendors")).err().expect("vendors is refused until its adapters exist");
+        assert!(refused.contains("PAYMENT_PROVIDER=vendors"), "{refused}");
+    }
 }
