@@ -60,8 +60,11 @@ count_cargo "$LOGS/server.log"
 timeout 1200 cargo test -p sandbox 2>&1 | tee "$LOGS/sandbox.log" || status=1
 count_cargo "$LOGS/sandbox.log"
 
-# The real vendors' adapters against their loopback fakes. (Their cross-checks against the vendors' own SDKs,
-# installed by scripts/oracles.sh into a virtual environment, arrive with the adapters.)
+# The real vendors' adapters against their loopback fakes, cross-checked against the vendors' own SDKs from PyPI
+# (scripts/oracles.sh installs them into a virtual environment; ORACLE_PYTHON points the tests at it).
+say "the vendors' SDKs from PyPI, as oracles for the providers' tests"
+ORACLE_PYTHON=$(bash scripts/oracles.sh)
+export ORACLE_PYTHON
 timeout 1200 cargo test -p providers --features fakes 2>&1 | tee "$LOGS/providers.log" || status=1
 count_cargo "$LOGS/providers.log"
 
