@@ -1,18 +1,20 @@
-//! `server` runs the web app; `server import KIND FILE` loads operators' CSV files; `server staff add` creates
-//! console accounts.
+//! `server` runs the web app; `server import KIND FILE` loads operators' CSV files and `server import evidence DIR`
+//! their evidence photos; `server staff add` creates console accounts.
 
 use std::process::ExitCode;
 
+use app::import::evidence::import_photos;
 use app::import::{import_csv, ImportError, Kind};
 use app::platform::config::{Config, PaymentProvider};
 use app::platform::db::Db;
+use app::platform::evidence::DirectoryStore;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server precompress          write .br and .gz beside the built wasm, JS and CSS (after cargo leptos build)\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
+const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server import evidence DIR  copy the police's photos (RECORD_NO.jpg) from DIR into EVIDENCE_DIR\n  server precompress          write .br and .gz beside the built wasm, JS and CSS (after cargo leptos build)\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,6 +32,7 @@ async fn main() -> ExitCode {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["serve"] => serve(config).await,
         ["import", "demo"] => import_demo(&config).await,
+        ["import", "evidence", dir] => import_evidence(&config, dir).await,
         ["import", kind, file] => import(&config, kind, file).await,
         ["staff", "add", name, role] => add_staff(&config, name, role).await,
         ["precompress"] => precompress(),
@@ -164,6 +167,42 @@ async fn import(config: &Config, kind: &str, file: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{file}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn import_evidence(config: &Config, dir: &str) -> ExitCode {
+    let Some(store_dir) = &config.evidence_dir else {
+        eprintln!("EVIDENCE_DIR is not set: it names the folder the evidence photos are copied into");
+        return ExitCode::FAILURE;
+    };
+    let store = match DirectoryStore::open(store_dir) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(db) = open(config).await else {
+        return ExitCode::FAILURE;
+    };
+    let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    match import_photos(&db, &store, std::path::Path::new(dir), &operator).await {
+        Ok(report) => {
+            for skipped in &report.skipped {
+                eprintln!("{dir}/{}: {}", skipped.name, skipped.reason);
+            }
+            println!("{dir}: 已复制 {} 张照片，跳过 {} 个文件", report.copied, report.skipped.len());
+            // A skipped file is work left for the operator, so scripts see it even though the rest was copied.
+            if report.skipped.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("{dir}: {e}");
             ExitCode::FAILURE
         }
     }

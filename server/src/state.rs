@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use app::platform::config::{Config, SmsProvider};
 use app::platform::db::Db;
+use app::platform::evidence::{DirectoryStore, EvidenceStore};
 use app::platform::gateway::Gateways;
 use app::platform::platform_identity::{DevIdentity, NoProvider, PlatformIdentity};
 use app::platform::session::CookieSigner;
@@ -26,7 +27,21 @@ pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions, gateways:
             return Err("SMS_PROVIDER=tencent: the Tencent Cloud SMS adapter is not wired yet".into())
         }
     };
-    Ok(AppState::from_shared(Shared { leptos_options, gateways, dev_identity, identity, config, db, signer, sms }))
+    let evidence = match &config.evidence_dir {
+        Some(dir) => Some(Arc::new(DirectoryStore::open(dir)?) as Arc<dyn EvidenceStore>),
+        None => None,
+    };
+    Ok(AppState::from_shared(Shared {
+        leptos_options,
+        gateways,
+        dev_identity,
+        identity,
+        evidence,
+        config,
+        db,
+        signer,
+        sms,
+    }))
 }
 
 /// Each channel's payment gateway: the client of the built-in sandbox gateway for both, the only adapter wired so far.

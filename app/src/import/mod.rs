@@ -3,10 +3,11 @@
 //! by natural key in transactions of at most [`BATCH_ROWS`] rows so the app's own writers are never held up for
 //! the length of a large file.
 //! Server only. It writes the tables of `violations`, `study`, `identity` and cards through `platform`'s database;
-//! the console's 数据导入 and `server import` call it.
+//! the console's 数据导入 and `server import` call it. `evidence` copies the police's photos into the evidence store.
 
 mod cards;
 mod drivers;
+pub mod evidence;
 mod study;
 #[cfg(test)]
 mod tests;

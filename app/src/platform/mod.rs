@@ -1,5 +1,5 @@
 //! Server-only infrastructure under the features: configuration, the database and its migrations, the generic
-//! session store and signed passes, the outside systems behind traits (payment gateway, platform sign-in, SMS),
+//! session store and signed passes, the outside systems behind traits (payment gateway, platform sign-in, SMS, evidence photos),
 //! HTTP guards and the edge's checks, audit, rate limits and housekeeping, and `AppState`, the struct every
 //! handler reaches. Every area may import `platform`; `platform` imports only `domain` and `error`, never an area
 //! (`scripts/imports.sh` checks it).
@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod edge;
+pub mod evidence;
 pub mod gateway;
 pub mod housekeeping;
 pub mod http;

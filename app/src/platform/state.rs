@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 
 use super::config::Config;
 use super::db::Db;
+use super::evidence::EvidenceStore;
 use super::platform_identity::{DevIdentity, PlatformIdentity};
 use super::session::CookieSigner;
 use super::sms::SmsSender;
@@ -42,6 +43,8 @@ pub struct Shared {
     pub identity: Arc<dyn PlatformIdentity>,
     /// Each channel's payment gateway; pick with `gateway(channel)`, by the order's channel.
     pub gateways: Gateways,
+    /// The police's evidence photos; without one (no `EVIDENCE_DIR`) every record's photo is the drawn sketch.
+    pub evidence: Option<Arc<dyn EvidenceStore>>,
     /// Present only when development sign-in is switched on.
     pub dev_identity: Option<Arc<DevIdentity>>,
 }

@@ -55,8 +55,15 @@ pub async fn record_page(record_no: String) -> Result<RecordPageData, AppError> 
     let Linked { state, session, link, .. } = crate::identity::caller::linked_caller().await?;
     let (record, decision_no) =
         repo::record(&state.db, &link, &record_no).await?.ok_or_else(|| AppError::not_found("未找到该违法记录"))?;
+    let photo = match &state.evidence {
+        Some(store) => store.has(&record.record_no).await.map_err(|e| {
+            tracing::error!(error = %e, "evidence store unreadable");
+            AppError::Unavailable
+        })?,
+        None => false,
+    };
     let flash = crate::identity::caller::take_flash(&state, &session, "/violations/record").await?;
-    Ok(RecordPageData { channel: session.channel, record, decision_no, flash })
+    Ok(RecordPageData { channel: session.channel, record, photo, decision_no, flash })
 }
 
 /// 接受处理: decides the record and shows the decision; a refusal comes back to the record with its reason.

@@ -53,11 +53,16 @@ pub struct VehicleRecordsData {
     pub records: Vec<RecordView>,
 }
 
+/// What the drawn sketch and the record page say when the police's image store has no photo of a record.
+pub const NO_PHOTO: &str = "示意图：该记录暂无现场照片";
+
 /// A record's details with the processing form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordPageData {
     pub channel: Channel,
     pub record: RecordView,
+    /// Whether the police's image store has the record's photo; without it the page shows the drawn sketch.
+    pub photo: bool,
     /// The decision, once processed.
     pub decision_no: Option<String>,
     pub flash: Flash,

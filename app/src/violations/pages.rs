@@ -9,7 +9,7 @@ use super::api::{
 };
 use super::model::{
     BoundVehicle, DecisionPageData, DecisionView, FinesPageData, RecordPageData, RecordView, VehicleRecordsData,
-    VehiclesPageData, ViolationsHomeData,
+    VehiclesPageData, ViolationsHomeData, NO_PHOTO,
 };
 use crate::ui::{loaded, FlashMessage, InfoRow, Screen};
 
@@ -169,7 +169,7 @@ pub fn RecordPage() -> impl IntoView {
                     </div>
                     <figure class="evidence">
                         <img src=format!("/evidence/{}", urlencode(&record.record_no)) alt="违法证据照片" width="360" height="240"/>
-                        <figcaption>"违法证据照片"</figcaption>
+                        <figcaption>{if page.photo { "违法证据照片" } else { NO_PHOTO }}</figcaption>
                     </figure>
                     {match (page.decision_no, record.refusal) {
                         (Some(no), _) => view! {

@@ -6,10 +6,12 @@ use app::platform::db::Db;
 use app::platform::test_db::fresh_database_urls;
 use sqlx::Row;
 
+use crate::evidence::{folder, jpeg};
+
 fn server() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
     command.env("RUST_LOG", "warn");
-    for key in ["APP_ENV", "DEV_LOGIN", "COOKIE_KEY", "SMS_PROVIDER", "DEMO_DATA", "DATABASE_URL"] {
+    for key in ["APP_ENV", "DEV_LOGIN", "COOKIE_KEY", "SMS_PROVIDER", "DEMO_DATA", "DATABASE_URL", "EVIDENCE_DIR"] {
         command.env_remove(key);
     }
     command
@@ -94,5 +96,67 @@ async fn a_reimport_keeps_the_apps_payment_and_says_so() {
             .unwrap()
             .get(0);
         assert_eq!(paid, 1, "{db}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_import_copies_every_good_photo_and_names_each_bad_file() {
+    const RED_LIGHT: &str = "210200202609170001";
+    const WRONG_WAY: &str = "210200202610090002";
+    let source = folder("import-source");
+    std::fs::write(source.join(format!("{RED_LIGHT}.jpg")), jpeg("red light")).unwrap();
+    std::fs::write(source.join(format!("{WRONG_WAY}.JPG")), jpeg("wrong way")).unwrap();
+    std::fs::write(source.join("210200202610230003.jpg"), b"GIF89a, renamed").unwrap();
+    std::fs::write(source.join("210299999999999999.jpg"), jpeg("no such record")).unwrap();
+    std::fs::write(source.join("notes.txt"), "拍摄说明").unwrap();
+    for (db, url) in fresh_database_urls().await {
+        let output = server().env("DATABASE_URL", &url).args(["import", "demo"]).output().unwrap();
+        assert!(output.status.success(), "{db}: {}", String::from_utf8_lossy(&output.stderr));
+
+        let output = server().env("DATABASE_URL", &url).args(["import", "evidence"]).arg(&source).output().unwrap();
+        assert!(!output.status.success(), "{db}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("EVIDENCE_DIR is not set"), "{db}");
+
+        let store = folder(&format!("import-store-{db}"));
+        let output = server()
+            .env("DATABASE_URL", &url)
+            .env("EVIDENCE_DIR", &store)
+            .args(["import", "evidence"])
+            .arg(&source)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{db}: skipped files make the command fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for complaint in [
+            "210200202610230003.jpg: 不是JPEG图片",
+            "210299999999999999.jpg: 没有违法记录210299999999999999",
+            "notes.txt: 文件名应为",
+        ] {
+            assert!(stderr.contains(complaint), "{db}: {complaint} missing from: {stderr}");
+        }
+        assert!(
+            !stderr.contains(RED_LIGHT) && !stderr.contains(WRONG_WAY),
+            "{db}: good files are not blamed: {stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("已复制 2 张照片，跳过 3 个文件"), "{db}: {stdout}");
+
+        let mut stored: Vec<_> =
+            std::fs::read_dir(&store).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        stored.sort();
+        assert_eq!(
+            stored,
+            [format!("{RED_LIGHT}.jpg"), format!("{WRONG_WAY}.jpg")],
+            "{db}: nothing else, no temp file"
+        );
+        assert_eq!(std::fs::read(store.join(format!("{RED_LIGHT}.jpg"))).unwrap(), jpeg("red light"), "{db}");
+        assert_eq!(std::fs::read(store.join(format!("{WRONG_WAY}.jpg"))).unwrap(), jpeg("wrong way"), "{db}");
+        let pool = Db::connect(&url).await.unwrap();
+        let audited: String = sqlx::query("SELECT detail FROM audit_log WHERE action = 'import.evidence'")
+            .fetch_one(pool.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(audited, "copied 2, skipped 3", "{db}");
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod console;
 mod console_payments;
 mod edge;
+mod evidence;
 mod payment_finality;
 mod payments;
 mod realname;

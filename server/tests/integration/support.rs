@@ -94,10 +94,15 @@ impl TestApp {
 
     /// One app per database with the bundled demo data loaded (the README's demo accounts).
     pub async fn each_with_demo() -> Vec<(&'static str, TestApp)> {
+        Self::each_with_demo_and(&[]).await
+    }
+
+    /// As `each_with_demo`, with some settings given.
+    pub async fn each_with_demo_and(settings: &[(&str, &str)]) -> Vec<(&'static str, TestApp)> {
         let mut apps = Vec::new();
         for (name, db) in app::platform::test_db::fresh_databases().await {
             app::import::load_demo(&db).await.expect("demo data loads");
-            apps.push((name, TestApp::start(db).await));
+            apps.push((name, TestApp::start_with(db, settings).await));
         }
         apps
     }
