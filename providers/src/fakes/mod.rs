@@ -1,4 +1,5 @@
 //! Loopback fakes of the vendors, written from their documents (test and development code only), and the vendors'
 //! SDKs as test oracles.
 pub mod edge;
+pub mod icbc;
 pub mod oracle;
