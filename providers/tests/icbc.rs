@@ -221,12 +221,54 @@ i = json.load(sys.stdin)
 text = i["path"] + "?" + "&".join(k + "=" + v for k, v in sorted(i["params"].items()) if v != "" and k != "sign")
 key = serialization.load_pem_private_key(i["key"].encode(), password=None)
 sig = key.sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-print(json.dumps({"text": text, "sign": base64.b64encode(sig).decode()}))
+gw = serialization.load_pem_private_key(i["gateway"].encode(), password=None)
+answer = gw.sign(i["answer"].encode("utf-8"), padding.PKCS1v15(), hashes.SHA1())
+print(json.dumps({"text": text, "sign": base64.b64encode(sig).decode(), "answer": base64.b64encode(answer).decode()}))
 "#;
-    let input = serde_json::json!({ "path": path, "params": params, "key": icbc::private_pem(&keys.merchant) });
+    let answer = r#"{"return_code":0,"return_msg":"成功","pay_status":"0"}"#;
+    let input = serde_json::json!({
+        "path": path, "params": params, "key": icbc::private_pem(&keys.merchant),
+        "gateway": icbc::private_pem(&keys.gateway), "answer": answer,
+    });
     let oracle = providers::fakes::oracle::run(&python, script, &input);
     assert_eq!(oracle["text"], sign::signing_string(path, &params));
     assert_eq!(oracle["sign"], ours);
+    // The gateway's answers are SHA1withRSA (`RSA`): one signed independently verifies with our reading.
+    let body = format!(r#"{{"response_biz_content":{answer},"sign":"{}"}}"#, oracle["answer"].as_str().unwrap());
+    let (content, signature) = sign::split_signed_answer(&body).unwrap();
+    assert!(sign::verify(&keys.gateway.to_public_key(), SignType::Rsa, content, signature));
+}
+
+#[tokio::test]
+async fn our_answer_to_a_notification_verifies_by_the_rule_icbc_documents() {
+    let Some(python) = providers::fakes::oracle::python() else { return };
+    let s = setup().await;
+    let body = notification(&icbc::test_keys().gateway, APP_ID, app::platform::now(), &paid_biz("P1", "100"));
+    let answer = s.pay.notification_answer(&body, true);
+    // 上行网关通知: the text after the first '{' and before ',"sign"' is what the merchant signs (RSA2).
+    let script = r#"
+import sys, json, base64
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+i = json.load(sys.stdin)
+a = i["answer"]
+signed = a[a.index("{") + 1:a.rindex(',"sign"')]
+sig = base64.b64decode(json.loads(a)["sign"])
+key = serialization.load_pem_public_key(i["key"].encode())
+try:
+    key.verify(sig, signed.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+    ok = True
+except Exception:
+    ok = False
+print(json.dumps({"ok": ok, "biz": json.loads(a)["response_biz_content"], "sign_type": json.loads(a)["sign_type"]}))
+"#;
+    let input =
+        serde_json::json!({ "answer": answer, "key": icbc::public_pem(&icbc::test_keys().merchant.to_public_key()) });
+    let oracle = providers::fakes::oracle::run(&python, script, &input);
+    assert_eq!(oracle["ok"], true, "{answer}");
+    assert_eq!(oracle["sign_type"], "RSA2");
+    assert_eq!(oracle["biz"]["return_code"], 0);
+    assert_eq!(oracle["biz"]["msg_id"], "N1", "the answer echoes the notification's msg_id");
 }
 
 #[tokio::test]

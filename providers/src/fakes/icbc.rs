@@ -138,7 +138,12 @@ impl FakeIcbc {
             gateway_key: keys.gateway.clone(),
             stranger_key: keys.stranger.clone(),
             inner: Arc::default(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("HTTP client"),
+            // The production smoke test's app sits behind the edge's self-signed certificate on loopback.
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .danger_accept_invalid_certs(true)
+                .build()
+                .expect("HTTP client"),
         };
         let base_url = format!("http://{}", listener.local_addr().expect("local address"));
         let router = Router::new()
