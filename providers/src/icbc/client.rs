@@ -22,7 +22,7 @@ const MERCHANT_KEY_MIN_BITS: usize = 2048;
 const GATEWAY_KEY_MIN_BITS: usize = 1024;
 const DEFAULT_TIMEOUT_SECS: u64 = 10;
 /// A notification older or newer than this by its `timestamp` is refused as a replay.
-pub const NOTIFY_MAX_SKEW_SECS: i64 = 300;
+const NOTIFY_MAX_SKEW_SECS: i64 = 300;
 
 /// Why a gateway call failed.
 #[derive(Debug, thiserror::Error)]

@@ -106,16 +106,19 @@ pub fn parse_shanghai(text: &str, format: &str) -> Option<i64> {
 }
 
 /// The raw `response_biz_content` text and the `sign` of a gateway answer `{"response_biz_content":{…},"sign":"…"}`,
-/// found as the SDKs find them: from after the first `"response_biz_content":` to the last `,"sign":"`. The signature
-/// covers exactly those bytes, so the answer must not be re-serialised before it is checked.
+/// found as the SDKs find them: from after the first `"response_biz_content":` to the comma before the last
+/// `"sign"` key (whitespace around the colons and commas allowed). The signature covers exactly those bytes, so the
+/// answer must not be re-serialised before it is checked.
 pub fn split_signed_answer(body: &str) -> Option<(&str, &str)> {
-    const ROOT: &str = "\"response_biz_content\":";
-    const SIGN: &str = ",\"sign\":\"";
-    let start = body.find(ROOT)? + ROOT.len();
-    let end = body.rfind(SIGN)?;
-    let sign_start = end + SIGN.len();
-    let sign_end = body[sign_start..].find('"')? + sign_start;
-    (start < end).then(|| (body[start..end].trim(), &body[sign_start..sign_end]))
+    const ROOT: &str = "\"response_biz_content\"";
+    const SIGN: &str = "\"sign\"";
+    let after_root = body.find(ROOT)? + ROOT.len();
+    let start = after_root + body[after_root..].find(':')? + 1;
+    let sign_key = body.rfind(SIGN)?;
+    let end = body[..sign_key].trim_end().strip_suffix(',')?.len();
+    let value = body[sign_key + SIGN.len()..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let signature = &value[..value.find('"')?];
+    (start < end).then(|| (body[start..end].trim(), signature))
 }
 
 /// Why a key file could not be used.
@@ -205,6 +208,9 @@ mod tests {
     fn a_signed_answer_splits_into_the_raw_content_and_the_signature() {
         let body = r#"{"response_biz_content":{"return_code":0,"sign":"x","msg_id":"m"},"sign":"c2ln"}"#;
         assert_eq!(split_signed_answer(body), Some((r#"{"return_code":0,"sign":"x","msg_id":"m"}"#, "c2ln")));
+        let spaced = "{\n  \"response_biz_content\": {\"return_code\": 0},\n  \"sign\": \"c2ln\"\n}";
+        assert_eq!(split_signed_answer(spaced), Some((r#"{"return_code": 0}"#, "c2ln")));
         assert_eq!(split_signed_answer(r#"{"return_code":0}"#), None);
+        assert_eq!(split_signed_answer(r#"{"response_biz_content":{},"sign_type":"RSA"}"#), None);
     }
 }
