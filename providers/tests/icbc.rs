@@ -82,7 +82,7 @@ async fn setup() -> Setup {
             "/pay/notify/icbc",
             post(move |headers: HeaderMap, body: Bytes| async move {
                 let result = pay_for_payments.verify(&headers, &body, app::platform::now());
-                let answer = pay_for_payments.notification_answer(&body, result.is_ok());
+                let answer = pay_for_payments.notification_answer(&body, result.is_ok()).body;
                 inbox_for_payments.lock().unwrap().payments.push((body.to_vec(), result));
                 answer
             }),
@@ -91,7 +91,7 @@ async fn setup() -> Setup {
             "/pay/refund-notify/icbc",
             post(move |headers: HeaderMap, body: Bytes| async move {
                 let result = pay_for_refunds.verify_refund(&headers, &body, app::platform::now());
-                let answer = pay_for_refunds.notification_answer(&body, result.is_ok());
+                let answer = pay_for_refunds.notification_answer(&body, result.is_ok()).body;
                 inbox_for_refunds.lock().unwrap().refunds.push(result);
                 answer
             }),
@@ -244,7 +244,7 @@ async fn our_answer_to_a_notification_verifies_by_the_rule_icbc_documents() {
     let Some(python) = providers::fakes::oracle::python() else { return };
     let s = setup().await;
     let body = notification(&icbc::test_keys().gateway, APP_ID, app::platform::now(), &paid_biz("P1", "100"));
-    let answer = s.pay.notification_answer(&body, true);
+    let answer = s.pay.notification_answer(&body, true).body;
     // 上行网关通知: the text after the first '{' and before ',"sign"' is what the merchant signs (RSA2).
     let script = r#"
 import sys, json, base64

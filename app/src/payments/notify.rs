@@ -4,10 +4,12 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::Channel;
+use crate::platform::gateway::NotifyAnswer;
 use crate::platform::state::AppState;
 
 /// Verifies and applies one payment notification.
@@ -18,21 +20,26 @@ pub async fn payment_notify(
     body: Bytes,
 ) -> Response {
     let Some(channel) = Channel::parse(&channel) else { return StatusCode::NOT_FOUND.into_response() };
-    let notification = match state.gateway(channel).verify(&headers, &body, crate::platform::now()) {
+    let gateway = state.gateway(channel);
+    let answer = |status: StatusCode| {
+        let NotifyAnswer { content_type, body: text } = gateway.notification_answer(&body, status.is_success());
+        (status, [(CONTENT_TYPE, content_type)], text).into_response()
+    };
+    let notification = match gateway.verify(&headers, &body, crate::platform::now()) {
         Ok(notification) => notification,
         Err(e) => {
             tracing::warn!(error = %e, channel = channel.code(), "payment notification refused");
-            return (StatusCode::UNAUTHORIZED, "FAIL").into_response();
+            return answer(StatusCode::UNAUTHORIZED);
         }
     };
     match super::repo::apply_notification(&state.db, &notification).await {
         Ok(applied) => {
             tracing::info!(order_no = %notification.order_no, ?applied, "payment notification");
-            (StatusCode::OK, "success").into_response()
+            answer(StatusCode::OK)
         }
         Err(e) => {
             tracing::error!(error = %e, "payment notification could not be stored");
-            (StatusCode::SERVICE_UNAVAILABLE, "FAIL").into_response()
+            answer(StatusCode::SERVICE_UNAVAILABLE)
         }
     }
 }

@@ -218,6 +218,22 @@ pub trait PaymentGateway: Send + Sync {
     async fn query_refund(&self, refund_no: &str) -> Result<RefundState, GatewayError>;
     /// Checks a refund notification's signature and freshness and reads it.
     fn verify_refund(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<RefundNotification, NotifyError>;
+    /// The body that answers notification `body`: `accepted` when the app verified and stored it, so the gateway
+    /// stops resending. Most gateways read only the HTTP status; ICBC wants a signed answer.
+    fn notification_answer(&self, body: &[u8], accepted: bool) -> NotifyAnswer {
+        let _ = body;
+        NotifyAnswer {
+            content_type: "text/plain; charset=utf-8",
+            body: if accepted { "success" } else { "FAIL" }.into(),
+        }
+    }
+}
+
+/// What the app answers a gateway's notification with (the HTTP status is the app's: 2xx when accepted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyAnswer {
+    pub content_type: &'static str,
+    pub body: String,
 }
 
 /// One payment in the gateway's daily statement.

@@ -5,7 +5,7 @@
 
 use app::domain::{Channel, CivilDate};
 use app::platform::gateway::{
-    self, Checkout, GatewayError, GatewayOrder, GatewayState, Notification, NotifyError, PaymentGateway,
+    self, Checkout, GatewayError, GatewayOrder, GatewayState, Notification, NotifyAnswer, NotifyError, PaymentGateway,
     RefundNotification, RefundRequest, RefundState, StatementLine,
 };
 use async_trait::async_trait;
@@ -65,18 +65,6 @@ impl IcbcPay {
         }
         let base_path = lookup("APP_BASE_URL").map(|u| url_path(&u)).unwrap_or_default();
         Ok(Self { client, mer_id, mer_prtcl_no, statement_path, base_path })
-    }
-
-    /// The signed answer the gateway expects to a payment or refund notification (see
-    /// `IcbcClient::notification_answer`): `accepted` says whether the app took it; `body` is the notification,
-    /// whose `msg_id` the answer echoes.
-    pub fn notification_answer(&self, body: &[u8], accepted: bool) -> String {
-        let msg_id = form_urlencoded::parse(body)
-            .find(|(k, _)| k == "biz_content")
-            .and_then(|(_, v)| serde_json::from_str::<Value>(&v).ok())
-            .and_then(|biz| client::text_field(&biz, "msg_id"))
-            .unwrap_or_default();
-        self.client.notification_answer(accepted, &msg_id)
     }
 
     async fn order_query(&self, order_no: &str, deal_flag: &str) -> Result<GatewayState, GatewayError> {
@@ -220,6 +208,21 @@ impl PaymentGateway for IcbcPay {
         let refund_no = field("outtrx_serial_no").ok_or(NotifyError::Malformed)?;
         let state = refund_state(&biz, &refund_no).map_err(|_| NotifyError::Malformed)?;
         Ok(RefundNotification { nonce, timestamp, refund_no, order_no, state })
+    }
+
+    /// The signed answer the gateway expects to a payment or refund notification (see
+    /// `IcbcClient::notification_answer`): `accepted` says whether the app took it; `body` is the notification,
+    /// whose `msg_id` the answer echoes.
+    fn notification_answer(&self, body: &[u8], accepted: bool) -> NotifyAnswer {
+        let msg_id = form_urlencoded::parse(body)
+            .find(|(k, _)| k == "biz_content")
+            .and_then(|(_, v)| serde_json::from_str::<Value>(&v).ok())
+            .and_then(|biz| client::text_field(&biz, "msg_id"))
+            .unwrap_or_default();
+        NotifyAnswer {
+            content_type: "application/json; charset=utf-8",
+            body: self.client.notification_answer(accepted, &msg_id),
+        }
     }
 }
 

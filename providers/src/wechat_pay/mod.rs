@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use app::domain::CivilDate;
 use app::platform::gateway::{
-    Checkout, GatewayError, GatewayOrder, GatewayState, JsApiParams, Notification, NotifyError, PaymentGateway,
-    RefundNotification, RefundRequest, RefundState, StatementLine,
+    Checkout, GatewayError, GatewayOrder, GatewayState, JsApiParams, Notification, NotifyAnswer, NotifyError,
+    PaymentGateway, RefundNotification, RefundRequest, RefundState, StatementLine,
 };
 use app::platform::now;
 use async_trait::async_trait;
@@ -542,6 +542,12 @@ impl PaymentGateway for WechatPay {
             order_no: refund.out_trade_no,
             state,
         })
+    }
+
+    /// WeChat reads the status: 2xx (any body) stops its retries; a refusal carries its `FAIL` JSON.
+    fn notification_answer(&self, _body: &[u8], accepted: bool) -> NotifyAnswer {
+        let body = if accepted { String::new() } else { json!({ "code": "FAIL", "message": "失败" }).to_string() };
+        NotifyAnswer { content_type: "application/json; charset=utf-8", body }
     }
 }
 
