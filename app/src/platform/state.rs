@@ -7,7 +7,7 @@ use leptos::config::LeptosOptions;
 
 use super::config::Config;
 use super::db::Db;
-use super::platform_identity::{DevIdentity, PlatformIdentity};
+use super::platform_identity::{DevIdentity, Identities};
 use super::session::CookieSigner;
 use super::sms::SmsSender;
 use crate::domain::Channel;
@@ -39,10 +39,12 @@ pub struct Shared {
     pub db: Db,
     pub signer: CookieSigner,
     pub sms: Arc<dyn SmsSender>,
-    pub identity: Arc<dyn PlatformIdentity>,
+    /// Each channel's sign-in provider; pick with `identities.get(channel)`.
+    pub identities: Identities,
     /// Each channel's payment gateway; pick with `gateway(channel)`, by the order's channel.
     pub gateways: Gateways,
-    /// Present only when development sign-in is switched on.
+    /// Present only when development sign-in is switched on; it finishes the sign-ins `/auth/dev/login` starts,
+    /// whichever provider the channel has.
     pub dev_identity: Option<Arc<DevIdentity>>,
 }
 
