@@ -32,7 +32,8 @@ pub fn assemble(
         Some(dev) => dev.clone(),
         None => Arc::new(NoProvider),
     };
-    let identities = Identities { wechat: wechat_identity(&config, settings)?.unwrap_or(fallback.clone()), icbc: fallback };
+    let identities =
+        Identities { wechat: wechat_identity(&config, settings)?.unwrap_or(fallback.clone()), icbc: fallback };
     let sms: Arc<dyn SmsSender> = match config.sms_provider {
         SmsProvider::DevOutbox => Arc::new(DevOutbox),
         SmsProvider::Tencent => {

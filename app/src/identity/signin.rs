@@ -71,7 +71,10 @@ async fn wechat(State(state): State<AppState>, Query(q): Query<WechatStart>) -> 
     }
     if state.dev_identity.is_some() {
         let uid = q.uid.filter(|u| !u.trim().is_empty()).unwrap_or_else(|| DEV_WECHAT_UID.into());
-        let query = form_urlencoded::Serializer::new(String::new()).append_pair("channel", "wechat").append_pair("uid", &uid).finish();
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("channel", "wechat")
+            .append_pair("uid", &uid)
+            .finish();
         return (StatusCode::FOUND, [(LOCATION, format!("/auth/dev/login?{query}"))]).into_response();
     }
     tracing::warn!("WeChat sign-in asked for, but no WeChat provider is configured");

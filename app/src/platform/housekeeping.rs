@@ -148,7 +148,8 @@ mod tests {
                 ],
                 "{backend}"
             );
-            for table in ["sessions", "staff_sessions", "sign_in_states", "sms_codes", "rate_limits", "payment_nonces"] {
+            for table in ["sessions", "staff_sessions", "sign_in_states", "sms_codes", "rate_limits", "payment_nonces"]
+            {
                 assert_eq!(count(&db, table).await, 1, "{backend}: {table} keeps its live row");
             }
             let live: String =

@@ -75,7 +75,6 @@ const SERVER_FNS: &[(&str, &[&str], bool)] = &[
 const PLAIN_ROUTES: &[(&str, &[&str], &str)] = &[
     ("/auth/callback", &["channel", "code", "state"], "GET"),
     ("/auth/dev/login", &["channel", "uid"], "GET"),
-    ("/auth/wechat", &["uid"], "GET"),
     ("/dev/sms", &["phone"], "GET"),
     ("/evidence/{}", &[], "GET"),
     ("/console/import/upload", &["kind"], "POST"),

@@ -73,7 +73,8 @@ async fn wechat_sign_in_goes_through_wechat_and_signs_in_the_openid() {
         let authorize = location(&start);
         let redirect_uri = format!("{}/auth/callback?channel=wechat", app.base);
         assert!(
-            authorize.starts_with(&format!("{}/connect/oauth2/authorize?appid={}&redirect_uri=", fake.base, fake.app_id)),
+            authorize
+                .starts_with(&format!("{}/connect/oauth2/authorize?appid={}&redirect_uri=", fake.base, fake.app_id)),
             "{db}: {authorize}"
         );
         assert!(authorize.ends_with("#wechat_redirect") && authorize.contains("scope=snsapi_base"), "{db}");
@@ -181,7 +182,8 @@ async fn without_wechat_settings_development_sign_in_plays_wechat() {
         let browser = app.browser();
         let home = browser.get("/auth/wechat").await;
         assert!(home.contains("退出登录") && home.contains("警民互动"), "{db}: signed in on WeChat");
-        let uid: String = sqlx::query_scalar("SELECT platform_uid FROM accounts").fetch_one(app.db.pool()).await.unwrap();
+        let uid: String =
+            sqlx::query_scalar("SELECT platform_uid FROM accounts").fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(uid, "dev-wechat", "{db}");
         // The guest home inside WeChat offers the sign-in.
         let guest = app.browser();
