@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::identity::api::{current_viewer, SignOut};
-use crate::identity::model::{Channel, Viewer};
+use crate::identity::model::{Channel, Viewer, WECHAT_SIGN_IN};
 use crate::ui::{loaded, MenuLink, Screen};
 
 /// `/`: the home of the viewer's channel.
@@ -25,6 +25,9 @@ fn Home(viewer: Viewer, sign_out: ServerAction<SignOut>) -> impl IntoView {
         <Screen channel title=channel.account_name()>
             {(!viewer.signed_in).then(|| view! {
                 <p class="home__hint">{format!("请从{}「{}」进入以使用全部功能。未登录时可办理以下业务：", channel.platform_name(), channel.account_name())}</p>
+            })}
+            {(!viewer.signed_in && channel == Channel::Wechat).then(|| view! {
+                <p class="weui-btn-area"><a class="weui-btn weui-btn_primary" href=WECHAT_SIGN_IN>"微信授权登录"</a></p>
             })}
             {(viewer.signed_in && !authenticated).then(|| view! {
                 <div class="weui-cells">

@@ -1,7 +1,7 @@
-//! Who the user is: platform sign-in (the `/auth/callback` and development sign-in routes), the driver's session
-//! and the caller guards every server function starts with (`caller`, `signed_in_caller`, `linked_caller`…),
-//! verification codes, and 实名认证 (linking the account to a card holder). It builds on `platform` and `domain`;
-//! the other areas, `ui`'s callers and `server` may import it, and it imports no other area.
+//! Who the user is: platform sign-in (`/auth/wechat`, the `/auth/callback` and development sign-in routes), the
+//! driver's session and the caller guards every server function starts with (`caller`, `signed_in_caller`,
+//! `linked_caller`…), verification codes, and 实名认证 (linking the account to a card holder). It builds on `platform` and
+//! `domain`; the other areas, `ui`'s callers and `server` may import it, and it imports no other area.
 
 pub mod api;
 #[cfg(feature = "ssr")]

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 /// Shared vocabulary, re-exported where identity's screens and older paths name it.
 pub use crate::domain::{Channel, Flash};
 
+/// Where WeChat sign-in (公众号网页授权) starts: the official account's menu and the guest home link here.
+pub const WECHAT_SIGN_IN: &str = "/auth/wechat";
+
 /// The signed-in person's real-name link, masked for the screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RealName {

@@ -2,37 +2,89 @@
 
 use sqlx::Row;
 
-use crate::domain::{CardNo, IdNumber, Mobile, PersonName, SmsCode};
+use crate::domain::{CardNo, Channel, IdNumber, Mobile, PersonName, SmsCode};
 use crate::identity::model::RealName;
 use crate::identity::rules::{self, check_card, CardOnFile, CardRefusal, Claim, OpenLink};
 use crate::identity::session::Session;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
 use crate::platform::platform_identity::PlatformUser;
-use crate::platform::session::CookieSigner;
+use crate::platform::session::{hash_token, CookieSigner};
 use crate::platform::sms::{self, CodeError};
 use crate::platform::{now, shanghai_date};
 
 /// The verification-code purpose for 实名认证.
 pub const REALNAME_PURPOSE: &str = "realname";
 
-/// Finds or creates the account for a platform user and returns its id.
+/// Finds or creates the account for a platform user and returns its id; a unionid the platform gives is kept
+/// (and a later sign-in without one keeps the one known).
 pub async fn sign_in(db: &Db, user: &PlatformUser) -> Result<i64, sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO accounts (channel, platform_uid, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (channel, platform_uid) DO NOTHING",
+    let row = sqlx::query(
+        "INSERT INTO accounts (channel, platform_uid, platform_unionid, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (channel, platform_uid) \
+         DO UPDATE SET platform_unionid = COALESCE(excluded.platform_unionid, accounts.platform_unionid) \
+         RETURNING id",
     )
     .bind(user.channel.code())
     .bind(&user.uid)
+    .bind(user.unionid.as_deref())
     .bind(now())
-    .execute(db.pool())
+    .fetch_one(db.pool())
     .await?;
-    let row = sqlx::query("SELECT id FROM accounts WHERE channel = $1 AND platform_uid = $2")
-        .bind(user.channel.code())
-        .bind(&user.uid)
-        .fetch_one(db.pool())
-        .await?;
     row.try_get("id")
+}
+
+/// How long a sign-in may take between leaving for the platform and coming back with its `state`.
+pub const SIGN_IN_STATE_TTL_SECS: i64 = 300;
+
+/// Who started a sign-in, and so who finishes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInVia {
+    /// `/auth/dev/login`, playing the platform.
+    Dev,
+    /// The channel's platform provider (WeChat's authorisation page).
+    Platform,
+}
+
+impl SignInVia {
+    fn code(self) -> &'static str {
+        match self {
+            SignInVia::Dev => "dev",
+            SignInVia::Platform => "platform",
+        }
+    }
+}
+
+/// Records a sign-in's `state` before the browser leaves for the platform; only its hash is stored.
+pub async fn start_sign_in(db: &Db, state: &str, channel: Channel, via: SignInVia) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO sign_in_states (state_hash, channel, provider, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(hash_token(state))
+        .bind(channel.code())
+        .bind(via.code())
+        .bind(now() + SIGN_IN_STATE_TTL_SECS)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Uses up a sign-in's `state`: who started it, if it was started on `channel`, has not expired and was not used
+/// before. One conditional delete, so two callbacks racing on two instances cannot both win.
+pub async fn finish_sign_in(db: &Db, state: &str, channel: Channel) -> Result<Option<SignInVia>, sqlx::Error> {
+    let row = sqlx::query(
+        "DELETE FROM sign_in_states WHERE state_hash = $1 AND channel = $2 AND expires_at > $3 RETURNING provider",
+    )
+    .bind(hash_token(state))
+    .bind(channel.code())
+    .bind(now())
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let provider: String = row.try_get("provider")?;
+    Ok(match provider.as_str() {
+        "dev" => Some(SignInVia::Dev),
+        "platform" => Some(SignInVia::Platform),
+        _ => None,
+    })
 }
 
 /// The person an account is linked to, unmasked; only server code sees this.

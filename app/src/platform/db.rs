@@ -183,6 +183,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0013_sms_code_owner.sql"),
         include_str!("../../migrations/postgres/0013_sms_code_owner.sql"),
     ),
+    (
+        16,
+        include_str!("../../migrations/sqlite/0016_wechat_sign_in.sql"),
+        include_str!("../../migrations/postgres/0016_wechat_sign_in.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

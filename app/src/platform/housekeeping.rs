@@ -20,6 +20,7 @@ struct Purge {
 /// Each table's rows that no reader can need any more:
 /// - sessions and console sessions past their expiry: reading them refuses them already;
 /// - SMS codes sent more than a day ago: codes live minutes, and the send limit counts the last hour;
+/// - sign-in states past their expiry: the callback refuses them already;
 /// - rate-limit windows that started more than a day ago: the longest window is an hour;
 /// - notification nonces seen more than a day ago: a notification more than 300 s from our clock is refused by its
 ///   timestamp, so a nonce can only be replayed within about ten minutes of its first use.
@@ -35,6 +36,12 @@ const PURGES: &[Purge] = &[
         keep: 0,
         delete: "DELETE FROM staff_sessions WHERE token_hash IN \
                  (SELECT token_hash FROM staff_sessions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)",
+    },
+    Purge {
+        table: "sign_in_states",
+        keep: 0,
+        delete: "DELETE FROM sign_in_states WHERE state_hash IN \
+                 (SELECT state_hash FROM sign_in_states WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)",
     },
     Purge {
         table: "sms_codes",
@@ -114,6 +121,10 @@ mod tests {
                     "INSERT INTO staff_sessions (token_hash, staff_id, created_at, expires_at) VALUES ('{key}', 1, 0, {expires})"
                 ))
                 .await;
+                exec(&db, &format!(
+                    "INSERT INTO sign_in_states (state_hash, channel, provider, expires_at) VALUES ('{key}', 'wechat', 'platform', {expires})"
+                ))
+                .await;
             }
             for (n, at) in [(1, old), (2, now - DAY + 60)] {
                 exec(&db, &format!(
@@ -130,13 +141,15 @@ mod tests {
                 vec![
                     ("sessions", 1),
                     ("staff_sessions", 1),
+                    ("sign_in_states", 1),
                     ("sms_codes", 1),
                     ("rate_limits", 1),
                     ("payment_nonces", BATCH as u64 + 6)
                 ],
                 "{backend}"
             );
-            for table in ["sessions", "staff_sessions", "sms_codes", "rate_limits", "payment_nonces"] {
+            for table in ["sessions", "staff_sessions", "sign_in_states", "sms_codes", "rate_limits", "payment_nonces"]
+            {
                 assert_eq!(count(&db, table).await, 1, "{backend}: {table} keeps its live row");
             }
             let live: String =

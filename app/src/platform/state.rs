@@ -8,7 +8,7 @@ use leptos::config::LeptosOptions;
 use super::config::Config;
 use super::db::Db;
 use super::evidence::EvidenceStore;
-use super::platform_identity::{DevIdentity, PlatformIdentity};
+use super::platform_identity::{DevIdentity, Identities};
 use super::session::CookieSigner;
 use super::sms::SmsSender;
 use crate::domain::Channel;
@@ -40,12 +40,14 @@ pub struct Shared {
     pub db: Db,
     pub signer: CookieSigner,
     pub sms: Arc<dyn SmsSender>,
-    pub identity: Arc<dyn PlatformIdentity>,
+    /// Each channel's sign-in provider; pick with `identities.get(channel)`.
+    pub identities: Identities,
     /// Each channel's payment gateway; pick with `gateway(channel)`, by the order's channel.
     pub gateways: Gateways,
     /// The police's evidence photos; without one (no `EVIDENCE_DIR`) every record's photo is the drawn sketch.
     pub evidence: Option<Arc<dyn EvidenceStore>>,
-    /// Present only when development sign-in is switched on.
+    /// Present only when development sign-in is switched on; it finishes the sign-ins `/auth/dev/login` starts,
+    /// whichever provider the channel has.
     pub dev_identity: Option<Arc<DevIdentity>>,
 }
 

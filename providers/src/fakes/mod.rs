@@ -3,4 +3,5 @@
 pub mod edge;
 pub mod icbc;
 pub mod oracle;
+pub mod wechat_oauth;
 pub mod wechat_pay;

@@ -43,7 +43,7 @@ impl PlatformIdentity for IcbcSignIn {
         let biz = json!({ "code": code, "icbc_appid": self.client.app_id() });
         match self.client.call(&self.path, &biz).await {
             Ok(answer) => match client::text_field(&answer, "user_id") {
-                Some(uid) => Ok(PlatformUser { channel, uid }),
+                Some(uid) => Ok(PlatformUser { channel, uid, unionid: None }),
                 None => {
                     tracing::error!("融e联 sign-in answer has no user_id");
                     Err(SignInError::NotConfigured)

@@ -14,3 +14,4 @@ mod signin;
 mod study;
 mod support;
 mod violations;
+mod wechat_signin;

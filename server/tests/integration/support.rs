@@ -53,7 +53,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let sandbox = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sandbox_url = format!("http://{}", sandbox.local_addr().unwrap());
-        let config = Config::from_lookup(|key| match key {
+        let lookup = |key: &str| match key {
             _ if settings.iter().any(|(k, _)| *k == key) => {
                 settings.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
             }
@@ -62,12 +62,12 @@ impl TestApp {
             "PAYMENT_SANDBOX_URL" => Some(sandbox_url.clone()),
             "STUDY_VIDEO_DIR" => Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../public/videos").into()),
             _ => None,
-        })
-        .expect("development config");
+        };
+        let config = Config::from_lookup(lookup).expect("development config");
         let leptos_options = LeptosOptions::builder().output_name("dalian-traffic").site_root("target/site").build();
         let gateway = server::state::gateway(&config).expect("the sandbox gateway");
-        let state =
-            server::state::assemble(config, db.clone(), leptos_options, gateway).expect("the test state assembles");
+        let state = server::state::assemble(config, db.clone(), leptos_options, gateway, &lookup)
+            .expect("the test state assembles");
         server::serve_sandbox(&state, sandbox).await;
         let router = server::router(state);
         tokio::spawn(async move {
