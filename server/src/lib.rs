@@ -26,13 +26,14 @@ pub mod state;
 
 /// Opens the database, loads the demo data when asked, and builds the state.
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, Box<dyn std::error::Error>> {
-    let gateway = state::gateway(&config)?;
+    let settings = |key: &str| std::env::var(key).ok();
+    let gateway = state::gateway(&config, &settings)?;
     let db = Db::connect_with(&config.database_url, config.db_readers).await?;
     if config.demo_data {
         app::import::load_demo(&db).await?;
         tracing::info!("demo data loaded");
     }
-    Ok(state::assemble(config, db, leptos_options, gateway, &|key| std::env::var(key).ok())?)
+    Ok(state::assemble(config, db, leptos_options, gateway, &settings)?)
 }
 
 /// Serves the built-in sandbox payment gateway on its own listener, as a separate system reached over HTTP.

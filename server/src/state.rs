@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::platform::config::{Config, Mode, SmsProvider};
+use app::platform::config::{Config, Mode, PaymentProvider, SmsProvider};
 use app::platform::db::Db;
 use app::platform::evidence::{DirectoryStore, EvidenceStore};
 use app::platform::gateway::Gateways;
@@ -11,7 +11,9 @@ use app::platform::session::CookieSigner;
 use app::platform::sms::{DevOutbox, SmsSender};
 use app::platform::state::{AppState, Shared};
 use leptos::config::LeptosOptions;
+use providers::icbc::{IcbcPay, IcbcSignIn};
 use providers::wechat_oauth::{self, WechatOAuth};
+use providers::wechat_pay::WechatPay;
 
 /// A source of the vendors' settings (the process environment, or a test's own).
 pub type Settings<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -33,8 +35,10 @@ pub fn assemble(
         Some(dev) => dev.clone(),
         None => Arc::new(NoProvider),
     };
-    let identities =
-        Identities { wechat: wechat_identity(&config, settings)?.unwrap_or(fallback.clone()), icbc: fallback };
+    let identities = Identities {
+        wechat: wechat_identity(&config, settings)?.unwrap_or(fallback.clone()),
+        icbc: icbc_identity(settings)?.unwrap_or(fallback),
+    };
     let sms: Arc<dyn SmsSender> = match config.sms_provider {
         SmsProvider::DevOutbox => Arc::new(DevOutbox),
         SmsProvider::Tencent => {
@@ -74,38 +78,86 @@ fn wechat_identity(config: &Config, settings: Settings) -> Result<Option<Arc<dyn
     Ok(None)
 }
 
-/// Each channel's payment gateway: the client of the built-in sandbox gateway for both, the only adapter wired so far.
-#[cfg(feature = "sandbox")]
-pub fn gateway(config: &Config) -> Result<Gateways, String> {
-    if config.payment_provider == app::platform::config::PaymentProvider::Vendors {
-        return Err("PAYMENT_PROVIDER=vendors: the WeChat Pay and ICBC adapters are not wired yet".into());
+/// Each channel's payment gateway: with `PAYMENT_PROVIDER=vendors`, WeChat Pay API v3 for WeChat and ICBC's open
+/// platform for 融e联, each from its own settings (never the sandbox in their place); otherwise the built-in sandbox.
+pub fn gateway(config: &Config, settings: Settings) -> Result<Gateways, String> {
+    match config.payment_provider {
+        PaymentProvider::Vendors => {
+            let wechat = WechatPay::from_lookup(settings).map_err(|e| format!("WeChat Pay: {e}"))?;
+            let icbc = IcbcPay::from_lookup(settings).map_err(|e| format!("ICBC payment: {e}"))?;
+            Ok(Gateways { wechat: Arc::new(wechat), icbc: Arc::new(icbc) })
+        }
+        PaymentProvider::Sandbox => sandbox(config),
     }
+}
+
+#[cfg(feature = "sandbox")]
+fn sandbox(config: &Config) -> Result<Gateways, String> {
     let secret = config.payment_secret.as_bytes().to_vec();
     let client = sandbox::SandboxClient::new(config.sandbox_url.clone(), config.sandbox_url.clone(), secret);
     Ok(Gateways::both(Arc::new(client)))
 }
 
-/// The payment gateway adapter: none, in a build without the `sandbox` feature, so the server refuses to start.
+/// Without the `sandbox` feature only the vendors' gateways exist.
 #[cfg(not(feature = "sandbox"))]
-pub fn gateway(_config: &Config) -> Result<Gateways, String> {
-    Err("no payment gateway: this server was built without the `sandbox` feature, and no other gateway adapter \
-         exists yet"
-        .into())
+fn sandbox(_config: &Config) -> Result<Gateways, String> {
+    Err("PAYMENT_PROVIDER=sandbox, but this server was built without the `sandbox` feature".into())
 }
 
-#[cfg(all(test, feature = "sandbox"))]
+/// The 融e联 channel's sign-in: ICBC's code exchange once ICBC has assigned its API path (`ICBC_SIGNIN_PATH`);
+/// otherwise none, and only development sign-in (off in production) signs anyone in on that channel.
+fn icbc_identity(settings: Settings) -> Result<Option<Arc<dyn PlatformIdentity>>, String> {
+    if settings("ICBC_SIGNIN_PATH").is_none_or(|v| v.trim().is_empty()) {
+        return Ok(None);
+    }
+    let icbc = IcbcSignIn::from_lookup(settings).map_err(|e| format!("ICBC sign-in: {e}"))?;
+    Ok(Some(Arc::new(icbc)))
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use providers::fakes;
 
     #[test]
-    fn vendors_never_falls_back_to_the_sandbox() {
-        let config = |provider: &str| {
-            let provider = provider.to_string();
-            Config::from_lookup(move |key| (key == "PAYMENT_PROVIDER").then(|| provider.clone())).unwrap()
+    fn vendors_needs_each_gateways_settings_and_never_falls_back_to_the_sandbox() {
+        let (config, lookup) = production(&[]);
+        let refused = gateway(&config, &lookup).err().expect("vendors without settings is refused");
+        assert!(refused.contains("WeChat Pay") && refused.contains("WECHATPAY_"), "{refused}");
+        let dir = std::env::temp_dir().join(format!("dlt-vendor-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, pem: &str| {
+            std::fs::write(dir.join(name), pem).unwrap();
+            dir.join(name).display().to_string()
         };
-        assert!(gateway(&config("sandbox")).is_ok());
-        let refused = gateway(&config("vendors")).err().expect("vendors is refused until its adapters exist");
-        assert!(refused.contains("PAYMENT_PROVIDER=vendors"), "{refused}");
+        let (merchant, platform) = (fakes::wechat_pay::test_key(1), fakes::wechat_pay::test_key(0));
+        let icbc = fakes::icbc::test_keys();
+        let wechat = [
+            ("WECHATPAY_MCHID", "1900000109".to_string()),
+            ("WECHAT_APP_ID", "wxd678efh567hg6787".to_string()),
+            ("WECHATPAY_MERCHANT_SERIAL", "5157F09EFDC096DE15EBE81A47057A7232F1B8E1".to_string()),
+            ("WECHATPAY_MERCHANT_KEY_FILE", file("apiclient_key.pem", &merchant.private_pem)),
+            ("WECHATPAY_APIV3_KEY", "a12d3924fd499edac8a5efc0123456ab".to_string()),
+            ("WECHATPAY_PUBLIC_KEY_ID", fakes::wechat_pay::PUBLIC_KEY_ID.to_string()),
+            ("WECHATPAY_PUBLIC_KEY_FILE", file("pub_key.pem", &platform.public_pem)),
+        ];
+        let pairs: Vec<(&str, &str)> = wechat.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (config, lookup) = production(&pairs);
+        let refused = gateway(&config, &lookup).err().expect("WeChat Pay alone is not enough");
+        assert!(refused.contains("ICBC payment") && refused.contains("ICBC_"), "{refused}");
+        let icbc_settings = [
+            ("ICBC_APP_ID", "10000000000000012345".to_string()),
+            ("ICBC_MER_ID", "020002040095".to_string()),
+            ("ICBC_PRIVATE_KEY_FILE", file("icbc_merchant.pem", &fakes::icbc::private_pem(&icbc.merchant))),
+            (
+                "ICBC_GATEWAY_PUBLIC_KEY_FILE",
+                file("icbc_gateway.pem", &fakes::icbc::public_pem(&icbc.gateway.to_public_key())),
+            ),
+        ];
+        let all: Vec<(&str, &str)> = wechat.iter().chain(icbc_settings.iter()).map(|(k, v)| (*k, v.as_str())).collect();
+        let (config, lookup) = production(&all);
+        assert!(gateway(&config, &lookup).is_ok(), "both gateways configured");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A production environment complete but for the vendors' settings under test.

@@ -65,7 +65,7 @@ impl TestApp {
         };
         let config = Config::from_lookup(lookup).expect("development config");
         let leptos_options = LeptosOptions::builder().output_name("dalian-traffic").site_root("target/site").build();
-        let gateway = server::state::gateway(&config).expect("the sandbox gateway");
+        let gateway = server::state::gateway(&config, &lookup).expect("the sandbox gateway");
         let state = server::state::assemble(config, db.clone(), leptos_options, gateway, &lookup)
             .expect("the test state assembles");
         server::serve_sandbox(&state, sandbox).await;
