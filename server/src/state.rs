@@ -8,6 +8,7 @@ use app::platform::gateway::Gateways;
 use app::platform::platform_identity::{DevIdentity, NoProvider, PlatformIdentity};
 use app::platform::session::CookieSigner;
 use app::platform::sms::{DevOutbox, SmsSender};
+use app::platform::sms_dispatch::{SmsVendor, VendorOutbox};
 use app::platform::state::{AppState, Shared};
 use leptos::config::LeptosOptions;
 
@@ -20,13 +21,35 @@ pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions, gateways:
         Some(dev) => dev.clone(),
         None => Arc::new(NoProvider),
     };
-    let sms: Arc<dyn SmsSender> = match config.sms_provider {
-        SmsProvider::DevOutbox => Arc::new(DevOutbox),
+    let (sms, sms_vendor) = sms(&config, |name| std::env::var(name).ok())?;
+    Ok(AppState::from_shared(Shared {
+        leptos_options,
+        gateways,
+        dev_identity,
+        identity,
+        config,
+        db,
+        signer,
+        sms,
+        sms_vendor,
+    }))
+}
+
+/// The SMS sender requests write through, and the vendor the dispatcher sends the outbox through (none for the
+/// development outbox). The vendor's settings are read with `lookup`; a missing one is an error naming it.
+#[allow(clippy::type_complexity)]
+pub fn sms(
+    config: &Config,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(Arc<dyn SmsSender>, Option<Arc<dyn SmsVendor>>), String> {
+    match config.sms_provider {
+        SmsProvider::DevOutbox => Ok((Arc::new(DevOutbox), None)),
         SmsProvider::Tencent => {
-            return Err("SMS_PROVIDER=tencent: the Tencent Cloud SMS adapter is not wired yet".into())
+            let vendor = providers::tencent_sms::TencentSms::from_lookup(lookup)
+                .map_err(|e| format!("SMS_PROVIDER=tencent: {e}"))?;
+            Ok((Arc::new(VendorOutbox), Some(Arc::new(vendor))))
         }
-    };
-    Ok(AppState::from_shared(Shared { leptos_options, gateways, dev_identity, identity, config, db, signer, sms }))
+    }
 }
 
 /// Each channel's payment gateway: the client of the built-in sandbox gateway for both, the only adapter wired so far.
@@ -61,5 +84,19 @@ mod tests {
         assert!(gateway(&config("sandbox")).is_ok());
         let refused = gateway(&config("vendors")).err().expect("vendors is refused until its adapters exist");
         assert!(refused.contains("PAYMENT_PROVIDER=vendors"), "{refused}");
+    }
+
+    #[test]
+    fn tencent_sms_needs_its_settings() {
+        let config = Config::from_lookup(|key| (key == "SMS_PROVIDER").then(|| "tencent".to_string())).unwrap();
+        let refused = sms(&config, |_| None).err().expect("no settings, no start");
+        assert!(refused.contains("SMS_PROVIDER=tencent") && refused.contains("TENCENT_SMS_SECRET_ID"), "{refused}");
+        let required =
+            ["SECRET_ID", "SECRET_KEY", "SDK_APP_ID", "SIGN_NAME", "TEMPLATE_ID"].map(|s| format!("TENCENT_SMS_{s}"));
+        let settings = |key: &str| required.iter().any(|r| r == key).then(|| "1400000001".to_string());
+        let (_, vendor) = sms(&config, settings).expect("complete settings start");
+        assert!(vendor.is_some(), "the dispatcher gets the vendor");
+        let dev = Config::from_lookup(|_| None).unwrap();
+        assert!(sms(&dev, |_| None).expect("the dev outbox needs nothing").1.is_none());
     }
 }

@@ -308,6 +308,24 @@ pub fn notice(state: ApplicationState, application_no: &str, branch: &str, card_
     format!("【大连智慧交通】{text}")
 }
 
+/// The SMS template of `state`'s notice and its parameters, in the order `notice` reads them: a vendor sends the
+/// approved template filled with these, not the text.
+pub fn notice_template(
+    state: ApplicationState,
+    application_no: &str,
+    branch: &str,
+    card_tail: &str,
+    reason: &str,
+) -> (String, Vec<String>) {
+    let params: Vec<&str> = match state {
+        ApplicationState::Submitted | ApplicationState::Made => vec![application_no, branch],
+        ApplicationState::Reviewing => vec![application_no],
+        ApplicationState::Collected => vec![card_tail],
+        ApplicationState::Rejected => vec![application_no, reason],
+    };
+    (format!("card_{}", state.code()), params.into_iter().map(String::from).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,6 +183,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0013_sms_code_owner.sql"),
         include_str!("../../migrations/postgres/0013_sms_code_owner.sql"),
     ),
+    (
+        15,
+        include_str!("../../migrations/sqlite/0015_sms_dispatch.sql"),
+        include_str!("../../migrations/postgres/0015_sms_dispatch.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

@@ -10,6 +10,7 @@ use super::db::Db;
 use super::platform_identity::{DevIdentity, PlatformIdentity};
 use super::session::CookieSigner;
 use super::sms::SmsSender;
+use super::sms_dispatch::SmsVendor;
 use crate::domain::Channel;
 use crate::platform::gateway::{Gateways, PaymentGateway};
 
@@ -39,6 +40,8 @@ pub struct Shared {
     pub db: Db,
     pub signer: CookieSigner,
     pub sms: Arc<dyn SmsSender>,
+    /// The vendor the outbox's dispatcher sends through, when messages leave through one (`SMS_PROVIDER=tencent`).
+    pub sms_vendor: Option<Arc<dyn SmsVendor>>,
     pub identity: Arc<dyn PlatformIdentity>,
     /// Each channel's payment gateway; pick with `gateway(channel)`, by the order's channel.
     pub gateways: Gateways,

@@ -2,3 +2,4 @@
 //! SDKs as test oracles.
 pub mod edge;
 pub mod oracle;
+pub mod tencent_sms;
