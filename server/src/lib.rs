@@ -32,7 +32,7 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
         app::import::load_demo(&db).await?;
         tracing::info!("demo data loaded");
     }
-    Ok(state::assemble(config, db, leptos_options, gateway)?)
+    Ok(state::assemble(config, db, leptos_options, gateway, |name| std::env::var(name).ok())?)
 }
 
 /// Serves the built-in sandbox payment gateway on its own listener, as a separate system reached over HTTP.

@@ -12,16 +12,23 @@ use app::platform::sms_dispatch::{SmsVendor, VendorOutbox};
 use app::platform::state::{AppState, Shared};
 use leptos::config::LeptosOptions;
 
-/// Wires the configured providers around an open database and the payment gateway adapter; a provider whose
+/// Wires the configured providers around an open database and the payment gateway adapter; the providers' own
+/// settings (secrets, template ids, base URLs) come from `lookup`, the environment in production. A provider whose
 /// settings are missing or unusable is an error naming them.
-pub fn assemble(config: Config, db: Db, leptos_options: LeptosOptions, gateways: Gateways) -> Result<AppState, String> {
+pub fn assemble(
+    config: Config,
+    db: Db,
+    leptos_options: LeptosOptions,
+    gateways: Gateways,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<AppState, String> {
     let signer = CookieSigner::new(&config.cookie_key);
     let dev_identity = config.dev_login.then(|| Arc::new(DevIdentity::new(signer.clone())));
     let identity: Arc<dyn PlatformIdentity> = match &dev_identity {
         Some(dev) => dev.clone(),
         None => Arc::new(NoProvider),
     };
-    let (sms, sms_vendor) = sms(&config, |name| std::env::var(name).ok())?;
+    let (sms, sms_vendor) = sms(&config, lookup)?;
     Ok(AppState::from_shared(Shared {
         leptos_options,
         gateways,

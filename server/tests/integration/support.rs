@@ -66,9 +66,13 @@ impl TestApp {
         .expect("development config");
         let leptos_options = LeptosOptions::builder().output_name("dalian-traffic").site_root("target/site").build();
         let gateway = server::state::gateway(&config).expect("the sandbox gateway");
-        let state =
-            server::state::assemble(config, db.clone(), leptos_options, gateway).expect("the test state assembles");
+        let provider_setting = |key: &str| {
+            settings.iter().find(|(k, _)| *k == key && k.starts_with("TENCENT_")).map(|(_, v)| v.to_string())
+        };
+        let state = server::state::assemble(config, db.clone(), leptos_options, gateway, provider_setting)
+            .expect("the test state assembles");
         server::serve_sandbox(&state, sandbox).await;
+        server::spawn_sms_dispatch(&state);
         let router = server::router(state);
         tokio::spawn(async move {
             let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
