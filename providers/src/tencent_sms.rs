@@ -4,6 +4,12 @@
 //! body's SHA-256, the key chain `TC3`+key → date → service → `tc3_request`), `SendSms` (its request fields and
 //! `SendStatusSet`), and the SMS and common error codes. Every answer is HTTP 200 with `{"Response": …}`: a
 //! request-level failure carries `Response.Error`, a per-number one the number's `Code` in `SendStatusSet`.
+//!
+//! Assumptions that could not be confirmed against the live service: which codes come per number rather than per
+//! request (the fake follows the documents' examples: the phone-number limits, a wrong number, the blacklist, an
+//! empty package); a timed-out request is retried although Tencent may have sent it (`SendSms` has no idempotency
+//! key); each template's parameters must fit the account's variable length limit (6 characters for new accounts),
+//! which the verification code (6 digits, minutes) does and a card notice's branch name may not.
 
 use std::time::Duration;
 

@@ -522,6 +522,24 @@ mod tests {
     }
 
     #[test]
+    fn each_notice_template_carries_the_parts_its_text_shows() {
+        let (no, branch, tail, reason) = ("SQ20261124000042", "工商银行大连中山支行", "1234", "照片不清晰");
+        let mut templates = Vec::new();
+        for state in ApplicationState::ALL {
+            let text = notice(state, no, branch, tail, reason);
+            let (template, params) = notice_template(state, no, branch, tail, reason);
+            assert!(!params.is_empty(), "{template}");
+            for param in &params {
+                assert!(text.contains(param.as_str()), "{template}: {param} is in {text}");
+            }
+            templates.push(template);
+        }
+        templates.dedup();
+        assert_eq!(templates.len(), ApplicationState::ALL.len(), "one template per state: {templates:?}");
+        assert_eq!(notice_template(Rejected, no, branch, tail, reason).1, vec![no, reason]);
+    }
+
+    #[test]
     fn each_notice_names_what_the_applicant_needs() {
         let made = notice(Made, "SQ20261124000042", "工商银行大连中山支行", "1234", "");
         assert!(made.contains("SQ20261124000042") && made.contains("中山支行") && made.contains("身份证"), "{made}");
