@@ -64,6 +64,15 @@ pub fn spawn_reconciliation(state: &AppState) {
     });
 }
 
+/// Sends the SMS outbox through its vendor, when there is one; each instance runs one dispatcher, and the claims in
+/// `sms_dispatch` keep them from sending a message twice.
+pub fn spawn_sms_dispatch(state: &AppState) {
+    if let Some(vendor) = state.sms_vendor.clone() {
+        let dispatcher = app::platform::sms_dispatch::Dispatcher::new(state.db.clone(), vendor, Default::default());
+        tokio::spawn(dispatcher.run());
+    }
+}
+
 /// Purges rows past their use (expired sessions, old SMS codes, rate-limit windows and nonces), every hour.
 pub fn spawn_housekeeping(state: &AppState) {
     let db = state.db.clone();

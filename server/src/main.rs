@@ -93,6 +93,7 @@ async fn serve(config: Config) -> ExitCode {
     }
     server::spawn_reconciliation(&state);
     server::spawn_housekeeping(&state);
+    server::spawn_sms_dispatch(&state);
     if sandbox_on {
         tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);
     } else {

@@ -9,6 +9,7 @@ use app::platform::gateway::Gateways;
 use app::platform::platform_identity::{DevIdentity, Identities, NoProvider, PlatformIdentity};
 use app::platform::session::CookieSigner;
 use app::platform::sms::{DevOutbox, SmsSender};
+use app::platform::sms_dispatch::{SmsVendor, VendorOutbox};
 use app::platform::state::{AppState, Shared};
 use leptos::config::LeptosOptions;
 use providers::icbc::{IcbcPay, IcbcSignIn};
@@ -19,8 +20,8 @@ use providers::wechat_pay::WechatPay;
 pub type Settings<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Wires the configured providers around an open database and the payment gateway adapter; the vendors' adapters
-/// read their own settings through `settings`. A provider whose settings are missing or unusable is an error naming
-/// them.
+/// read their own settings (secrets, key files, template ids, base URLs) through `settings`, the environment in
+/// production. A provider whose settings are missing or unusable is an error naming them.
 pub fn assemble(
     config: Config,
     db: Db,
@@ -30,7 +31,7 @@ pub fn assemble(
 ) -> Result<AppState, String> {
     let signer = CookieSigner::new(&config.cookie_key);
     let dev_identity = config.dev_login.then(|| Arc::new(DevIdentity::new(signer.clone())));
-    // Development sign-in when it is on, else none; 融e联 keeps it until its adapter lands.
+    // Development sign-in when it is on, else none.
     let fallback: Arc<dyn PlatformIdentity> = match &dev_identity {
         Some(dev) => dev.clone(),
         None => Arc::new(NoProvider),
@@ -39,12 +40,7 @@ pub fn assemble(
         wechat: wechat_identity(&config, settings)?.unwrap_or(fallback.clone()),
         icbc: icbc_identity(settings)?.unwrap_or(fallback),
     };
-    let sms: Arc<dyn SmsSender> = match config.sms_provider {
-        SmsProvider::DevOutbox => Arc::new(DevOutbox),
-        SmsProvider::Tencent => {
-            return Err("SMS_PROVIDER=tencent: the Tencent Cloud SMS adapter is not wired yet".into())
-        }
-    };
+    let (sms, sms_vendor) = sms(&config, settings)?;
     let evidence = match &config.evidence_dir {
         Some(dir) => Some(Arc::new(DirectoryStore::open(dir)?) as Arc<dyn EvidenceStore>),
         None => None,
@@ -59,7 +55,22 @@ pub fn assemble(
         db,
         signer,
         sms,
+        sms_vendor,
     }))
+}
+
+/// The SMS sender requests write through, and the vendor the dispatcher sends the outbox through (none for the
+/// development outbox). The vendor's settings are read with `settings`; a missing one is an error naming it.
+#[allow(clippy::type_complexity)]
+pub fn sms(config: &Config, settings: Settings) -> Result<(Arc<dyn SmsSender>, Option<Arc<dyn SmsVendor>>), String> {
+    match config.sms_provider {
+        SmsProvider::DevOutbox => Ok((Arc::new(DevOutbox), None)),
+        SmsProvider::Tencent => {
+            let vendor = providers::tencent_sms::TencentSms::from_lookup(settings)
+                .map_err(|e| format!("SMS_PROVIDER=tencent: {e}"))?;
+            Ok((Arc::new(VendorOutbox), Some(Arc::new(vendor))))
+        }
+    }
 }
 
 /// The WeChat channel's sign-in: 公众号网页授权 when its settings are given (either of them asks for it, so a
@@ -197,5 +208,19 @@ mod tests {
     fn development_without_wechat_settings_keeps_development_sign_in() {
         let config = Config::from_lookup(|_| None).unwrap();
         assert!(wechat_identity(&config, &|_| None).unwrap().is_none());
+    }
+
+    #[test]
+    fn tencent_sms_needs_its_settings() {
+        let config = Config::from_lookup(|key| (key == "SMS_PROVIDER").then(|| "tencent".to_string())).unwrap();
+        let refused = sms(&config, &|_| None).err().expect("no settings, no start");
+        assert!(refused.contains("SMS_PROVIDER=tencent") && refused.contains("TENCENT_SMS_SECRET_ID"), "{refused}");
+        let required =
+            ["SECRET_ID", "SECRET_KEY", "SDK_APP_ID", "SIGN_NAME", "TEMPLATE_ID"].map(|s| format!("TENCENT_SMS_{s}"));
+        let settings = |key: &str| required.iter().any(|r| r == key).then(|| "1400000001".to_string());
+        let (_, vendor) = sms(&config, &settings).expect("complete settings start");
+        assert!(vendor.is_some(), "the dispatcher gets the vendor");
+        let dev = Config::from_lookup(|_| None).unwrap();
+        assert!(sms(&dev, &|_| None).expect("the dev outbox needs nothing").1.is_none());
     }
 }

@@ -13,7 +13,7 @@ use crate::identity::rules::CardStatus;
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::Db;
 use crate::platform::session::CookieSigner;
-use crate::platform::sms::{self, CodeError, SmsSender};
+use crate::platform::sms::{self, CodeError, SmsMessage, SmsSender};
 use crate::platform::{now, shanghai_date, shanghai_time};
 
 /// The verification-code purpose for 申办交通服务卡.
@@ -265,7 +265,8 @@ pub async fn submit(
     let branch: String =
         sqlx::query_scalar("SELECT name FROM branches WHERE code = $1").bind(&form.branch).fetch_one(&mut *tx).await?;
     let body = rules::notice(ApplicationState::Submitted, &application_no, &branch, "", "");
-    sender.send(&mut tx, &form.phone, &body).await?;
+    let (template, params) = rules::notice_template(ApplicationState::Submitted, &application_no, &branch, "", "");
+    sender.send(&mut tx, &form.phone, &SmsMessage::new(template, params, body)).await?;
     let actor = match applicant {
         Applicant::Account { id, channel } => Actor::Account { id, channel },
         Applicant::Guest { channel } => Actor::Guest { channel },
@@ -343,8 +344,10 @@ pub async fn take_step(
         Step::StartReview | Step::Reject => {}
     }
     let card_tail = done.card_no.as_deref().map_or("", |c| &c[c.len().saturating_sub(4)..]);
-    let body = rules::notice(target, application_no, &current.branch, card_tail, reason.unwrap_or(""));
-    sender.send(&mut tx, &current.phone, &body).await?;
+    let why = reason.unwrap_or("");
+    let body = rules::notice(target, application_no, &current.branch, card_tail, why);
+    let (template, params) = rules::notice_template(target, application_no, &current.branch, card_tail, why);
+    sender.send(&mut tx, &current.phone, &SmsMessage::new(template, params, body)).await?;
     let mut detail = format!("{} → {}", current.state.code(), target.code());
     match step {
         Step::Approve => detail.push_str(&format!("; card ****{card_tail} issued, pending pickup")),

@@ -308,6 +308,24 @@ pub fn notice(state: ApplicationState, application_no: &str, branch: &str, card_
     format!("【大连智慧交通】{text}")
 }
 
+/// The SMS template of `state`'s notice and its parameters, in the order `notice` reads them: a vendor sends the
+/// approved template filled with these, not the text.
+pub fn notice_template(
+    state: ApplicationState,
+    application_no: &str,
+    branch: &str,
+    card_tail: &str,
+    reason: &str,
+) -> (String, Vec<String>) {
+    let params: Vec<&str> = match state {
+        ApplicationState::Submitted | ApplicationState::Made => vec![application_no, branch],
+        ApplicationState::Reviewing => vec![application_no],
+        ApplicationState::Collected => vec![card_tail],
+        ApplicationState::Rejected => vec![application_no, reason],
+    };
+    (format!("card_{}", state.code()), params.into_iter().map(String::from).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,6 +519,24 @@ mod tests {
     fn card_prefixes_are_6_to_12_digits() {
         assert!(is_card_prefix("622202") && is_card_prefix("622202991234"));
         assert!(!is_card_prefix("62220") && !is_card_prefix("6222029912345") && !is_card_prefix("62220a99"));
+    }
+
+    #[test]
+    fn each_notice_template_carries_the_parts_its_text_shows() {
+        let (no, branch, tail, reason) = ("SQ20261124000042", "工商银行大连中山支行", "1234", "照片不清晰");
+        let mut templates = Vec::new();
+        for state in ApplicationState::ALL {
+            let text = notice(state, no, branch, tail, reason);
+            let (template, params) = notice_template(state, no, branch, tail, reason);
+            assert!(!params.is_empty(), "{template}");
+            for param in &params {
+                assert!(text.contains(param.as_str()), "{template}: {param} is in {text}");
+            }
+            templates.push(template);
+        }
+        templates.dedup();
+        assert_eq!(templates.len(), ApplicationState::ALL.len(), "one template per state: {templates:?}");
+        assert_eq!(notice_template(Rejected, no, branch, tail, reason).1, vec![no, reason]);
     }
 
     #[test]

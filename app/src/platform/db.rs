@@ -184,6 +184,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0013_sms_code_owner.sql"),
     ),
     (
+        15,
+        include_str!("../../migrations/sqlite/0015_sms_dispatch.sql"),
+        include_str!("../../migrations/postgres/0015_sms_dispatch.sql"),
+    ),
+    (
         16,
         include_str!("../../migrations/sqlite/0016_wechat_sign_in.sql"),
         include_str!("../../migrations/postgres/0016_wechat_sign_in.sql"),

@@ -22,6 +22,7 @@ struct Purge {
 /// - SMS codes sent more than a day ago: codes live minutes, and the send limit counts the last hour;
 /// - sign-in states past their expiry: the callback refuses them already;
 /// - rate-limit windows that started more than a day ago: the longest window is an hour;
+/// - SMS outbox messages settled (sent or given up) more than a day ago: the dispatcher never reads them again;
 /// - notification nonces seen more than a day ago: a notification more than 300 s from our clock is refused by its
 ///   timestamp, so a nonce can only be replayed within about ten minutes of its first use.
 const PURGES: &[Purge] = &[
@@ -54,6 +55,12 @@ const PURGES: &[Purge] = &[
         keep: DAY,
         delete: "DELETE FROM rate_limits WHERE (bucket, window_start) IN \
                  (SELECT bucket, window_start FROM rate_limits WHERE window_start < $1 ORDER BY window_start LIMIT $2)",
+    },
+    Purge {
+        table: "sms_dispatch",
+        keep: DAY,
+        delete: "DELETE FROM sms_dispatch WHERE id IN \
+                 (SELECT id FROM sms_dispatch WHERE settled_at < $1 ORDER BY settled_at LIMIT $2)",
     },
     Purge {
         table: "payment_nonces",
@@ -133,7 +140,16 @@ mod tests {
                 .await;
                 exec(&db, &format!("INSERT INTO rate_limits (bucket, window_start, hits) VALUES ('b', {at}, 1)")).await;
                 exec(&db, &format!("INSERT INTO payment_nonces (nonce, seen_at) VALUES ('n{n}', {at})")).await;
+                exec(&db, &format!(
+                    "INSERT INTO sms_dispatch (phone, template, state, due_at, created_at, settled_at) VALUES ('13800000000', 't', 'sent', {at}, {at}, {at})"
+                ))
+                .await;
             }
+            // A message not yet settled stays, however old.
+            exec(&db, &format!(
+                "INSERT INTO sms_dispatch (phone, template, params, due_at, created_at) VALUES ('13800000000', 't', '[]', {old}, {old})"
+            ))
+            .await;
 
             let removed = purge(&db, now).await.unwrap();
             assert_eq!(
@@ -144,6 +160,7 @@ mod tests {
                     ("sign_in_states", 1),
                     ("sms_codes", 1),
                     ("rate_limits", 1),
+                    ("sms_dispatch", 1),
                     ("payment_nonces", BATCH as u64 + 6)
                 ],
                 "{backend}"
@@ -152,6 +169,7 @@ mod tests {
             {
                 assert_eq!(count(&db, table).await, 1, "{backend}: {table} keeps its live row");
             }
+            assert_eq!(count(&db, "sms_dispatch").await, 2, "{backend}: the recent and the unsettled message stay");
             let live: String =
                 sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_one(db.pool()).await.unwrap();
             assert_eq!(live, "live", "{backend}");

@@ -18,6 +18,7 @@ pub mod platform_identity;
 pub mod rate_limit;
 pub mod session;
 pub mod sms;
+pub mod sms_dispatch;
 pub mod state;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_db;

@@ -12,11 +12,52 @@ use crate::domain::{Mobile, SmsCode};
 /// Wrong entries a code survives.
 pub const MAX_ATTEMPTS: i64 = 5;
 
-/// Sends a text message. Production needs a real gateway adapter; the development one writes to an outbox.
+/// One text message: the vendor template it is sent through with that template's parameters, and the full text
+/// (what the development outbox shows). A real SMS vendor sends only approved templates filled with parameters, never
+/// free text, so both travel together.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmsMessage {
+    /// The app's name for the template (`verification_code`, `card_submitted`, …); each provider maps it to its own id.
+    pub template: String,
+    /// The template's parameters, in the template's order.
+    pub params: Vec<String>,
+    /// The message as the recipient reads it.
+    pub text: String,
+}
+
+/// The template of verification codes; its parameters are the code and the minutes it stays valid.
+pub const VERIFICATION_CODE: &str = "verification_code";
+
+impl SmsMessage {
+    /// A message through `template` with `params`, reading as `text`.
+    pub fn new(template: impl Into<String>, params: Vec<String>, text: String) -> Self {
+        Self { template: template.into(), params, text }
+    }
+
+    /// The verification code message: `code`, valid for `minutes`.
+    pub fn verification_code(code: &str, minutes: i64) -> Self {
+        let text = format!("【大连智慧交通】您的验证码是{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。");
+        Self::new(VERIFICATION_CODE, vec![code.to_string(), minutes.to_string()], text)
+    }
+}
+
+/// The parameters may hold a verification code: a message never prints them.
+impl std::fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsMessage").field("template", &self.template).field("params", &"[redacted]").finish()
+    }
+}
+
+/// Sends a text message, inside the caller's transaction, so a rolled-back request sends nothing.
 #[async_trait]
 pub trait SmsSender: Send + Sync {
-    /// Sends `body` to `phone` inside the caller's transaction, so a rolled-back request sends nothing.
-    async fn send(&self, tx: &mut Transaction<'static, Any>, phone: &Mobile, body: &str) -> Result<(), sqlx::Error>;
+    /// Sends `message` to `phone` once `tx` commits.
+    async fn send(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        phone: &Mobile,
+        message: &SmsMessage,
+    ) -> Result<(), sqlx::Error>;
 }
 
 /// The development provider: messages land in `sms_outbox`, listed at `GET /dev/sms?phone=…`.
@@ -24,10 +65,15 @@ pub struct DevOutbox;
 
 #[async_trait]
 impl SmsSender for DevOutbox {
-    async fn send(&self, tx: &mut Transaction<'static, Any>, phone: &Mobile, body: &str) -> Result<(), sqlx::Error> {
+    async fn send(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        phone: &Mobile,
+        message: &SmsMessage,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("INSERT INTO sms_outbox (phone, body, sent_at) VALUES ($1, $2, $3)")
             .bind(phone.as_str())
-            .bind(body)
+            .bind(&message.text)
             .bind(super::now())
             .execute(&mut **tx)
             .await?;
@@ -147,8 +193,7 @@ pub async fn issue_code(
     .execute(&mut *tx)
     .await?;
     let minutes = (limits.code_ttl_secs + 59) / 60;
-    let body = format!("【大连智慧交通】您的验证码是{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。");
-    sender.send(&mut tx, phone, &body).await?;
+    sender.send(&mut tx, phone, &SmsMessage::verification_code(&code, minutes)).await?;
     tx.commit().await?;
     Ok(())
 }

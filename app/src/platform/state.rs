@@ -11,6 +11,7 @@ use super::evidence::EvidenceStore;
 use super::platform_identity::{DevIdentity, Identities};
 use super::session::CookieSigner;
 use super::sms::SmsSender;
+use super::sms_dispatch::SmsVendor;
 use crate::domain::Channel;
 use crate::platform::gateway::{Gateways, PaymentGateway};
 
@@ -42,6 +43,8 @@ pub struct Shared {
     pub sms: Arc<dyn SmsSender>,
     /// Each channel's sign-in provider; pick with `identities.get(channel)`.
     pub identities: Identities,
+    /// The vendor the outbox's dispatcher sends through, when messages leave through one (`SMS_PROVIDER=tencent`).
+    pub sms_vendor: Option<Arc<dyn SmsVendor>>,
     /// Each channel's payment gateway; pick with `gateway(channel)`, by the order's channel.
     pub gateways: Gateways,
     /// The police's evidence photos; without one (no `EVIDENCE_DIR`) every record's photo is the drawn sketch.

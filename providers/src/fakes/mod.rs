@@ -3,5 +3,6 @@
 pub mod edge;
 pub mod icbc;
 pub mod oracle;
+pub mod tencent_sms;
 pub mod wechat_oauth;
 pub mod wechat_pay;

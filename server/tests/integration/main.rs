@@ -11,6 +11,7 @@ mod payment_finality;
 mod payments;
 mod realname;
 mod signin;
+mod sms_vendor;
 mod study;
 mod support;
 mod violations;
