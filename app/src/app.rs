@@ -11,7 +11,7 @@ use crate::console::pages::{ConsoleAuditPage, ConsoleHomePage, ConsoleImportPage
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
 use crate::payments::console::pages::{ConsolePaymentsPage, PaymentExceptionsPage, ReconciliationPage};
-use crate::payments::pages::{GuestDecisionPage, GuestPayPage, PayPage, PaymentResultPage, ReceiptPage};
+use crate::payments::pages::{GuestDecisionPage, GuestPayPage, PayPage, PaymentResultPage, ReceiptPage, WxPayPage};
 use crate::study::pages::{CertificatePage, CoursePage, CoursesPage, QuizPage, StudyPage, VerifyPage};
 use crate::violations::pages::{
     DecisionResultPage, FinesPage, RecordPage, VehicleRecordsPage, VehicleUnbindPage, VehiclesPage, ViolationsPage,
@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/fines") view=FinesPage ssr=SsrMode::Async/>
                     <Route path=path!("/fines/pay") view=PayPage ssr=SsrMode::Async/>
                     <Route path=path!("/fines/result") view=PaymentResultPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fines/wxpay") view=WxPayPage ssr=SsrMode::Async/>
                     <Route path=path!("/fines/receipt") view=ReceiptPage ssr=SsrMode::Async/>
                     <Route path=path!("/vehicles") view=VehiclesPage ssr=SsrMode::Async/>
                     <Route path=path!("/vehicles/unbind") view=VehicleUnbindPage ssr=SsrMode::Async/>

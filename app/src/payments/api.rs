@@ -6,7 +6,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::identity::caller::{Caller, Linked};
 
-use super::model::{PayPageData, ReceiptPageData, ResultPageData};
+use super::model::{PayPageData, ReceiptPageData, ResultPageData, WxPayPageData};
 use crate::error::AppError;
 
 /// `/fines/pay`: the decision with its amounts broken down, as it will be charged.
@@ -52,6 +52,47 @@ pub async fn start_payment(decision_no: String, total_fen: i64) -> Result<(), Ap
     let return_url = format!("{}/fines/result?order={}", state.config.base_url, order.order_no);
     let payer_uid = ssr::payer_uid(&state, account_id, order.channel).await?;
     ssr::go_to_cashier(&state, &order, return_url, payer_uid).await
+}
+
+/// `/fines/wxpay`: the signed fields the page hands WeChat's JS bridge for one of the caller's open orders,
+/// registered again with WeChat Pay (idempotent by order number, so the same prepay order comes back). An order
+/// that can no longer be paid comes without them.
+#[server(prefix = "/api", endpoint = "wxpay_page")]
+pub async fn wxpay_page(order_no: String) -> Result<WxPayPageData, AppError> {
+    use super::model::WxPayParams;
+    use crate::platform::gateway::Checkout;
+    let Linked { state, account_id, .. } = crate::identity::caller::linked_caller().await?;
+    let Some(order) = super::repo::payable_order(&state.db, &order_no, account_id).await? else {
+        let settled = super::repo::order(&state.db, &order_no)
+            .await?
+            .filter(|o| o.account_id == Some(account_id))
+            .ok_or_else(|| AppError::not_found("未找到该缴费订单"))?;
+        return Ok(WxPayPageData {
+            order_no: settled.order_no,
+            decision_no: settled.decision_no,
+            amount: settled.amount.to_string(),
+            params: None,
+        });
+    };
+    let payer_uid = ssr::payer_uid(&state, account_id, order.channel).await?;
+    let return_url =
+        format!("{}/fines/result?order={}", state.config.base_url, crate::violations::api::urlencode(&order_no));
+    match ssr::register(&state, &order, return_url, payer_uid).await? {
+        Checkout::JsApi(p) => Ok(WxPayPageData {
+            order_no: order.order_no,
+            decision_no: order.decision_no,
+            amount: order.amount.to_string(),
+            params: Some(WxPayParams {
+                app_id: p.app_id,
+                time_stamp: p.time_stamp,
+                nonce_str: p.nonce_str,
+                package: p.package,
+                sign_type: p.sign_type,
+                pay_sign: p.pay_sign,
+            }),
+        }),
+        Checkout::Redirect(_) => Err(AppError::rejected("该订单不是微信支付订单")),
+    }
 }
 
 /// `/fines/result`: the payment's outcome from the server's record; an order still open is checked with the
@@ -253,13 +294,13 @@ mod ssr {
         Ok(uid)
     }
 
-    /// Registers the order with its channel's gateway and sends the browser to its cashier.
-    pub async fn go_to_cashier(
+    /// Registers the order with its channel's gateway (idempotently by order number) and says how to pay it.
+    pub async fn register(
         state: &AppState,
         order: &OpenOrder,
         return_url: String,
         payer_uid: Option<String>,
-    ) -> Result<(), AppError> {
+    ) -> Result<Checkout, AppError> {
         let request = GatewayOrder {
             order_no: order.order_no.clone(),
             amount_fen: order.amount.fen(),
@@ -269,17 +310,27 @@ mod ssr {
             time_expire: order.expires_at,
             payer_uid,
         };
-        match state.gateway(order.channel).create(&request).await {
-            Ok(Checkout::Redirect(cashier_url)) => {
-                leptos_axum::redirect(&cashier_url);
-                Ok(())
-            }
-            // TODO(payflow helper): the JSAPI page.
-            Ok(Checkout::JsApi(_)) => Err(AppError::rejected("支付需要微信的 JavaScript")),
-            Err(e) => {
-                tracing::error!(error = %e, order_no = %order.order_no, "the gateway refused the order");
-                Err(AppError::rejected("支付服务暂不可用，请稍后再试"))
-            }
+        state.gateway(order.channel).create(&request).await.map_err(|e| {
+            tracing::error!(error = %e, order_no = %order.order_no, "the gateway refused the order");
+            AppError::rejected("支付服务暂不可用，请稍后再试")
+        })
+    }
+
+    /// Registers the order and sends the browser on: to the gateway's cashier, or, for WeChat Pay JSAPI, to the
+    /// page that starts the payment through WeChat's JS bridge.
+    pub async fn go_to_cashier(
+        state: &AppState,
+        order: &OpenOrder,
+        return_url: String,
+        payer_uid: Option<String>,
+    ) -> Result<(), AppError> {
+        match register(state, order, return_url, payer_uid).await? {
+            Checkout::Redirect(cashier_url) => leptos_axum::redirect(&cashier_url),
+            Checkout::JsApi(_) => leptos_axum::redirect(&format!(
+                "/fines/wxpay?order={}",
+                crate::violations::api::urlencode(&order.order_no)
+            )),
         }
+        Ok(())
     }
 }

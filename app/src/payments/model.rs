@@ -17,6 +17,43 @@ pub struct PayPageData {
     pub flash: Flash,
 }
 
+/// `/fines/wxpay?order=…`: a WeChat Pay JSAPI payment the page starts through WeChat's JS bridge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WxPayPageData {
+    pub order_no: String,
+    pub decision_no: String,
+    pub amount: String,
+    /// The fields of `getBrandWCPayRequest`, signed by the server with the merchant key; `None` once the order can
+    /// no longer be paid (paid, cancelled or expired), whose result the page points to instead.
+    pub params: Option<WxPayParams>,
+}
+
+/// `getBrandWCPayRequest`'s fields, named as WeChat's bridge wants them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WxPayParams {
+    pub app_id: String,
+    pub time_stamp: String,
+    pub nonce_str: String,
+    pub package: String,
+    pub sign_type: String,
+    pub pay_sign: String,
+}
+
+impl WxPayParams {
+    /// The fields in WeChat's order, with their names on the bridge.
+    pub fn fields(&self) -> [(&'static str, &str); 6] {
+        [
+            ("appId", &self.app_id),
+            ("timeStamp", &self.time_stamp),
+            ("nonceStr", &self.nonce_str),
+            ("package", &self.package),
+            ("signType", &self.sign_type),
+            ("paySign", &self.pay_sign),
+        ]
+    }
+}
+
 /// What happened to an order, from the server's own record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderState {

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    guest_decision, pay_page, payment_result, receipt_page, GuestLookup, StartGuestPayment, StartPayment,
+    guest_decision, pay_page, payment_result, receipt_page, wxpay_page, GuestLookup, StartGuestPayment, StartPayment,
 };
-use super::model::{OrderState, PayPageData, ReceiptPageData, ResultPageData};
+use super::model::{OrderState, PayPageData, ReceiptPageData, ResultPageData, WxPayPageData, WxPayParams};
 use crate::identity::model::Viewer;
 use crate::ui::{loaded, FlashMessage, InfoRow, Screen};
 use crate::violations::pages::DecisionCells;
@@ -47,6 +47,107 @@ pub fn PayPage() -> impl IntoView {
         }
         .into_any(),
     })
+}
+
+/// `/fines/wxpay?order=…`: WeChat Pay JSAPI. The island hands the signed fields to WeChat's JS bridge and, once
+/// WeChat answers, goes to the result, which the server reads from its own record (never from the bridge's answer).
+/// Without JavaScript there is no bridge, and the page says so.
+#[component]
+pub fn WxPayPage() -> impl IntoView {
+    let order_no = query("order");
+    let page = Resource::new(order_no, wxpay_page);
+    loaded(page, move |page: WxPayPageData| {
+        let result_url = format!("/fines/result?order={}", crate::violations::api::urlencode(&page.order_no));
+        view! {
+            <Screen channel=crate::identity::model::Channel::Wechat title="微信支付">
+                <div class="weui-cells">
+                    <InfoRow label="处罚决定书编号" value=page.decision_no.clone()/>
+                    <InfoRow label="本次缴费金额" value=format!("{}元", page.amount)/>
+                </div>
+                {match page.params.clone() {
+                    Some(params) => view! {
+                        <noscript>
+                            <p class="flash flash_error" role="alert">
+                                "支付需要微信的 JavaScript：请在微信中打开本页，并允许运行脚本后重试。"
+                            </p>
+                        </noscript>
+                        <WxPayBridge params result_url=result_url.clone()/>
+                    }
+                    .into_any(),
+                    None => view! {
+                        <p class="flash flash_notice" role="status">"该订单已不能支付（已缴费、已取消或已过期），请查看缴费结果"</p>
+                    }
+                    .into_any(),
+                }}
+                <a class="weui-btn weui-btn_default" href=result_url>"查看缴费结果"</a>
+            </Screen>
+        }
+        .into_any()
+    })
+}
+
+/// Starts `getBrandWCPayRequest` as soon as WeChat's bridge is there (at once, or on `WeixinJSBridgeReady`).
+#[island]
+fn WxPayBridge(params: WxPayParams, result_url: String) -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        bridge::pay(params.clone(), result_url.clone(), status);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&params, &result_url);
+    });
+    view! { <p class="wxpay-status" role="status">{move || status.get()}</p> }
+}
+
+#[cfg(feature = "hydrate")]
+mod bridge {
+    use leptos::prelude::*;
+    use leptos::wasm_bindgen::prelude::*;
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys::js_sys::{Function, Object, Reflect};
+
+    use super::WxPayParams;
+
+    fn get(target: &JsValue, name: &str) -> Option<JsValue> {
+        Reflect::get(target, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+    }
+
+    /// Calls the bridge now if WeChat has injected it, else once it says it is ready.
+    pub fn pay(params: WxPayParams, result_url: String, status: RwSignal<String>) {
+        if get(&window(), "WeixinJSBridge").is_some() {
+            invoke(&params, result_url, status);
+            return;
+        }
+        status.set("正在打开微信支付…".into());
+        let ready = Closure::once_into_js(move || invoke(&params, result_url, status));
+        let _ = document().add_event_listener_with_callback("WeixinJSBridgeReady", ready.unchecked_ref());
+    }
+
+    fn invoke(params: &WxPayParams, result_url: String, status: RwSignal<String>) {
+        let bridge = get(&window(), "WeixinJSBridge");
+        let Some(invoke) = bridge.as_ref().and_then(|b| get(b, "invoke")).and_then(|f| f.dyn_into::<Function>().ok())
+        else {
+            status.set("请在微信中打开本页完成支付".into());
+            return;
+        };
+        let request = Object::new();
+        for (name, value) in params.fields() {
+            let _ = Reflect::set(&request, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        let answered = Closure::once_into_js(move |answer: JsValue| {
+            let message = get(&answer, "err_msg").and_then(|m| m.as_string()).unwrap_or_default();
+            if message.ends_with(":cancel") {
+                status.set("已取消支付，本次未扣款".into());
+            } else {
+                // Paid or not, the result page asks the server, which asks WeChat Pay.
+                let _ = window().location().set_href(&result_url);
+            }
+        });
+        let name = JsValue::from_str("getBrandWCPayRequest");
+        if invoke.call3(bridge.as_ref().unwrap_or(&JsValue::UNDEFINED), &name, &request, &answered).is_err() {
+            status.set("无法打开微信支付，请稍后再试".into());
+        }
+    }
 }
 
 /// `/fines/result?order=…`: the outcome, from the server's own record.

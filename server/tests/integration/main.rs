@@ -15,4 +15,5 @@ mod sms_vendor;
 mod study;
 mod support;
 mod violations;
+mod wechat_pay;
 mod wechat_signin;

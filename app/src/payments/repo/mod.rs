@@ -4,5 +4,5 @@
 mod orders;
 mod settle;
 
-pub use orders::{open_order, order, receipt, OpenError, OpenOrder, Payer, StoredOrder, ORDER_TTL_SECS};
+pub use orders::{open_order, order, payable_order, receipt, OpenError, OpenOrder, Payer, StoredOrder, ORDER_TTL_SECS};
 pub use settle::{apply_notification, close_order, reconcile, reconcile_order, Applied, RECONCILE_AFTER_SECS};

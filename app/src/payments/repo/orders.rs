@@ -159,6 +159,28 @@ async fn open_or_find_stale(
     }))
 }
 
+/// `account_id`'s order by number while it can still be paid, to register again with its gateway.
+pub async fn payable_order(db: &Db, order_no: &str, account_id: i64) -> Result<Option<OpenOrder>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT order_no, amount_fen, decision_no, expires_at, channel FROM payment_orders \
+         WHERE order_no = $1 AND account_id = $2 AND state = 'open' AND expires_at > $3",
+    )
+    .bind(order_no)
+    .bind(account_id)
+    .bind(now())
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(channel) = Channel::parse(row.try_get::<&str, _>("channel")?) else { return Ok(None) };
+    Ok(Some(OpenOrder {
+        order_no: row.try_get("order_no")?,
+        amount: Fen::new(row.try_get("amount_fen")?),
+        decision_no: row.try_get("decision_no")?,
+        expires_at: row.try_get("expires_at")?,
+        channel,
+    }))
+}
+
 /// An order as stored.
 #[derive(Debug, Clone)]
 pub struct StoredOrder {
