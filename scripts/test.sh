@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, domain unit tests, server integration tests on SQLite and PostgreSQL, then the
-# Playwright specs against the release build on SQLite and on PostgreSQL. Installs what is missing first.
+# Playwright specs against the release build on SQLite and on PostgreSQL, and the production smoke test (the release
+# binary in production mode against the vendors' loopback fakes). Installs what is missing first.
 # Closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,12 +73,8 @@ say "release build for the end-to-end specs"
 cargo leptos build --release
 ./target/release/server precompress
 
-run_e2e() {
-  local label=$1 url=$2
-  shift 2
-  say "Playwright on $label"
-  rm -f end2end/test-results/results.json
-  if (cd end2end && DATABASE_URL="$url" timeout 1200 npx playwright test "$@"); then :; else status=1; fi
+# Adds the last Playwright run's figures (end2end/test-results/results.json) to the totals; no file is a failure.
+count_playwright() {
   if [ -f end2end/test-results/results.json ]; then
     read -r p f < <(node -e '
       const s = require("./end2end/test-results/results.json").stats;
@@ -89,6 +86,15 @@ run_e2e() {
   fi
 }
 
+run_e2e() {
+  local label=$1 url=$2
+  shift 2
+  say "Playwright on $label"
+  rm -f end2end/test-results/results.json
+  if (cd end2end && DATABASE_URL="$url" timeout 1200 npx playwright test "$@"); then :; else status=1; fi
+  count_playwright
+}
+
 E2E_DIR=$(mktemp -d)
 run_e2e SQLite "sqlite://$E2E_DIR/e2e.db"
 if [ "$HAVE_PG" = 1 ]; then
@@ -98,6 +104,11 @@ if [ "$HAVE_PG" = 1 ]; then
   run_e2e PostgreSQL "${PG_ADMIN_URL%/*}/$db" --project android-hydrated --project android-nojs
   psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
 fi
+
+say "the production smoke test: the release binary in production mode against the vendors' fakes"
+rm -f end2end/test-results/results.json
+if timeout 900 bash scripts/smoke-production.sh; then :; else status=1; fi
+count_playwright
 
 [ "$failed" -gt 0 ] && status=1
 echo "$passed passed, $failed failed"
