@@ -179,3 +179,42 @@ async fn a_forged_or_tampered_wechat_notification_pays_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn wechat_reporting_another_amount_pays_nothing_and_is_kept_for_the_bank() {
+    let wxpay = fake_wechat_pay().await;
+    wxpay.set_fault(fake::Fault::WrongNotifiedAmount);
+    let dir = std::env::temp_dir().join(format!("dlt-wxpay-amount-{}", std::process::id()));
+    let settings = vendor_settings(&wxpay, &dir);
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for (db, app) in TestApp::each_with_demo_and(&settings).await {
+        let browser = app.linked_browser("wechat", OPENID, &ZHANG_SAN).await;
+        let total = shown_total(&browser, OVERDUE).await;
+        let response = browser.post("/api/start_payment", &[("decision_no", OVERDUE), ("total_fen", &total)]).await;
+        let order_no = response.url().query_pairs().find(|(k, _)| k == "order").map(|(_, v)| v.to_string()).unwrap();
+        let data: Value = island_call(&browser, &order_no).await.json().await.unwrap();
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}/fake/jsapi/pay", wxpay.base_url()))
+            .json(&data["params"])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["err_msg"], "get_brand_wcpay_request:ok", "{db}");
+        let paid: i64 = sqlx::query_scalar("SELECT paid FROM violations WHERE decision_no = $1")
+            .bind(OVERDUE)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(paid, 0, "{db}: a payment of another amount does not pay the fine");
+        let kept: i64 = sqlx::query_scalar("SELECT amount_fen FROM payment_exceptions WHERE order_no = $1")
+            .bind(&order_no)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(kept, total.parse::<i64>().unwrap() + 1, "{db}: what WeChat took is kept for the bank to refund");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
