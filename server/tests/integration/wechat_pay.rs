@@ -7,7 +7,7 @@ use providers::fakes::{icbc, wechat_pay as fake};
 use serde_json::Value;
 
 use crate::payments::{shown_total, OVERDUE};
-use crate::support::{TestApp, LI_SI, ZHANG_SAN};
+use crate::support::{Browser, TestApp, LI_SI, ZHANG_SAN};
 
 const OPENID: &str = "oWx-zhangsan-openid-000000001";
 
@@ -37,7 +37,7 @@ fn vendor_settings(wxpay: &fake::FakeWechatPay, dir: &PathBuf) -> Vec<(&'static 
 }
 
 /// The island's own call of `wxpay_page`, as the hydrated page makes it.
-async fn island_call(browser: &crate::support::Browser, order_no: &str) -> reqwest::Response {
+async fn island_call(browser: &Browser, order_no: &str) -> reqwest::Response {
     browser
         .client
         .post(format!("{}/api/wxpay_page", browser.base))
@@ -45,6 +45,38 @@ async fn island_call(browser: &crate::support::Browser, order_no: &str) -> reqwe
         .header("accept", "application/json")
         .form(&[("order_no", order_no)])
         .send()
+        .await
+        .unwrap()
+}
+
+/// One app per database (demo data loaded) taking payments through `wxpay`; the key files live in a temporary folder.
+async fn vendor_apps(wxpay: &fake::FakeWechatPay, name: &str) -> Vec<(&'static str, TestApp)> {
+    let dir = std::env::temp_dir().join(format!("dlt-{name}-{}", std::process::id()));
+    let settings = vendor_settings(wxpay, &dir);
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestApp::each_with_demo_and(&settings).await
+}
+
+/// 张三 signs in through WeChat and presses 确认缴费 for the overdue fine: the order number, the total in fen, and
+/// the page the browser lands on.
+async fn confirm_payment(app: &TestApp) -> (Browser, String, String, reqwest::Response) {
+    let browser = app.linked_browser("wechat", OPENID, &ZHANG_SAN).await;
+    let total = shown_total(&browser, OVERDUE).await;
+    let response = browser.post("/api/start_payment", &[("decision_no", OVERDUE), ("total_fen", &total)]).await;
+    let order_no = response.url().query_pairs().find(|(k, _)| k == "order").map(|(_, v)| v.to_string());
+    (browser, order_no.expect("the JSAPI page names the order"), total, response)
+}
+
+/// What WeChat's client does with the page's `getBrandWCPayRequest`: the bridge's `err_msg`.
+async fn bridge(wxpay: &fake::FakeWechatPay, params: &Value) -> Value {
+    let answer = reqwest::Client::new().post(format!("{}/fake/jsapi/pay", wxpay.base_url())).json(params).send();
+    answer.await.unwrap().json::<Value>().await.unwrap()["err_msg"].clone()
+}
+
+async fn paid(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT paid FROM violations WHERE decision_no = $1")
+        .bind(OVERDUE)
+        .fetch_one(app.db.pool())
         .await
         .unwrap()
 }
@@ -66,16 +98,9 @@ async fn fake_wechat_pay() -> fake::FakeWechatPay {
 #[tokio::test]
 async fn a_fine_is_paid_through_the_jsapi_page_and_wechat_pays_notification() {
     let wxpay = fake_wechat_pay().await;
-    let dir = std::env::temp_dir().join(format!("dlt-wxpay-it-{}", std::process::id()));
-    let settings = vendor_settings(&wxpay, &dir);
-    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    for (db, app) in TestApp::each_with_demo_and(&settings).await {
-        let browser = app.linked_browser("wechat", OPENID, &ZHANG_SAN).await;
-        let total = shown_total(&browser, OVERDUE).await;
-        let response = browser.post("/api/start_payment", &[("decision_no", OVERDUE), ("total_fen", &total)]).await;
-        let url = response.url().clone();
-        assert_eq!(url.path(), "/fines/wxpay", "{db}: 确认缴费 leads to the JSAPI page");
-        let order_no = url.query_pairs().find(|(k, _)| k == "order").map(|(_, v)| v.to_string()).unwrap();
+    for (db, app) in vendor_apps(&wxpay, "wxpay-it").await {
+        let (browser, order_no, total, response) = confirm_payment(&app).await;
+        assert_eq!(response.url().path(), "/fines/wxpay", "{db}: 确认缴费 leads to the JSAPI page");
         let page = response.text().await.unwrap();
         for shown in ["微信支付", OVERDUE, "支付需要微信的 JavaScript", "查看缴费结果"] {
             assert!(page.contains(shown), "{db}: the JSAPI page shows {shown}: {page}");
@@ -97,44 +122,23 @@ async fn a_fine_is_paid_through_the_jsapi_page_and_wechat_pays_notification() {
         assert_eq!(island_call(&li, &order_no).await.status(), 404, "{db}");
 
         // The payer confirms in WeChat: the fake checks paySign, takes the money and notifies the app.
-        let answer: Value = reqwest::Client::new()
-            .post(format!("{}/fake/jsapi/pay", wxpay.base_url()))
-            .json(params)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answer["err_msg"], "get_brand_wcpay_request:ok", "{db}");
+        assert_eq!(bridge(&wxpay, params).await, "get_brand_wcpay_request:ok", "{db}");
         assert!(wxpay.deliveries().iter().any(|(no, status)| no == &order_no && *status == 200), "{db}: acknowledged");
         let result = browser.get(&format!("/fines/result?order={order_no}")).await;
         assert!(result.contains("缴费成功") && result.contains("电子缴款凭证"), "{db}: {result}");
-        let paid: i64 = sqlx::query_scalar("SELECT paid FROM violations WHERE decision_no = $1")
-            .bind(OVERDUE)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
-        assert_eq!(paid, 1, "{db}");
+        assert_eq!(paid(&app).await, 1, "{db}");
         // A paid order's JSAPI page offers no payment, only its result.
         let again = browser.get(&format!("/fines/wxpay?order={order_no}")).await;
         assert!(again.contains("该订单已不能支付") && !again.contains("支付需要微信的 JavaScript"), "{db}: {again}");
         assert_eq!(island_call(&browser, &order_no).await.json::<Value>().await.unwrap()["params"], Value::Null);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn a_forged_or_tampered_wechat_notification_pays_nothing() {
     let wxpay = fake_wechat_pay().await;
-    let dir = std::env::temp_dir().join(format!("dlt-wxpay-forged-{}", std::process::id()));
-    let settings = vendor_settings(&wxpay, &dir);
-    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    for (db, app) in TestApp::each_with_demo_and(&settings).await {
-        let browser = app.linked_browser("wechat", OPENID, &ZHANG_SAN).await;
-        let total = shown_total(&browser, OVERDUE).await;
-        let response = browser.post("/api/start_payment", &[("decision_no", OVERDUE), ("total_fen", &total)]).await;
-        let order_no = response.url().query_pairs().find(|(k, _)| k == "order").map(|(_, v)| v.to_string()).unwrap();
+    for (db, app) in vendor_apps(&wxpay, "wxpay-forged").await {
+        let (_, order_no, total, _) = confirm_payment(&app).await;
         let resource = serde_json::json!({
             "mchid": "1900000109", "appid": "wxd678efh567hg6787", "out_trade_no": order_no,
             "transaction_id": "4200000000000000000000000001", "trade_type": "JSAPI", "trade_state": "SUCCESS",
@@ -159,12 +163,7 @@ async fn a_forged_or_tampered_wechat_notification_pays_nothing() {
         assert_eq!(refused.status(), 401, "{db}: tampered body");
         let stale = wxpay.signed_headers(&body, app::platform::now() - 600);
         assert_eq!(client.post(&notify).headers(stale).body(body.clone()).send().await.unwrap().status(), 401);
-        let paid: i64 = sqlx::query_scalar("SELECT paid FROM violations WHERE decision_no = $1")
-            .bind(OVERDUE)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
-        assert_eq!(paid, 0, "{db}: nothing forged paid the fine");
+        assert_eq!(paid(&app).await, 0, "{db}: nothing forged paid the fine");
         // The genuine one pays, once; its replay changes nothing.
         assert_eq!(
             client.post(&notify).headers(genuine.clone()).body(body.clone()).send().await.unwrap().status(),
@@ -177,38 +176,17 @@ async fn a_forged_or_tampered_wechat_notification_pays_nothing() {
             .unwrap();
         assert_eq!(receipts, 1, "{db}: one payment, one receipt");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn wechat_reporting_another_amount_pays_nothing_and_is_kept_for_the_bank() {
     let wxpay = fake_wechat_pay().await;
     wxpay.set_fault(fake::Fault::WrongNotifiedAmount);
-    let dir = std::env::temp_dir().join(format!("dlt-wxpay-amount-{}", std::process::id()));
-    let settings = vendor_settings(&wxpay, &dir);
-    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    for (db, app) in TestApp::each_with_demo_and(&settings).await {
-        let browser = app.linked_browser("wechat", OPENID, &ZHANG_SAN).await;
-        let total = shown_total(&browser, OVERDUE).await;
-        let response = browser.post("/api/start_payment", &[("decision_no", OVERDUE), ("total_fen", &total)]).await;
-        let order_no = response.url().query_pairs().find(|(k, _)| k == "order").map(|(_, v)| v.to_string()).unwrap();
+    for (db, app) in vendor_apps(&wxpay, "wxpay-amount").await {
+        let (browser, order_no, total, _) = confirm_payment(&app).await;
         let data: Value = island_call(&browser, &order_no).await.json().await.unwrap();
-        let answer: Value = reqwest::Client::new()
-            .post(format!("{}/fake/jsapi/pay", wxpay.base_url()))
-            .json(&data["params"])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answer["err_msg"], "get_brand_wcpay_request:ok", "{db}");
-        let paid: i64 = sqlx::query_scalar("SELECT paid FROM violations WHERE decision_no = $1")
-            .bind(OVERDUE)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
-        assert_eq!(paid, 0, "{db}: a payment of another amount does not pay the fine");
+        assert_eq!(bridge(&wxpay, &data["params"]).await, "get_brand_wcpay_request:ok", "{db}");
+        assert_eq!(paid(&app).await, 0, "{db}: a payment of another amount does not pay the fine");
         let kept: i64 = sqlx::query_scalar("SELECT amount_fen FROM payment_exceptions WHERE order_no = $1")
             .bind(&order_no)
             .fetch_one(app.db.pool())
@@ -216,5 +194,4 @@ async fn wechat_reporting_another_amount_pays_nothing_and_is_kept_for_the_bank()
             .unwrap();
         assert_eq!(kept, total.parse::<i64>().unwrap() + 1, "{db}: what WeChat took is kept for the bank to refund");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
