@@ -183,6 +183,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0013_sms_code_owner.sql"),
         include_str!("../../migrations/postgres/0013_sms_code_owner.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/sqlite/0014_payment_refunds.sql"),
+        include_str!("../../migrations/postgres/0014_payment_refunds.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.
