@@ -10,6 +10,8 @@ CREATE TABLE payment_refunds (
     channel            TEXT NOT NULL,
     amount_fen         BIGINT NOT NULL CHECK (amount_fen > 0),
     reason             TEXT NOT NULL,
+    -- Where the gateway posts the result, kept so reconciliation can resend a request the gateway never received.
+    notify_url         TEXT NOT NULL,
     state              TEXT NOT NULL CHECK (state IN ('PROCESSING', 'SUCCEEDED', 'FAILED')),
     gateway_refund_id  TEXT,
     failure            TEXT,
