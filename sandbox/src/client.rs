@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 
 use crate::protocol::{
     check_signature, signature_headers, CreatedOrder, DailyStatement, NotificationBody, OrderStatus, Outcome,
-    ReportedState,
+    RefundProgress, RefundStatus, ReportedState,
 };
 
 /// The app's side of the sandbox gateway, over real HTTP.
@@ -100,6 +100,30 @@ fn state_of(order_no: &str, answer: &[u8]) -> Result<GatewayState, GatewayError>
     })
 }
 
+/// Reads a signed refund status, which must be about `refund_no`.
+fn refund_state_of(refund_no: &str, answer: &[u8]) -> Result<RefundState, GatewayError> {
+    let status: RefundStatus = serde_json::from_slice(answer).map_err(unreadable)?;
+    // A signed answer about another refund must not settle this one.
+    if status.refund_no != refund_no {
+        return Err(GatewayError::Rejected(format!("answer is for refund {}", status.refund_no)));
+    }
+    refund_state(status).ok_or_else(|| GatewayError::Rejected("refund answer lacks its details".into()))
+}
+
+/// The refund state a status reports; `None` when it lacks what its state needs.
+fn refund_state(status: RefundStatus) -> Option<RefundState> {
+    Some(match status {
+        RefundStatus { state: RefundProgress::NotFound, .. } => RefundState::NotFound,
+        RefundStatus { state: RefundProgress::Processing, refund_id: Some(refund_id), .. } => {
+            RefundState::Processing { refund_id }
+        }
+        RefundStatus {
+            state: RefundProgress::Succeeded, refund_id: Some(refund_id), succeeded_at: Some(at), ..
+        } => RefundState::Succeeded { refund_id, succeeded_at: at },
+        _ => return None,
+    })
+}
+
 #[async_trait]
 impl PaymentGateway for SandboxClient {
     async fn create(&self, order: &GatewayOrder) -> Result<Checkout, GatewayError> {
@@ -151,16 +175,28 @@ impl PaymentGateway for SandboxClient {
         Ok(statement.lines)
     }
 
-    // TODO(payflow helper): the sandbox's refund API; until then it refuses every refund.
-    async fn refund(&self, _request: &RefundRequest) -> Result<RefundState, GatewayError> {
-        Err(GatewayError::Rejected("the sandbox gateway does not take refunds yet".into()))
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundState, GatewayError> {
+        let body = serde_json::to_vec(request).expect("a refund request always serialises");
+        let answer = self.call(reqwest::Method::POST, "/api/refunds", body).await?;
+        refund_state_of(&request.refund_no, &answer)
     }
 
-    async fn query_refund(&self, _refund_no: &str) -> Result<RefundState, GatewayError> {
-        Err(GatewayError::Rejected("the sandbox gateway does not take refunds yet".into()))
+    async fn query_refund(&self, refund_no: &str) -> Result<RefundState, GatewayError> {
+        let answer = self.call(reqwest::Method::GET, &format!("/api/refunds/{refund_no}"), Vec::new()).await?;
+        refund_state_of(refund_no, &answer)
     }
 
-    fn verify_refund(&self, _headers: &HeaderMap, _body: &[u8], _now: i64) -> Result<RefundNotification, NotifyError> {
-        Err(NotifyError::Unsigned)
+    fn verify_refund(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<RefundNotification, NotifyError> {
+        let (timestamp, nonce) = check_signature(&self.secret, headers, body, now)?;
+        let status: RefundStatus = serde_json::from_slice(body).map_err(|_| NotifyError::Malformed)?;
+        let (refund_no, order_no) = (status.refund_no.clone(), status.order_no.clone());
+        // The sandbox notifies only a refund that has ended.
+        let state = refund_state(status).filter(|s| matches!(s, RefundState::Succeeded { .. }));
+        match state {
+            Some(state) if !refund_no.is_empty() && !order_no.is_empty() => {
+                Ok(RefundNotification { nonce, timestamp, refund_no, order_no, state })
+            }
+            _ => Err(NotifyError::Malformed),
+        }
     }
 }

@@ -121,3 +121,27 @@ pub struct NotificationBody {
     #[serde(default)]
     pub paid_at: Option<i64>,
 }
+
+/// A refund's state in the sandbox's answers and notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundProgress {
+    /// Accepted; the money goes back shortly, and a notification follows.
+    Processing,
+    Succeeded,
+    NotFound,
+}
+
+/// The sandbox's answer to a refund request or query, and the JSON body of a refund notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundStatus {
+    pub refund_no: String,
+    /// Empty when the refund is not found.
+    pub order_no: String,
+    pub state: RefundProgress,
+    /// The gateway's refund number; absent when the refund is not found.
+    pub refund_id: Option<String>,
+    pub amount_fen: Option<i64>,
+    /// When the money went back; present once succeeded.
+    pub succeeded_at: Option<i64>,
+}

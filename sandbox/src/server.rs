@@ -16,14 +16,14 @@ use sqlx::Row;
 
 use app::domain::CivilDate;
 use app::platform::db::Db;
-use app::platform::gateway::{GatewayOrder, StatementLine};
+use app::platform::gateway::{GatewayOrder, RefundRequest, StatementLine};
 use app::platform::now;
 use app::platform::session::random_token;
 
 use crate::cashier::{cashier_page, not_found_page};
 use crate::protocol::{
     check_signature, signature_headers, CreatedOrder, DailyStatement, NotificationBody, OrderStatus, Outcome,
-    ReportedState,
+    RefundProgress, RefundStatus, ReportedState,
 };
 
 /// The longest an order may stay payable.
@@ -31,6 +31,10 @@ const MAX_PAYABLE_SECS: i64 = 24 * 3600;
 
 /// Deliveries after the first before a notification is given up; the app then learns the result by querying.
 const NOTIFY_RETRIES: u32 = 5;
+
+/// How long after it is accepted a refund's money goes back and its notification is sent, as a real gateway
+/// answers `PROCESSING` first; long enough for a test to settle the refund itself and so stop the notification.
+const REFUND_SETTLES_AFTER: Duration = Duration::from_millis(700);
 
 /// The sandbox gateway: its orders live in `sandbox_orders`, apart from the app's own payment records.
 pub struct Sandbox {
@@ -95,6 +99,8 @@ impl Sandbox {
             .route("/api/orders/{order_no}", get(query_order))
             .route("/api/orders/{order_no}/close", post(close_order))
             .route("/api/statements/{date}", get(daily_statement))
+            .route("/api/refunds", post(create_refund))
+            .route("/api/refunds/{refund_no}", get(query_refund))
             .route("/cashier/{order_no}", get(cashier))
             .route("/cashier/{order_no}/pay", post(pay))
             .route("/cashier/{order_no}/cancel", post(cancel))
@@ -182,18 +188,79 @@ impl Sandbox {
             paid_at: order.paid_at,
         };
         let body = serde_json::to_vec(&body).expect("a notification always serialises");
+        self.deliver_until_acknowledged(&order.notify_url, &body, &order.order_no).await;
+    }
+
+    /// Posts a signed body to `notify_url` until the app answers `success`, backing off 1 s, 2 s, 4 s… between
+    /// tries; `about` names the order or refund in the log.
+    async fn deliver_until_acknowledged(&self, notify_url: &str, body: &[u8], about: &str) {
         for attempt in 0..=NOTIFY_RETRIES {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
             }
-            match self.deliver(&order.notify_url, &body).await {
+            match self.deliver(notify_url, body).await {
                 Ok(()) => return,
-                Err(reason) => {
-                    tracing::warn!(order_no = %order.order_no, attempt, %reason, "notification not acknowledged")
-                }
+                Err(reason) => tracing::warn!(about, attempt, %reason, "notification not acknowledged"),
             }
         }
-        tracing::error!(order_no = %order.order_no, "notification abandoned; the app must query the order");
+        tracing::error!(about, "notification abandoned; the app must query");
+    }
+
+    /// A refund as the sandbox knows it, and where its notification goes.
+    async fn load_refund(
+        &self,
+        executor: impl sqlx::Executor<'_, Database = sqlx::Any>,
+        refund_no: &str,
+    ) -> Result<Option<(RefundStatus, String)>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT refund_no, order_no, refund_id, amount_fen, state, succeeded_at, notify_url FROM sandbox_refunds \
+             WHERE refund_no = $1",
+        )
+        .bind(refund_no)
+        .fetch_optional(executor)
+        .await?;
+        Ok(row.map(|row| {
+            let status = RefundStatus {
+                refund_no: row.get("refund_no"),
+                order_no: row.get("order_no"),
+                // The table's CHECK admits only 'processing' and 'succeeded'.
+                state: if row.get::<&str, _>("state") == "succeeded" {
+                    RefundProgress::Succeeded
+                } else {
+                    RefundProgress::Processing
+                },
+                refund_id: row.get("refund_id"),
+                amount_fen: row.get("amount_fen"),
+                succeeded_at: row.get("succeeded_at"),
+            };
+            (status, row.get("notify_url"))
+        }))
+    }
+
+    /// Sends the money back a moment after the refund was accepted, then notifies the app once it has; a refund
+    /// already settled (by a test standing in for a lost notification) notifies nobody.
+    async fn settle_refund(self: Arc<Self>, refund_no: String) {
+        tokio::time::sleep(REFUND_SETTLES_AFTER).await;
+        let settled = sqlx::query(
+            "UPDATE sandbox_refunds SET state = 'succeeded', succeeded_at = $1 WHERE refund_no = $2 AND state = 'processing'",
+        )
+        .bind(now())
+        .bind(&refund_no)
+        .execute(self.db.pool())
+        .await;
+        match settled {
+            Ok(done) if done.rows_affected() == 1 => {}
+            Ok(_) => return,
+            Err(e) => return tracing::error!(error = %e, refund_no, "sandbox refund could not be settled"),
+        }
+        match self.load_refund(self.db.pool(), &refund_no).await {
+            Ok(Some((status, notify_url))) => {
+                let body = serde_json::to_vec(&status).expect("a refund notification always serialises");
+                self.deliver_until_acknowledged(&notify_url, &body, &refund_no).await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, refund_no, "sandbox refund could not be read"),
+        }
     }
 
     async fn deliver(&self, notify_url: &str, body: &[u8]) -> Result<(), String> {
@@ -229,15 +296,7 @@ fn unavailable(e: sqlx::Error) -> Response {
 
 /// Why an order cannot be registered at `now`, if it cannot.
 fn order_problem(order: &GatewayOrder, now: i64) -> Option<&'static str> {
-    let order_no_ok = (1..=64).contains(&order.order_no.len())
-        && order.order_no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    // Only http(s) without spaces or control characters, so the URL is safe in a Location header and an href.
-    let url_ok = |url: &str| {
-        (url.starts_with("http://") || url.starts_with("https://"))
-            && url.len() <= 1024
-            && !url.chars().any(|c| c.is_whitespace() || c.is_control())
-    };
-    if !order_no_ok {
+    if !number_ok(&order.order_no) {
         Some("order_no must be 1 to 64 letters, digits, - or _")
     } else if order.amount_fen <= 0 {
         Some("amount_fen must be positive")
@@ -250,6 +309,19 @@ fn order_problem(order: &GatewayOrder, now: i64) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Whether `url` may be a notify or return URL: http(s) without spaces or control characters, so it is safe in a
+/// Location header and an href.
+fn url_ok(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 1024
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Whether `number` may be an order or refund number: 1 to 64 letters, digits, - or _.
+fn number_ok(number: &str) -> bool {
+    (1..=64).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `POST /api/orders`: registers an order, idempotently by order number and amount.
@@ -356,6 +428,126 @@ async fn daily_statement(
         Err(e) => return unavailable(e),
     };
     sandbox.signed_json(&DailyStatement { date: day.to_string(), lines })
+}
+
+/// Why a refund request cannot be taken, if it cannot (before looking at the order it refunds).
+fn refund_problem(request: &RefundRequest) -> Option<&'static str> {
+    if !number_ok(&request.refund_no) || !number_ok(&request.order_no) {
+        Some("refund_no and order_no must be 1 to 64 letters, digits, - or _")
+    } else if request.refund_fen <= 0 {
+        Some("refund_fen must be positive")
+    } else if request.reason.chars().count() > 80 {
+        Some("reason must be at most 80 characters")
+    } else if !url_ok(&request.notify_url) {
+        Some("notify_url must be an http(s) URL")
+    } else {
+        None
+    }
+}
+
+/// `POST /api/refunds`: accepts a refund of a paid order's transaction, idempotently by refund number, for at
+/// most what the payment took minus its earlier refunds; answers the refund's state, signed.
+async fn create_refund(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(e) = check_signature(&sandbox.secret, &headers, &body, now()) {
+        return refused(StatusCode::UNAUTHORIZED, &e.to_string());
+    }
+    let Ok(request) = serde_json::from_slice::<RefundRequest>(&body) else {
+        return refused(StatusCode::BAD_REQUEST, "body is not a refund request");
+    };
+    if let Some(problem) = refund_problem(&request) {
+        return refused(StatusCode::BAD_REQUEST, problem);
+    }
+    match sandbox.clone().take_refund(&request).await {
+        Ok(Ok(status)) => sandbox.signed_json(&status),
+        Ok(Err((status, reason))) => refused(status, reason),
+        Err(e) => unavailable(e),
+    }
+}
+
+impl Sandbox {
+    /// Records the refund under its order's lock, so refunds of one payment racing each other cannot together
+    /// exceed it, and starts its settlement; a repeated request answers the refund already taken.
+    async fn take_refund(
+        self: Arc<Self>,
+        request: &RefundRequest,
+    ) -> Result<Result<RefundStatus, (StatusCode, &'static str)>, sqlx::Error> {
+        let mut tx = self.db.begin_write().await?;
+        self.db.lock(&mut tx, &format!("sandbox-order:{}", request.order_no)).await?;
+        if let Some((existing, _)) = self.load_refund(&mut *tx, &request.refund_no).await? {
+            let same = existing.order_no == request.order_no && existing.amount_fen == Some(request.refund_fen);
+            return Ok(if same {
+                Ok(existing)
+            } else {
+                Err((StatusCode::CONFLICT, "refund_no already used for another order or amount"))
+            });
+        }
+        let order = sqlx::query(sqlx::AssertSqlSafe(format!("{ORDER_COLUMNS} WHERE order_no = $1")))
+            .bind(&request.order_no)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(order) = order.as_ref().map(Order::from_row) else {
+            return Ok(Err((StatusCode::NOT_FOUND, "order not found")));
+        };
+        if order.state != ReportedState::Paid {
+            return Ok(Err((StatusCode::BAD_REQUEST, "order is not paid")));
+        }
+        if order.txn_id.as_deref() != Some(request.txn_id.as_str()) {
+            return Ok(Err((StatusCode::BAD_REQUEST, "txn_id is not the order's payment")));
+        }
+        if request.total_fen != order.amount_fen {
+            return Ok(Err((StatusCode::BAD_REQUEST, "total_fen is not what the payment took")));
+        }
+        // CAST keeps the sum a 64-bit integer on PostgreSQL, whose SUM of BIGINT is NUMERIC.
+        let refunded: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM sandbox_refunds WHERE order_no = $1",
+        )
+        .bind(&request.order_no)
+        .fetch_one(&mut *tx)
+        .await?;
+        if refunded + request.refund_fen > order.amount_fen {
+            return Ok(Err((StatusCode::BAD_REQUEST, "refund_fen exceeds what remains of the payment")));
+        }
+        sqlx::query(
+            "INSERT INTO sandbox_refunds (refund_no, order_no, refund_id, amount_fen, reason, notify_url, state, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7)",
+        )
+        .bind(&request.refund_no)
+        .bind(&request.order_no)
+        .bind(format!("SBXR{}", &random_token()[..24].to_uppercase()))
+        .bind(request.refund_fen)
+        .bind(&request.reason)
+        .bind(&request.notify_url)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        let (status, _) = self.load_refund(&mut *tx, &request.refund_no).await?.expect("the refund was just written");
+        tx.commit().await?;
+        tokio::spawn(self.settle_refund(request.refund_no.clone()));
+        Ok(Ok(status))
+    }
+}
+
+/// `GET /api/refunds/{refund_no}`: the refund's state, signed; the request signs an empty body.
+async fn query_refund(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(refund_no): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = check_signature(&sandbox.secret, &headers, b"", now()) {
+        return refused(StatusCode::UNAUTHORIZED, &e.to_string());
+    }
+    match sandbox.load_refund(sandbox.db.pool(), &refund_no).await {
+        Ok(Some((status, _))) => sandbox.signed_json(&status),
+        Ok(None) => sandbox.signed_json(&RefundStatus {
+            refund_no,
+            order_no: String::new(),
+            state: RefundProgress::NotFound,
+            refund_id: None,
+            amount_fen: None,
+            succeeded_at: None,
+        }),
+        Err(e) => unavailable(e),
+    }
 }
 
 /// `GET /cashier/{order_no}`.

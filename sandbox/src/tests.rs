@@ -13,7 +13,9 @@ use axum::Router;
 use tokio::sync::mpsc;
 
 use app::platform::db::Db;
-use app::platform::gateway::{Checkout, GatewayError, GatewayOrder, GatewayState, NotifyError, PaymentGateway};
+use app::platform::gateway::{
+    Checkout, GatewayError, GatewayOrder, GatewayState, NotifyError, PaymentGateway, RefundRequest, RefundState,
+};
 use app::platform::now;
 use app::platform::test_db::fresh_databases;
 
@@ -113,6 +115,30 @@ impl Rig {
         let response = self.browser.post(url).send().await.unwrap();
         let location = response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         (response.status(), location)
+    }
+
+    /// Registers and pays an order at the cashier, takes its payment notification, and returns its transaction.
+    async fn paid_order(&mut self, order_no: &str, amount_fen: i64) -> String {
+        let order = self.order(order_no, amount_fen);
+        self.client.create(&order).await.unwrap();
+        self.press(order_no, "pay").await;
+        self.next_delivery().await;
+        match self.client.query(order_no).await.unwrap() {
+            GatewayState::Paid { txn_id, .. } => txn_id,
+            other => panic!("the order is paid, not {other:?}"),
+        }
+    }
+
+    fn refund(&self, refund_no: &str, order_no: &str, txn_id: &str, refund_fen: i64, total_fen: i64) -> RefundRequest {
+        RefundRequest {
+            refund_no: refund_no.into(),
+            order_no: order_no.into(),
+            txn_id: txn_id.into(),
+            refund_fen,
+            total_fen,
+            reason: "重复支付退款".into(),
+            notify_url: self.notify_url.clone(),
+        }
     }
 
     async fn post_orders(&self, headers: HeaderMap, body: &[u8]) -> StatusCode {
@@ -341,6 +367,114 @@ async fn a_closed_or_expired_order_takes_no_money() {
     }
 }
 
+#[tokio::test]
+async fn a_refund_is_taken_once_and_notified_signed_once_the_money_is_back() {
+    for (backend, db) in fresh_databases().await {
+        let mut rig = Rig::start(db, 0).await;
+        let txn_id = rig.paid_order("P20260101000021", 1000).await;
+        let request = rig.refund("RF0001", "P20260101000021", &txn_id, 400, 1000);
+
+        let RefundState::Processing { refund_id } = rig.client.refund(&request).await.unwrap() else {
+            panic!("{backend}: a refund is accepted as processing");
+        };
+        assert!(refund_id.starts_with("SBXR"), "{backend}: {refund_id}");
+        let again = rig.client.refund(&request).await.unwrap();
+        assert_eq!(again, RefundState::Processing { refund_id: refund_id.clone() }, "{backend}: a retry is the same");
+        assert_eq!(
+            rig.client.query_refund("RF0001").await.unwrap(),
+            RefundState::Processing { refund_id: refund_id.clone() },
+            "{backend}"
+        );
+
+        let (headers, body) = rig.next_delivery().await;
+        let notification = rig.client.verify_refund(&headers, &body, now()).expect("the refund notification verifies");
+        assert_eq!((notification.refund_no.as_str(), notification.order_no.as_str()), ("RF0001", "P20260101000021"));
+        let RefundState::Succeeded { refund_id: notified_id, succeeded_at } = notification.state.clone() else {
+            panic!("{backend}: the notification says succeeded, not {:?}", notification.state);
+        };
+        assert_eq!(notified_id, refund_id, "{backend}");
+        assert!(now().abs_diff(succeeded_at) < 60, "{backend}");
+        assert_eq!(
+            rig.client.query_refund("RF0001").await.unwrap(),
+            RefundState::Succeeded { refund_id: refund_id.clone(), succeeded_at },
+            "{backend}: the query agrees"
+        );
+        assert!(rig.client.verify(&headers, &body, now()).is_err(), "{backend}: not a payment notification");
+        // The retried request after success answers the refund as it stands and notifies nobody again.
+        assert!(matches!(rig.client.refund(&request).await.unwrap(), RefundState::Succeeded { .. }), "{backend}");
+        rig.no_further_delivery().await;
+        assert_eq!(rig.client.query_refund("RF9999").await.unwrap(), RefundState::NotFound, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn refunds_never_exceed_what_the_payment_took() {
+    for (backend, db) in fresh_databases().await {
+        let mut rig = Rig::start(db.clone(), 0).await;
+        let txn_id = rig.paid_order("P20260101000022", 1000).await;
+        let refund = |no: &str, fen: i64| rig.refund(no, "P20260101000022", &txn_id, fen, 1000);
+        let rejected = |answer: Result<RefundState, GatewayError>, code: &str, what: &str| match answer {
+            Err(GatewayError::Rejected(reason)) => assert!(reason.contains(code), "{backend}: {what}: {reason}"),
+            other => panic!("{backend}: {what} must be refused, got {other:?}"),
+        };
+
+        assert!(matches!(rig.client.refund(&refund("RF0002", 600)).await, Ok(RefundState::Processing { .. })));
+        rejected(rig.client.refund(&refund("RF0003", 401)).await, "400", "more than remains");
+        rejected(rig.client.refund(&refund("RF0002", 500)).await, "409", "a refund number reused for another amount");
+        rejected(rig.client.refund(&refund("RF0004", 0)).await, "400", "nothing");
+        assert!(matches!(rig.client.refund(&refund("RF0005", 400)).await, Ok(RefundState::Processing { .. })));
+        rejected(rig.client.refund(&refund("RF0006", 1)).await, "400", "anything once all is refunded");
+
+        let wrong_txn = rig.refund("RF0007", "P20260101000022", "SBXNOTTHISONE", 1, 1000);
+        rejected(rig.client.refund(&wrong_txn).await, "400", "another transaction");
+        let wrong_total = rig.refund("RF0008", "P20260101000022", &txn_id, 1, 2000);
+        rejected(rig.client.refund(&wrong_total).await, "400", "another total");
+        rejected(rig.client.refund(&rig.refund("RF0009", "P20260101009997", &txn_id, 1, 1000)).await, "404", "unknown");
+        let pending = rig.order("P20260101000023", 500);
+        rig.client.create(&pending).await.unwrap();
+        rejected(rig.client.refund(&rig.refund("RF0010", "P20260101000023", "", 500, 500)).await, "400", "unpaid");
+
+        let refunded: Vec<String> = sqlx::query_scalar("SELECT refund_no FROM sandbox_refunds ORDER BY refund_no")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(refunded, ["RF0002", "RF0005"], "{backend}: only the refunds that fit were taken");
+
+        let body = serde_json::to_vec(&refund("RF0011", 1)).unwrap();
+        let unsigned = rig.browser.post(format!("{}/api/refunds", rig.sandbox_url)).body(body).send().await.unwrap();
+        assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED, "{backend}");
+        let impostor = SandboxClient::new(rig.sandbox_url.as_str(), rig.sandbox_url.as_str(), b"guessed".as_slice());
+        assert!(matches!(impostor.query_refund("RF0002").await, Err(GatewayError::Rejected(_))), "{backend}");
+        assert!(matches!(impostor.refund(&refund("RF0012", 1)).await, Err(GatewayError::Rejected(_))), "{backend}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refunds_of_one_payment_together_stay_within_it() {
+    for (backend, db) in fresh_databases().await {
+        let mut rig = Rig::start(db, 0).await;
+        let txn_id = rig.paid_order("P20260101000024", 1000).await;
+        let requests: Vec<_> =
+            (0..6).map(|i| rig.refund(&format!("RFC{i}"), "P20260101000024", &txn_id, 300, 1000)).collect();
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|request| {
+                let url = rig.sandbox_url.clone();
+                tokio::spawn(
+                    async move { SandboxClient::new(url.as_str(), url.as_str(), SECRET).refund(&request).await },
+                )
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        let taken = answers.iter().filter(|a| matches!(a, Ok(RefundState::Processing { .. }))).count();
+        assert_eq!(taken, 3, "{backend}: 3 × 3.00 fit in 10.00, the rest are refused: {answers:?}");
+        assert!(answers.iter().all(|a| a.is_ok() || matches!(a, Err(GatewayError::Rejected(_)))), "{backend}");
+    }
+}
+
 fn paid_body() -> Vec<u8> {
     br#"{"order_no":"P1","txn_id":"SBX01","amount_fen":1234,"state":"paid"}"#.to_vec()
 }
@@ -375,6 +509,30 @@ fn verify_refuses_a_tampered_body_a_missing_header_and_a_stale_timestamp() {
     let paid_without_txn = br#"{"order_no":"P1","txn_id":null,"amount_fen":1234,"state":"paid"}"#;
     let headers = signature_headers(SECRET, paid_without_txn, now);
     assert_eq!(client.verify(&headers, paid_without_txn, now), Err(NotifyError::Malformed));
+}
+
+#[test]
+fn verify_refund_refuses_tampering_and_what_is_not_a_finished_refund() {
+    let client = SandboxClient::new("http://127.0.0.1:9", "http://127.0.0.1:9", SECRET);
+    let now = now();
+    let body = br#"{"refund_no":"RF1","order_no":"P1","state":"succeeded","refund_id":"SBXR1","amount_fen":100,"succeeded_at":1}"#;
+    let headers = signature_headers(SECRET, body, now);
+    let notification = client.verify_refund(&headers, body, now).unwrap();
+    assert_eq!(notification.state, RefundState::Succeeded { refund_id: "SBXR1".into(), succeeded_at: 1 });
+
+    let tampered = String::from_utf8(body.to_vec()).unwrap().replace("RF1", "RF2");
+    assert_eq!(client.verify_refund(&headers, tampered.as_bytes(), now), Err(NotifyError::BadSignature));
+    let forged = signature_headers(b"not-the-shared-secret", body, now);
+    assert_eq!(client.verify_refund(&forged, body, now), Err(NotifyError::BadSignature));
+    assert_eq!(client.verify_refund(&HeaderMap::new(), body, now), Err(NotifyError::Unsigned));
+    let stale = signature_headers(SECRET, body, now - 600);
+    assert_eq!(client.verify_refund(&stale, body, now), Err(NotifyError::Stale));
+    let payment = paid_body();
+    let signed = signature_headers(SECRET, &payment, now);
+    assert_eq!(client.verify_refund(&signed, &payment, now), Err(NotifyError::Malformed), "a payment notification");
+    let processing = br#"{"refund_no":"RF1","order_no":"P1","state":"processing","refund_id":"SBXR1","amount_fen":100,"succeeded_at":null}"#;
+    let signed = signature_headers(SECRET, processing, now);
+    assert_eq!(client.verify_refund(&signed, processing, now), Err(NotifyError::Malformed), "not finished");
 }
 
 #[test]

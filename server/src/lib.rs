@@ -48,7 +48,8 @@ pub async fn serve_sandbox(state: &AppState, listener: tokio::net::TcpListener) 
     });
 }
 
-/// Asks the gateway about orders left open, every minute, so a lost notification still settles.
+/// Asks the gateway about orders left open and refunds still processing, every minute, so a lost notification
+/// still settles.
 pub fn spawn_reconciliation(state: &AppState) {
     let (db, gateways) = (state.db.clone(), state.gateways.clone());
     tokio::spawn(async move {
@@ -59,6 +60,11 @@ pub fn spawn_reconciliation(state: &AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(orders = n, "reconciled open payment orders"),
                 Err(e) => tracing::error!(error = %e, "reconciliation failed"),
+            }
+            match app::payments::repo::reconcile_refunds(&db, &gateways).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(refunds = n, "reconciled processing refunds"),
+                Err(e) => tracing::error!(error = %e, "refund reconciliation failed"),
             }
         }
     });

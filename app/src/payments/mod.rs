@@ -17,12 +17,13 @@ pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod rules;
 
-/// The area's plain HTTP routes: each channel's gateway's payment notifications, and the console's
+/// The area's plain HTTP routes: each channel's gateway's payment and refund notifications, and the console's
 /// payments export.
 #[cfg(feature = "ssr")]
 pub fn routes() -> axum::Router<crate::platform::state::AppState> {
-    use crate::platform::gateway::NOTIFY_PREFIX;
+    use crate::platform::gateway::{NOTIFY_PREFIX, REFUND_NOTIFY_PREFIX};
     axum::Router::new()
         .route(&format!("{NOTIFY_PREFIX}/{{channel}}"), axum::routing::post(notify::payment_notify))
+        .route(&format!("{REFUND_NOTIFY_PREFIX}/{{channel}}"), axum::routing::post(notify::refund_notify))
         .route("/console/payments.csv", axum::routing::get(console::export::payments_csv))
 }

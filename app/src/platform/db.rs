@@ -184,6 +184,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0013_sms_code_owner.sql"),
     ),
     (
+        14,
+        include_str!("../../migrations/sqlite/0014_payment_refunds.sql"),
+        include_str!("../../migrations/postgres/0014_payment_refunds.sql"),
+    ),
+    (
         15,
         include_str!("../../migrations/sqlite/0015_sms_dispatch.sql"),
         include_str!("../../migrations/postgres/0015_sms_dispatch.sql"),

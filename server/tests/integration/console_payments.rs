@@ -19,7 +19,7 @@ const RED_LIGHT: &str = "210200202609170001";
 const PASSWORD: &str = "long-password-123";
 
 /// A console browser signed in as a new staff member.
-async fn staff(app: &TestApp, username: &str, role: Role) -> Browser {
+pub(crate) async fn staff(app: &TestApp, username: &str, role: Role) -> Browser {
     add_staff(&app.db, username, role, PASSWORD, "test").await.unwrap();
     let browser = app.browser();
     let page = browser.submit("/api/staff_login", &[("username", username), ("password", PASSWORD)]).await;

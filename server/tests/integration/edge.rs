@@ -50,6 +50,7 @@ const SERVER_FNS: &[(&str, &[&str], bool)] = &[
     ("payment_exceptions_page", &[], false),
     ("settle_payment_exception", &["id", "note"], true),
     ("query_waiting_orders", &[], true),
+    ("refund_payment_exception", &["id"], true),
     ("study_home", &[], false),
     ("study_quiz", &[], false),
     ("submit_quiz", &["answers[Q001]", "answers[1]", "answers"], true),

@@ -10,6 +10,7 @@ mod evidence;
 mod payment_finality;
 mod payments;
 mod realname;
+mod refunds;
 mod signin;
 mod sms_vendor;
 mod study;

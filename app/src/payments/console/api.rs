@@ -1,5 +1,5 @@
 //! Server functions for the console's payment screens. Bank operators and auditors read; only bank operators
-//! settle exceptions and ask the gateway about waiting orders.
+//! settle exceptions, refund them and ask the gateway about waiting orders.
 
 use leptos::prelude::*;
 
@@ -109,6 +109,31 @@ pub async fn settle_payment_exception(id: i64, #[server(default)] note: String) 
             Flash { error: Some("该异常已由他人处理，未作更改".into()), ..Flash::default() }
         }
         Settled::NotFound => Flash { error: Some("未找到该异常记录".into()), ..Flash::default() },
+    };
+    flash_and_redirect(&app, &staff, &flash, EXCEPTIONS_PAGE).await
+}
+
+/// 退款: sends an exception's money back to the payer through its channel's gateway, once per exception.
+#[server(prefix = "/api", endpoint = "refund_payment_exception")]
+pub async fn refund_payment_exception(id: i64) -> Result<(), AppError> {
+    use super::repo::{self, RefundStart};
+    use crate::console::auth::{flash_and_redirect, staff_caller, StaffCaller};
+    use crate::console::model::Role;
+    use crate::identity::model::Flash;
+    use crate::payments::repo::{send_refund, RefundStage};
+    let StaffCaller { state: app, staff } = staff_caller(&[Role::Bank]).await?;
+    let notice = |text: &str| Flash { notice: Some(text.into()), ..Flash::default() };
+    let error = |text: &str| Flash { error: Some(text.into()), ..Flash::default() };
+    // The refund is committed before the gateway is called, so a second request finds it and refunds nothing.
+    let flash = match repo::start_refund(&app.db, &staff, id, &app.config.base_url).await? {
+        RefundStart::Recorded(refund) => match send_refund(&app.db, &app.gateways, &refund).await? {
+            RefundStage::Succeeded => notice("已退款，款项已退回原支付账户"),
+            RefundStage::Processing => notice("已提交退款，退款中，网关确认后更新状态"),
+            RefundStage::Failed => error("支付网关拒绝了这笔退款，请核实后另行处理"),
+        },
+        RefundStart::Already => error("该异常已申请过退款，未重复退款"),
+        RefundStart::NotRefundable => error("该异常无法在此退款"),
+        RefundStart::NotFound => error("未找到该异常记录"),
     };
     flash_and_redirect(&app, &staff, &flash, EXCEPTIONS_PAGE).await
 }

@@ -173,6 +173,28 @@ pub fn exception_kind_label(kind: &str) -> &'static str {
     }
 }
 
+/// A refund's state (`payment_refunds.state`) on screen.
+pub fn refund_state_label(state: &str) -> &'static str {
+    match state {
+        "SUCCEEDED" => "已退款",
+        "FAILED" => "退款失败",
+        _ => "退款中",
+    }
+}
+
+/// The refund of an exception, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundView {
+    pub refund_no: String,
+    /// `PROCESSING`, `SUCCEEDED` or `FAILED`.
+    pub state: String,
+    /// Yuan with two decimals.
+    pub amount: String,
+    pub requested_by: String,
+    /// Asia/Shanghai, YYYY-MM-DD HH:MM.
+    pub requested_at: String,
+}
+
 /// How an exception was settled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settlement {
@@ -192,6 +214,10 @@ pub struct ExceptionRow {
     pub detail: String,
     pub created_at: String,
     pub settlement: Option<Settlement>,
+    /// Whether its money can go back to the payer by 退款: the app knows the order and the gateway's transaction.
+    pub refundable: bool,
+    /// The refund asked for, if one was.
+    pub refund: Option<RefundView>,
 }
 
 /// An order still open after it should have ended.
@@ -277,5 +303,12 @@ mod tests {
         assert_eq!(exception_kind_label("paid_after_close"), "订单关闭后支付");
         assert_eq!(exception_kind_label("duplicate_payment"), "重复支付");
         assert_eq!(exception_kind_label("unknown_order"), "未知订单");
+    }
+
+    #[test]
+    fn refund_states_read_in_chinese() {
+        assert_eq!(refund_state_label("PROCESSING"), "退款中");
+        assert_eq!(refund_state_label("SUCCEEDED"), "已退款");
+        assert_eq!(refund_state_label("FAILED"), "退款失败");
     }
 }

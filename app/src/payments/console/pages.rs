@@ -5,11 +5,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    console_payments, payment_exceptions_page, payment_reconciliation, QueryWaitingOrders, SettlePaymentException,
+    console_payments, payment_exceptions_page, payment_reconciliation, QueryWaitingOrders, RefundPaymentException,
+    SettlePaymentException,
 };
 use super::model::{
-    channel_label, ChannelTotals, DifferenceRow, ExceptionRow, ExceptionsPageData, OrderRow, OrdersPageData,
-    ReconciliationData, CHANNELS, LIST_LIMIT, ORDER_STATES,
+    channel_label, refund_state_label, ChannelTotals, DifferenceRow, ExceptionRow, ExceptionsPageData, OrderRow,
+    OrdersPageData, ReconciliationData, CHANNELS, LIST_LIMIT, ORDER_STATES,
 };
 use crate::console::pages::ConsoleScreen;
 use crate::identity::model::Flash;
@@ -243,7 +244,11 @@ fn DifferencesTable(rows: Vec<DifferenceRow>) -> impl IntoView {
 pub fn PaymentExceptionsPage() -> impl IntoView {
     let settle = ServerAction::<SettlePaymentException>::new();
     let query = ServerAction::<QueryWaitingOrders>::new();
-    let page = Resource::new(move || (settle.version().get(), query.version().get()), |_| payment_exceptions_page());
+    let refund = ServerAction::<RefundPaymentException>::new();
+    let page = Resource::new(
+        move || (settle.version().get(), query.version().get(), refund.version().get()),
+        |_| payment_exceptions_page(),
+    );
     loaded(page, move |data: ExceptionsPageData| {
         let can_act = data.can_act;
         let flash = data.flash.clone();
@@ -259,7 +264,7 @@ pub fn PaymentExceptionsPage() -> impl IntoView {
                 } else {
                     data.exceptions.into_iter().map(|exception| {
                         let flash = flash.clone();
-                        view! { <ExceptionItem exception can_act flash settle/> }
+                        view! { <ExceptionItem exception can_act flash settle refund/> }
                     }).collect_view().into_any()
                 }}
                 <h2 class="console-heading">{format!("等待过久（{}笔）", data.stale.len())}</h2>
@@ -312,12 +317,30 @@ fn ExceptionItem(
     can_act: bool,
     flash: Flash,
     settle: ServerAction<SettlePaymentException>,
+    refund: ServerAction<RefundPaymentException>,
 ) -> impl IntoView {
     let field = format!("note-{}", exception.id);
     let note_error = flash.field_error(&field);
     let typed = flash.value(&field);
     let id = exception.id;
     let settled = exception.settlement.is_some();
+    let refund_state = exception.refund.clone().map(|r| {
+        view! {
+            <p class="console-card__refund" role="status">
+                <span class=format!("console-state console-refund_{}", r.state.to_lowercase())>{refund_state_label(&r.state)}</span>
+                {format!(" 退款单号 {} · {}元 · {} {}", r.refund_no, r.amount, r.requested_by, r.requested_at)}
+            </p>
+        }
+    });
+    let refund_label = format!("退款 {}元", exception.amount);
+    let refund_button = (can_act && exception.refundable && exception.refund.is_none()).then(|| {
+        view! {
+            <ActionForm action=refund attr:class="console-refund">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <button type="submit" class="weui-btn weui-btn_mini weui-btn_default">{refund_label}</button>
+            </ActionForm>
+        }
+    });
     view! {
         <section class=if settled { "console-card" } else { "console-card console-card_open" }>
             <p class="console-card__title">
@@ -329,6 +352,8 @@ fn ExceptionItem(
                 <dt>"记录时间"</dt><dd>{exception.created_at}</dd>
                 <dt>"详情"</dt><dd>{exception.detail}</dd>
             </dl>
+            {refund_state}
+            {refund_button}
             {match exception.settlement {
                 Some(s) => view! {
                     <p class="console-card__settled">"已处理 · "{s.at}" · "{s.by}"：" {s.note}</p>

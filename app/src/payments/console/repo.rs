@@ -5,12 +5,15 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::model::{exception_kind_label, ExceptionRow, OrderFilter, OrderRow, SettleNote, Settlement, StaleOrderRow};
+use super::model::{
+    exception_kind_label, ExceptionRow, OrderFilter, OrderRow, RefundView, SettleNote, Settlement, StaleOrderRow,
+};
 use super::reconciliation::AppPayment;
 use crate::console::auth::Staff;
 use crate::domain::{CivilDate, Fen};
 use crate::identity::model::Channel;
 use crate::payments::model::OrderState;
+use crate::payments::repo::{PendingRefund, PENDING_COLUMNS, REFUNDABLE_KINDS};
 use crate::platform::audit;
 use crate::platform::db::Db;
 use crate::platform::{now, shanghai_time};
@@ -182,12 +185,15 @@ pub async fn channels_and_states(
     Ok(known)
 }
 
-/// The recorded exceptions, unsettled first, then newest first.
+/// The recorded exceptions, unsettled first, then newest first, each with its refund if one was asked for.
 pub async fn exceptions(db: &Db) -> Result<Vec<ExceptionRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, order_no, kind, amount_fen, detail, created_at, settled_at, settled_note, settled_by \
-         FROM payment_exceptions \
-         ORDER BY CASE WHEN settled_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT 200",
+        "SELECT e.id, e.order_no, e.kind, e.amount_fen, e.detail, e.created_at, e.settled_at, e.settled_note, \
+         e.settled_by, e.txn_id, o.order_no AS known_order, r.refund_no, r.state AS refund_state, \
+         r.amount_fen AS refund_fen, r.requested_by, r.created_at AS requested_at \
+         FROM payment_exceptions e LEFT JOIN payment_orders o ON o.order_no = e.order_no \
+         LEFT JOIN payment_refunds r ON r.exception_id = e.id \
+         ORDER BY CASE WHEN e.settled_at IS NULL THEN 0 ELSE 1 END, e.created_at DESC, e.id DESC LIMIT 200",
     )
     .fetch_all(db.pool())
     .await?;
@@ -201,17 +207,107 @@ pub async fn exceptions(db: &Db) -> Result<Vec<ExceptionRow>, sqlx::Error> {
                 }),
                 None => None,
             };
+            let kind: &str = row.try_get("kind")?;
+            let refund = match row.try_get::<Option<String>, _>("refund_no")? {
+                Some(refund_no) => Some(RefundView {
+                    refund_no,
+                    state: row.try_get::<Option<String>, _>("refund_state")?.unwrap_or_default(),
+                    amount: Fen::new(row.try_get::<Option<i64>, _>("refund_fen")?.unwrap_or_default()).to_string(),
+                    requested_by: row.try_get::<Option<String>, _>("requested_by")?.unwrap_or_default(),
+                    requested_at: shanghai_time(row.try_get::<Option<i64>, _>("requested_at")?.unwrap_or_default()),
+                }),
+                None => None,
+            };
+            let has_txn = row.try_get::<Option<String>, _>("txn_id")?.is_some_and(|t| !t.is_empty());
+            let known_order = row.try_get::<Option<String>, _>("known_order")?.is_some();
             Ok(ExceptionRow {
                 id: row.try_get("id")?,
                 order_no: row.try_get("order_no")?,
-                kind_label: exception_kind_label(row.try_get::<&str, _>("kind")?).to_string(),
+                kind_label: exception_kind_label(kind).to_string(),
                 amount: Fen::new(row.try_get("amount_fen")?).to_string(),
                 detail: row.try_get("detail")?,
                 created_at: shanghai_time(row.try_get("created_at")?),
+                refundable: settlement.is_none() && REFUNDABLE_KINDS.contains(&kind) && has_txn && known_order,
                 settlement,
+                refund,
             })
         })
         .collect()
+}
+
+/// What asking for an exception's refund did.
+#[derive(Debug, Clone)]
+pub enum RefundStart {
+    /// Recorded as `PROCESSING`: send it to the gateway now that it is committed.
+    Recorded(PendingRefund),
+    /// A refund was asked for before (a double click, or two operators at once): nothing changed.
+    Already,
+    /// Settled, of a kind that calls for no refund, or without the gateway's transaction to refund.
+    NotRefundable,
+    NotFound,
+}
+
+/// Records the refund of an exception's payment, once per exception, with an audit row of who asked, in one
+/// transaction. The insert is conditional on the exception (unsettled, refundable, its order known) and unique
+/// per exception, so racing requests record one refund; the amount is what the gateway reported taking.
+pub async fn start_refund(db: &Db, staff: &Staff, id: i64, base_url: &str) -> Result<RefundStart, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let refund_no = format!("RF{}", &crate::platform::session::random_token()[..30].to_uppercase());
+    let at = now();
+    // The exception's order names the channel, and so the gateway and where it posts the refund's result.
+    let channel: Option<String> = sqlx::query_scalar(
+        "SELECT o.channel FROM payment_exceptions e JOIN payment_orders o ON o.order_no = e.order_no WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let notify_url = channel
+        .as_deref()
+        .and_then(Channel::parse)
+        .map(|c| format!("{}{}", base_url.trim_end_matches('/'), crate::platform::gateway::refund_notify_path(c)));
+    // Only fixed text goes into the SQL: the kinds are constants.
+    let kinds = REFUNDABLE_KINDS.map(|k| format!("'{k}'")).join(", ");
+    let insert = format!(
+        "INSERT INTO payment_refunds (refund_no, exception_id, order_no, txn_id, channel, amount_fen, reason, \
+         notify_url, state, requested_by, created_at, updated_at) \
+         SELECT $1, e.id, e.order_no, e.txn_id, o.channel, e.amount_fen, $2, $3, 'PROCESSING', $4, $5, $5 \
+         FROM payment_exceptions e JOIN payment_orders o ON o.order_no = e.order_no \
+         WHERE e.id = $6 AND e.settled_at IS NULL AND e.kind IN ({kinds}) AND e.txn_id IS NOT NULL AND e.txn_id <> '' \
+         AND e.amount_fen > 0 ON CONFLICT (exception_id) DO NOTHING RETURNING {PENDING_COLUMNS}"
+    );
+    let row = match notify_url {
+        Some(notify_url) => {
+            sqlx::query(sqlx::AssertSqlSafe(insert))
+                .bind(&refund_no)
+                .bind("支付异常退款")
+                .bind(notify_url)
+                .bind(&staff.username)
+                .bind(at)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
+        None => None,
+    };
+    let Some(row) = row else {
+        let refunded =
+            sqlx::query("SELECT id FROM payment_refunds WHERE exception_id = $1").bind(id).fetch_optional(&mut *tx);
+        if refunded.await?.is_some() {
+            return Ok(RefundStart::Already);
+        }
+        let exists =
+            sqlx::query("SELECT id FROM payment_exceptions WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+        return Ok(if exists.is_some() { RefundStart::NotRefundable } else { RefundStart::NotFound });
+    };
+    let refund = PendingRefund::from_row(&row)?;
+    let detail = format!(
+        "exception {id}: refund {refund_no} of {} fen, txn {}",
+        refund.request.refund_fen, refund.request.txn_id
+    );
+    audit::record(&mut tx, staff.actor(), "payment.refund.request", &refund.request.order_no, &detail).await?;
+    tx.commit().await?;
+    tracing::info!(staff = %staff.username, exception = id, %refund_no, "refund requested");
+    Ok(RefundStart::Recorded(refund))
 }
 
 /// What settling an exception did.
