@@ -41,6 +41,7 @@ const SERVER_FNS: &[(&str, &[&str], bool)] = &[
     ("pay_page", &["decision_no"], false),
     ("start_payment", &["decision_no", "total_fen"], true),
     ("payment_result", &["order_no", "pass"], false),
+    ("wxpay_page", &["order_no"], false),
     ("receipt_page", &["receipt_no", "pass"], false),
     ("guest_lookup", &["decision_no", "plate", "name"], false),
     ("guest_decision", &["pass"], false),
