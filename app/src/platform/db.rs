@@ -292,6 +292,13 @@ impl Db {
         &self.pool
     }
 
+    /// Whether every migration this code carries is applied (the database answering at all is the first check).
+    pub async fn migrations_current(&self) -> Result<bool, sqlx::Error> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&self.pool).await?;
+        Ok(MIGRATIONS.iter().all(|(version, _, _)| applied.contains(version)))
+    }
+
     /// The dialect behind the pool.
     pub fn backend(&self) -> Backend {
         self.backend

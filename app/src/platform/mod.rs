@@ -11,6 +11,7 @@ pub mod db;
 pub mod edge;
 pub mod evidence;
 pub mod gateway;
+pub mod health;
 pub mod housekeeping;
 pub mod http;
 pub mod pass;

@@ -7,6 +7,7 @@ mod console;
 mod console_payments;
 mod edge;
 mod evidence;
+mod health;
 mod payment_finality;
 mod payments;
 mod realname;
