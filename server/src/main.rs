@@ -1,6 +1,7 @@
 //! `server` runs the web app; `server import KIND FILE` loads operators' CSV files and `server import evidence DIR`
 //! their evidence photos; `server staff add` creates console accounts.
 
+use std::future::IntoFuture;
 use std::process::ExitCode;
 
 use app::import::evidence::import_photos;
@@ -99,6 +100,7 @@ async fn serve(config: Config) -> ExitCode {
     } else {
         tracing::info!("listening on http://{addr}");
     }
+    let drain_secs = state.config.drain_secs.unsigned_abs();
     let app = server::router(state);
     // Without TCP_NODELAY, a response written in pieces (a static file's headers, then its body) waits for the
     // client's delayed ACK: about 40 ms per request on a kept-alive connection.
@@ -108,10 +110,31 @@ async fn serve(config: Config) -> ExitCode {
             tracing::warn!(error = %e, "TCP_NODELAY could not be set");
         }
     });
-    match axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await
-    {
+    // On SIGTERM or SIGINT: no new connections, requests in flight finish (for at most the drain time), then exit.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        served = &mut server => return exit(served),
+        () = stop_signal() => {}
+    }
+    tracing::info!(drain_secs, "stopping: finishing the requests in flight");
+    let _ = stop.send(());
+    match tokio::time::timeout(std::time::Duration::from_secs(drain_secs), server).await {
+        Ok(served) => exit(served),
+        Err(_) => {
+            tracing::warn!(drain_secs, "requests still in flight after the drain time; exiting anyway");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn exit(served: std::io::Result<()>) -> ExitCode {
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server error: {e}");
@@ -120,8 +143,23 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
-async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
+/// Ctrl-C (SIGINT), or SIGTERM, which a service manager or a container runtime sends to stop the server.
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops the server gracefully");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 async fn open(config: &Config) -> Option<Db> {

@@ -46,6 +46,8 @@ pub struct Config {
     /// The folder of police evidence photos (`RECORD_NO.jpg`), filled by `server import evidence DIR`.
     pub evidence_dir: Option<String>,
     pub session_hours: i64,
+    /// How long a stopping server waits for requests in flight before it exits anyway (`SHUTDOWN_DRAIN_SECS`).
+    pub drain_secs: i64,
     pub public_origin: Option<String>,
     pub demo_data: bool,
     pub sms_limits: SmsLimits,
@@ -111,6 +113,7 @@ impl std::fmt::Debug for Config {
             .field("payment_provider", &self.payment_provider)
             .field("evidence_dir", &self.evidence_dir)
             .field("session_hours", &self.session_hours)
+            .field("drain_secs", &self.drain_secs)
             .field("public_origin", &self.public_origin)
             .field("demo_data", &self.demo_data)
             .field("sms_limits", &self.sms_limits)
@@ -187,6 +190,7 @@ impl Config {
         let trusted_proxies = super::client::TrustedProxies::parse(&lookup("TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|item| ConfigError(format!("TRUSTED_PROXIES: {item} is not an IP address or CIDR range")))?;
         let session_hours = number("SESSION_HOURS", 12, 1..=720)?;
+        let drain_secs = number("SHUTDOWN_DRAIN_SECS", 20, 1..=600)?;
         let card_number_prefix = lookup("CARD_NUMBER_PREFIX").unwrap_or_else(|| "62220299".into());
         if !crate::domain::card_no::is_card_prefix(&card_number_prefix) {
             return Err(ConfigError("CARD_NUMBER_PREFIX must be 6 to 12 digits".into()));
@@ -210,6 +214,7 @@ impl Config {
             payment_provider,
             evidence_dir: lookup("EVIDENCE_DIR").filter(|d| !d.is_empty()),
             session_hours,
+            drain_secs,
             public_origin,
             demo_data: flag("DEMO_DATA", false)?,
             sms_limits,

@@ -8,6 +8,7 @@ mod console_payments;
 mod edge;
 mod evidence;
 mod health;
+mod lifecycle;
 mod payment_finality;
 mod payments;
 mod realname;
