@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::Channel;
-use crate::platform::gateway::NotifyAnswer;
+use crate::platform::gateway::{NotifyAnswer, PaymentGateway};
 use crate::platform::state::AppState;
 
 /// Verifies and applies one payment notification.
@@ -21,27 +21,18 @@ pub async fn payment_notify(
 ) -> Response {
     let Some(channel) = Channel::parse(&channel) else { return StatusCode::NOT_FOUND.into_response() };
     let gateway = state.gateway(channel);
-    let answer = |status: StatusCode| {
-        let NotifyAnswer { content_type, body: text } = gateway.notification_answer(&body, status.is_success());
-        (status, [(CONTENT_TYPE, content_type)], text).into_response()
-    };
     let notification = match gateway.verify(&headers, &body, crate::platform::now()) {
         Ok(notification) => notification,
         Err(e) => {
             tracing::warn!(error = %e, channel = channel.code(), "payment notification refused");
-            return answer(StatusCode::UNAUTHORIZED);
+            return answer(gateway, &body, StatusCode::UNAUTHORIZED);
         }
     };
-    match super::repo::apply_notification(&state.db, &notification).await {
-        Ok(applied) => {
-            tracing::info!(order_no = %notification.order_no, ?applied, "payment notification");
-            answer(StatusCode::OK)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "payment notification could not be stored");
-            answer(StatusCode::SERVICE_UNAVAILABLE)
-        }
+    let applied = super::repo::apply_notification(&state.db, &notification).await;
+    if let Ok(applied) = &applied {
+        tracing::info!(order_no = %notification.order_no, ?applied, "payment notification");
     }
+    stored(gateway, &body, applied.map(drop))
 }
 
 /// Verifies and applies one refund notification; a replayed one changes nothing.
@@ -53,25 +44,34 @@ pub async fn refund_notify(
 ) -> Response {
     let Some(channel) = Channel::parse(&channel) else { return StatusCode::NOT_FOUND.into_response() };
     let gateway = state.gateway(channel);
-    let answer = |status: StatusCode| {
-        let NotifyAnswer { content_type, body: text } = gateway.notification_answer(&body, status.is_success());
-        (status, [(CONTENT_TYPE, content_type)], text).into_response()
-    };
     let notification = match gateway.verify_refund(&headers, &body, crate::platform::now()) {
         Ok(notification) => notification,
         Err(e) => {
             tracing::warn!(error = %e, channel = channel.code(), "refund notification refused");
-            return answer(StatusCode::UNAUTHORIZED);
+            return answer(gateway, &body, StatusCode::UNAUTHORIZED);
         }
     };
-    match super::repo::apply_refund_notification(&state.db, &notification).await {
-        Ok(applied) => {
-            tracing::info!(refund_no = %notification.refund_no, ?applied, "refund notification");
-            answer(StatusCode::OK)
-        }
+    let applied = super::repo::apply_refund_notification(&state.db, &notification).await;
+    if let Ok(applied) = &applied {
+        tracing::info!(refund_no = %notification.refund_no, ?applied, "refund notification");
+    }
+    stored(gateway, &body, applied.map(drop))
+}
+
+/// The answer once a verified notification was stored (2xx: the gateway stops resending) or could not be (503:
+/// it sends it again later).
+fn stored(gateway: &dyn PaymentGateway, body: &[u8], outcome: Result<(), sqlx::Error>) -> Response {
+    match outcome {
+        Ok(()) => answer(gateway, body, StatusCode::OK),
         Err(e) => {
-            tracing::error!(error = %e, "refund notification could not be stored");
-            answer(StatusCode::SERVICE_UNAVAILABLE)
+            tracing::error!(error = %e, "a gateway notification could not be stored");
+            answer(gateway, body, StatusCode::SERVICE_UNAVAILABLE)
         }
     }
+}
+
+/// The gateway's own answer to notification `body` (ICBC's is signed), with `status`.
+fn answer(gateway: &dyn PaymentGateway, body: &[u8], status: StatusCode) -> Response {
+    let NotifyAnswer { content_type, body: text } = gateway.notification_answer(body, status.is_success());
+    (status, [(CONTENT_TYPE, content_type)], text).into_response()
 }
