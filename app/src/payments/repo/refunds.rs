@@ -165,13 +165,7 @@ pub async fn apply_refund_notification(
     notification: &RefundNotification,
 ) -> Result<RefundApplied, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let fresh =
-        sqlx::query("INSERT INTO payment_nonces (nonce, seen_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
-            .bind(&notification.nonce)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
-    if fresh.rows_affected() == 0 {
+    if !super::settle::first_sighting(&mut tx, &notification.nonce).await? {
         return Ok(RefundApplied::Replayed);
     }
     let row = sqlx::query("SELECT order_no, state FROM payment_refunds WHERE refund_no = $1")

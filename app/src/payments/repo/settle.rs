@@ -96,16 +96,21 @@ async fn lock_order(
     LockedOrder::from_row(order_no, &row).map(Some)
 }
 
+/// Records a notification's nonce in the caller's transaction: false when it was seen before (a replay).
+pub(super) async fn first_sighting(tx: &mut Transaction<'static, Any>, nonce: &str) -> Result<bool, sqlx::Error> {
+    let fresh =
+        sqlx::query("INSERT INTO payment_nonces (nonce, seen_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
+            .bind(nonce)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+    Ok(fresh.rows_affected() > 0)
+}
+
 /// Applies a verified notification once; its nonce is recorded in the same transaction.
 pub async fn apply_notification(db: &Db, notification: &Notification) -> Result<Applied, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let fresh =
-        sqlx::query("INSERT INTO payment_nonces (nonce, seen_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
-            .bind(&notification.nonce)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
-    if fresh.rows_affected() == 0 {
+    if !first_sighting(&mut tx, &notification.nonce).await? {
         return Ok(Applied::Replayed);
     }
     let state = if notification.paid {
