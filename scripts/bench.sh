@@ -24,6 +24,11 @@ WORK=${BENCH_DIR:-$ROOT/target/bench}
 # or both.
 KEEP=${BENCH_KEEP:-0}
 DATABASES=${BENCH_DATABASES:-sqlite postgres}
+# The soak: two instances on the PostgreSQL data set under mixed traffic, BENCH_SOAK_SECONDS long (0 skips it) at
+# BENCH_SOAK_RATE operations a second; BENCH_SOAK_ONLY=1 runs only the soak (and the generation it needs).
+SOAK_SECONDS=${BENCH_SOAK_SECONDS:-600}
+SOAK_RATE=${BENCH_SOAK_RATE:-100}
+SOAK_ONLY=${BENCH_SOAK_ONLY:-0}
 REPORT="$WORK/report.txt"
 
 say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
@@ -52,6 +57,7 @@ report "tools: $(rustc --version), $(wrk --version 2>&1 | head -1 | cut -d' ' -f
 report "data: $DRIVERS drivers and cards, $VEHICLES vehicles, $VIOLATIONS violation records (divisor $DIVISOR); $SECONDS_EACH s per load run"
 
 SERVER_PID=""
+SOAK_PIDS=""
 stop_server() {
   if [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true
@@ -59,7 +65,14 @@ stop_server() {
   fi
   SERVER_PID=""
 }
-trap stop_server EXIT
+stop_soak() {
+  for pid in ${SOAK_PIDS//,/ }; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  SOAK_PIDS=""
+}
+trap 'stop_server; stop_soak' EXIT
 
 start_server() {
   local url=$1
@@ -99,6 +112,35 @@ load() {
     END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad }'
 }
 
+# Two instances on one database, each with its own sandbox gateway, behind no balancer: the soak's client sends
+# to each in turn.
+run_soak() {
+  local url=$1 bases="" i
+  report "soak: two instances on this database, mixed traffic at $SOAK_RATE operations a second for $SOAK_SECONDS s"
+  for i in 0 1; do
+    local port=$((PORT + 2 + 2 * i))
+    if curl -fs -o /dev/null "http://127.0.0.1:$port/"; then
+      echo "something already answers at 127.0.0.1:$port: stop it or set BENCH_PORT" >&2
+      exit 1
+    fi
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD DATABASE_URL="$url" \
+      APP_BASE_URL="http://127.0.0.1:$port" PAYMENT_SANDBOX_ADDR="127.0.0.1:$((port + 1))" RUST_LOG=error \
+      TRUSTED_PROXIES=127.0.0.1 ./target/release/server >"$WORK/soak-$i.log" 2>&1 &
+    SOAK_PIDS+="${SOAK_PIDS:+,}$!"
+    bases+="${bases:+,}http://127.0.0.1:$port"
+  done
+  for base in ${bases//,/ }; do
+    for _ in $(seq 1 100); do
+      curl -fs -o /dev/null "$base/readyz" && break
+      sleep 0.2
+    done
+    curl -fs -o /dev/null "$base/readyz" || { echo "a soak instance did not start; see $WORK/soak-*.log" >&2; exit 1; }
+  done
+  SOAK_PIDS="$SOAK_PIDS" DATABASE_URL="$url" ./target/release/bench soak "$bases" "$SOAK_SECONDS" "$SOAK_RATE" \
+    | tee -a "$REPORT" || FAILED=1
+  stop_soak
+}
+
 FAILED=0
 run_database() {
   local label=$1 url=$2
@@ -112,6 +154,10 @@ run_database() {
     report "generation: $((SECONDS - began)) s"
   else
     report "generation: reused the data set kept by an earlier run (BENCH_KEEP=1)"
+  fi
+  if [ "$SOAK_ONLY" = 1 ]; then
+    [ "$label" = SQLite ] || run_soak "$url"
+    return
   fi
   start_server "$url"
   sleep 1
@@ -127,7 +173,7 @@ run_database() {
   local pages=("/" "/vehicles" "/violations/vehicle?plate=$encoded&type=02")
   local names=("home" "vehicles" "violations")
 
-  report "page (connections)          req/s   p50 ms   p99 ms   static req/s   ratio   budgets"
+  report "page (connections)          req/s   p50 ms   p99 ms   static req/s  s.p99 ms   ratio  p99/s   budgets"
   mkdir -p target/site/bench
   for i in 0 1 2; do
     local page=${pages[$i]} name=${names[$i]}
@@ -142,15 +188,18 @@ run_database() {
     for conns in 1 16 64; do
       require_server
       read -r rps p50 p99 bad < <(load "$conns" "$BASE$page" "$cookie")
-      read -r srps _ _ _ < <(load "$conns" "$BASE/bench/$name.html" "$cookie")
-      local ratio ok=1 notes=""
+      read -r srps _ sp99 _ < <(load "$conns" "$BASE/bench/$name.html" "$cookie")
+      local ratio p99x ok=1 notes=""
       ratio=$(awk -v a="$rps" -v b="$srps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+      p99x=$(awk -v a="$p99" -v b="$sp99" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
       if [ "$bad" != 0 ]; then ok=0; notes+=" non-2xx:$bad"; fi
       if [ "$conns" = 1 ] && awk -v v="$p50" 'BEGIN { exit !(v > 2) }'; then ok=0; notes+=" p50>2ms"; fi
-      if [ "$conns" = 64 ] && awk -v v="$p99" 'BEGIN { exit !(v > 25) }'; then ok=0; notes+=" p99>25ms"; fi
+      # Under load (16 and 64 connections) the page's p99 against the static file's, measured in the same run: a
+      # busy shared machine slows both. At one connection there is no queue, and p50 is the budget.
+      if [ "$conns" != 1 ] && awk -v v="$p99x" 'BEGIN { exit !(v > 3) }'; then ok=0; notes+=" p99>3x static"; fi
       if awk -v v="$ratio" 'BEGIN { exit !(v < 0.30) }'; then ok=0; notes+=" ratio<0.30"; fi
       [ "$ok" = 1 ] || FAILED=1
-      report "$(printf '%-12s (%2s)            %6s  %7s  %7s   %12s   %5s   %s%s' "$name" "$conns" "$rps" "$p50" "$p99" "$srps" "$ratio" "$(verdict $ok)" "$notes")"
+      report "$(printf '%-12s (%2s)            %6s  %7s  %7s   %12s  %7s   %5s  %5s   %s%s' "$name" "$conns" "$rps" "$p50" "$p99" "$srps" "$sp99" "$ratio" "$p99x" "$(verdict $ok)" "$notes")"
     done
   done
   require_server
@@ -180,6 +229,8 @@ run_database() {
   fi
   rm -rf target/site/bench
   stop_server
+  # The soak runs on PostgreSQL, the database several instances share.
+  if [ "$label" != SQLite ] && [ "$SOAK_SECONDS" -gt 0 ]; then run_soak "$url"; fi
 }
 
 if [[ " $DATABASES " == *" sqlite "* ]]; then

@@ -48,55 +48,126 @@ pub async fn serve_sandbox(state: &AppState, listener: tokio::net::TcpListener) 
     });
 }
 
-/// Asks the gateway about orders left open and refunds still processing, every minute, so a lost notification
-/// still settles.
-pub fn spawn_reconciliation(state: &AppState) {
-    let (db, gateways) = (state.db.clone(), state.gateways.clone());
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            match app::payments::repo::reconcile(&db, &gateways).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(orders = n, "reconciled open payment orders"),
-                Err(e) => tracing::error!(error = %e, "reconciliation failed"),
-            }
-            match app::payments::repo::reconcile_refunds(&db, &gateways).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(refunds = n, "reconciled processing refunds"),
-                Err(e) => tracing::error!(error = %e, "refund reconciliation failed"),
-            }
-        }
-    });
+/// One instance's background tasks: reconciliation, housekeeping, the SMS outbox's dispatcher and the gateways'
+/// probe. `stop` lets each finish the pass it is in (a pass is one or more transactions, so a pass cut short by the
+/// deadline rolls back rather than half-applies) and then waits for them.
+pub struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Sends the SMS outbox through its vendor, when there is one; each instance runs one dispatcher, and the claims in
-/// `sms_dispatch` keep them from sending a message twice.
-pub fn spawn_sms_dispatch(state: &AppState) {
-    if let Some(vendor) = state.sms_vendor.clone() {
-        let dispatcher = app::platform::sms_dispatch::Dispatcher::new(state.db.clone(), vendor, Default::default());
-        tokio::spawn(dispatcher.run());
+impl Default for Background {
+    fn default() -> Self {
+        Self { stop: tokio::sync::watch::channel(false).0, tasks: Vec::new() }
     }
 }
 
-/// Purges rows past their use (expired sessions, old SMS codes, rate-limit windows and nonces), every hour.
-pub fn spawn_housekeeping(state: &AppState) {
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match app::platform::housekeeping::purge(&db, app::platform::now()).await {
-                Ok(removed) => {
-                    let total: u64 = removed.iter().map(|(_, n)| n).sum();
-                    if total > 0 {
-                        tracing::info!(?removed, "purged rows past their use");
-                    }
+/// Waits until `stop` says stop. A dropped sender never stops the task: tests that start only some tasks and drop
+/// the `Background` keep them running.
+async fn stopping(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+impl Background {
+    /// Every background task of a serving instance.
+    pub fn start(state: &AppState) -> Self {
+        let mut background = Self::default();
+        background.reconciliation(state);
+        background.housekeeping(state);
+        background.sms_dispatch(state);
+        background.gateway_probe(state);
+        background
+    }
+
+    /// Runs `pass` every `period` (the first at once) until stopped; a pass that has begun is never interrupted.
+    fn every<F, P>(&mut self, period: std::time::Duration, mut pass: P)
+    where
+        P: FnMut() -> F + Send + 'static,
+        F: std::future::Future<Output = ()> + Send,
+    {
+        let mut stop = self.stop.subscribe();
+        self.tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = stopping(&mut stop) => break,
+                    _ = tick.tick() => {}
                 }
-                Err(e) => tracing::error!(error = %e, "housekeeping failed"),
+                pass().await;
             }
+        }));
+    }
+
+    /// Asks the gateway about orders left open and refunds still processing, every minute, so a lost notification
+    /// still settles.
+    pub fn reconciliation(&mut self, state: &AppState) {
+        let (db, gateways) = (state.db.clone(), state.gateways.clone());
+        self.every(std::time::Duration::from_secs(60), move || {
+            let (db, gateways) = (db.clone(), gateways.clone());
+            async move {
+                match app::payments::repo::reconcile(&db, &gateways).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(orders = n, "reconciled open payment orders"),
+                    Err(e) => tracing::error!(error = %e, "reconciliation failed"),
+                }
+                match app::payments::repo::reconcile_refunds(&db, &gateways).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(refunds = n, "reconciled processing refunds"),
+                    Err(e) => tracing::error!(error = %e, "refund reconciliation failed"),
+                }
+            }
+        });
+    }
+
+    /// Purges rows past their use (expired sessions, old SMS codes, rate-limit windows and nonces), every hour.
+    pub fn housekeeping(&mut self, state: &AppState) {
+        let db = state.db.clone();
+        self.every(std::time::Duration::from_secs(3600), move || {
+            let db = db.clone();
+            async move {
+                match app::platform::housekeeping::purge(&db, app::platform::now()).await {
+                    Ok(removed) => {
+                        let total: u64 = removed.iter().map(|(_, n)| n).sum();
+                        if total > 0 {
+                            tracing::info!(?removed, "purged rows past their use");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "housekeeping failed"),
+                }
+            }
+        });
+    }
+
+    /// Probes each payment gateway every `GATEWAY_PROBE_SECS` for `/readyz`.
+    pub fn gateway_probe(&mut self, state: &AppState) {
+        let (gateways, readiness) = (state.gateways.clone(), state.readiness.clone());
+        let period = std::time::Duration::from_secs(state.config.gateway_probe_secs.unsigned_abs());
+        self.every(period, move || {
+            let (gateways, readiness) = (gateways.clone(), readiness.clone());
+            async move { app::platform::health::probe_gateways(&gateways, &readiness).await }
+        });
+    }
+
+    /// Sends the SMS outbox through its vendor, when there is one; each instance runs one dispatcher, and the claims
+    /// in `sms_dispatch` keep them from sending a message twice.
+    pub fn sms_dispatch(&mut self, state: &AppState) {
+        if let Some(vendor) = state.sms_vendor.clone() {
+            let dispatcher = app::platform::sms_dispatch::Dispatcher::new(state.db.clone(), vendor, Default::default());
+            self.tasks.push(tokio::spawn(dispatcher.run_until(self.stop.subscribe())));
         }
-    });
+    }
+
+    /// Lets each task finish its pass, for at most `within`; true when all ended in time. Those still running are
+    /// then abandoned with the process, their open transactions rolled back by the database.
+    pub async fn stop(self, within: std::time::Duration) -> bool {
+        let _ = self.stop.send(true);
+        let all = futures_util::future::join_all(self.tasks);
+        tokio::time::timeout(within, all).await.is_ok()
+    }
 }
 
 /// The whole router: Leptos pages and server functions, sign-in routes, static files.

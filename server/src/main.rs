@@ -92,15 +92,15 @@ async fn serve(config: Config) -> ExitCode {
         };
         server::serve_sandbox(&state, sandbox).await;
     }
-    server::spawn_reconciliation(&state);
-    server::spawn_housekeeping(&state);
-    server::spawn_sms_dispatch(&state);
+    let background = server::Background::start(&state);
     if sandbox_on {
         tracing::info!("listening on http://{addr}; sandbox gateway at {}", state.config.sandbox_url);
     } else {
         tracing::info!("listening on http://{addr}");
     }
-    let drain_secs = state.config.drain_secs.unsigned_abs();
+    let drain = std::time::Duration::from_secs(state.config.drain_secs.unsigned_abs());
+    let delay = std::time::Duration::from_secs(state.config.shutdown_delay_secs.unsigned_abs());
+    let readiness = state.readiness.clone();
     let app = server::router(state);
     // Without TCP_NODELAY, a response written in pieces (a static file's headers, then its body) waits for the
     // client's delayed ACK: about 40 ms per request on a kept-alive connection.
@@ -110,7 +110,6 @@ async fn serve(config: Config) -> ExitCode {
             tracing::warn!(error = %e, "TCP_NODELAY could not be set");
         }
     });
-    // On SIGTERM or SIGINT: no new connections, requests in flight finish (for at most the drain time), then exit.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
@@ -122,15 +121,29 @@ async fn serve(config: Config) -> ExitCode {
         served = &mut server => return exit(served),
         () = stop_signal() => {}
     }
-    tracing::info!(drain_secs, "stopping: finishing the requests in flight");
-    let _ = stop.send(());
-    match tokio::time::timeout(std::time::Duration::from_secs(drain_secs), server).await {
-        Ok(served) => exit(served),
-        Err(_) => {
-            tracing::warn!(drain_secs, "requests still in flight after the drain time; exiting anyway");
-            ExitCode::SUCCESS
+    // On SIGTERM or SIGINT: /readyz says draining while the server still serves for SHUTDOWN_DELAY_SECS, so load
+    // balancers stop sending; then no new connections, and requests in flight and the background tasks' passes
+    // finish, for at most SHUTDOWN_DRAIN_SECS together.
+    readiness.start_draining();
+    if !delay.is_zero() {
+        tracing::info!(delay_secs = delay.as_secs(), "stopping: /readyz answers 503 while load balancers catch up");
+        tokio::select! {
+            served = &mut server => return exit(served),
+            () = tokio::time::sleep(delay) => {}
         }
     }
+    tracing::info!(drain_secs = drain.as_secs(), "stopping: finishing the requests in flight");
+    let _ = stop.send(());
+    let (served, finished) = tokio::join!(tokio::time::timeout(drain, server), background.stop(drain));
+    let served = served.unwrap_or_else(|_| {
+        tracing::warn!(drain_secs = drain.as_secs(), "requests still in flight after the drain time");
+        Ok(())
+    });
+    if !finished {
+        tracing::warn!("a background pass was still running at the deadline; its transaction is rolled back");
+    }
+    tracing::info!("stopped");
+    exit(served)
 }
 
 fn exit(served: std::io::Result<()>) -> ExitCode {

@@ -56,6 +56,7 @@ pub fn assemble(
         signer,
         sms,
         sms_vendor,
+        readiness: Default::default(),
     }))
 }
 

@@ -48,6 +48,11 @@ pub struct Config {
     pub session_hours: i64,
     /// How long a stopping server waits for requests in flight before it exits anyway (`SHUTDOWN_DRAIN_SECS`).
     pub drain_secs: i64,
+    /// How long a stopping server keeps serving with `/readyz` answering 503 before it closes its listener, so load
+    /// balancers polling it stop sending first (`SHUTDOWN_DELAY_SECS`).
+    pub shutdown_delay_secs: i64,
+    /// How often each payment gateway is asked whether it answers, for `/readyz` (`GATEWAY_PROBE_SECS`).
+    pub gateway_probe_secs: i64,
     pub public_origin: Option<String>,
     pub demo_data: bool,
     pub sms_limits: SmsLimits,
@@ -114,6 +119,8 @@ impl std::fmt::Debug for Config {
             .field("evidence_dir", &self.evidence_dir)
             .field("session_hours", &self.session_hours)
             .field("drain_secs", &self.drain_secs)
+            .field("shutdown_delay_secs", &self.shutdown_delay_secs)
+            .field("gateway_probe_secs", &self.gateway_probe_secs)
             .field("public_origin", &self.public_origin)
             .field("demo_data", &self.demo_data)
             .field("sms_limits", &self.sms_limits)
@@ -191,6 +198,8 @@ impl Config {
             .map_err(|item| ConfigError(format!("TRUSTED_PROXIES: {item} is not an IP address or CIDR range")))?;
         let session_hours = number("SESSION_HOURS", 12, 1..=720)?;
         let drain_secs = number("SHUTDOWN_DRAIN_SECS", 20, 1..=600)?;
+        let shutdown_delay_secs = number("SHUTDOWN_DELAY_SECS", 0, 0..=120)?;
+        let gateway_probe_secs = number("GATEWAY_PROBE_SECS", 30, 1..=3600)?;
         let card_number_prefix = lookup("CARD_NUMBER_PREFIX").unwrap_or_else(|| "62220299".into());
         if !crate::domain::card_no::is_card_prefix(&card_number_prefix) {
             return Err(ConfigError("CARD_NUMBER_PREFIX must be 6 to 12 digits".into()));
@@ -215,6 +224,8 @@ impl Config {
             evidence_dir: lookup("EVIDENCE_DIR").filter(|d| !d.is_empty()),
             session_hours,
             drain_secs,
+            shutdown_delay_secs,
+            gateway_probe_secs,
             public_origin,
             demo_data: flag("DEMO_DATA", false)?,
             sms_limits,

@@ -134,15 +134,31 @@ impl Dispatcher {
         Self { db, vendor, pacing, holder }
     }
 
-    /// Sends due messages as they come, forever.
-    pub async fn run(self) {
+    /// Sends due messages as they come, until `stop` turns true (a dropped sender never stops it). A message being
+    /// sent is always finished and its outcome recorded first: stopping between sending and recording would send
+    /// it again after the lease.
+    pub async fn run_until(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(holder = %self.holder, "SMS dispatcher started");
         loop {
-            if let Err(e) = self.drain().await {
+            if let Err(e) = self.drain_until(&stop).await {
                 tracing::error!(error = %e, "SMS dispatch failed");
             }
-            tokio::time::sleep(self.pacing.poll).await;
+            tokio::select! {
+                biased;
+                Ok(_) = stop.wait_for(|stop| *stop) => break,
+                () = tokio::time::sleep(self.pacing.poll) => {}
+            }
         }
+        tracing::info!(holder = %self.holder, "SMS dispatcher stopped");
+    }
+
+    /// As `drain`, but claims nothing more once `stop` is true.
+    async fn drain_until(&self, stop: &tokio::sync::watch::Receiver<bool>) -> Result<(), sqlx::Error> {
+        while !*stop.borrow() {
+            let Some(claim) = self.claim().await? else { break };
+            self.deliver(claim).await?;
+        }
+        Ok(())
     }
 
     /// Sends every message due now, one at a time; returns what became of each.

@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use super::config::Config;
 use super::db::Db;
 use super::evidence::EvidenceStore;
+use super::health::Readiness;
 use super::platform_identity::{DevIdentity, Identities};
 use super::session::CookieSigner;
 use super::sms::SmsSender;
@@ -52,6 +53,8 @@ pub struct Shared {
     /// Present only when development sign-in is switched on; it finishes the sign-ins `/auth/dev/login` starts,
     /// whichever provider the channel has.
     pub dev_identity: Option<Arc<DevIdentity>>,
+    /// Whether this instance is stopping, and what the gateways answered when last probed (`/readyz`).
+    pub readiness: Arc<Readiness>,
 }
 
 impl AppState {

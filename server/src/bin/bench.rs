@@ -7,6 +7,10 @@
 //! - `bench pay BASE_URL PAYERS DECISIONS_EACH`: the payment path end to end over HTTP with concurrent payers,
 //!   then checks that no decision was charged twice.
 //! - `bench queries`: each page's queries at full size, timed, with their plans.
+//! - `bench soak BASE_URL,BASE_URL SECONDS RATE`: mixed traffic at a steady RATE of operations a second against
+//!   several instances on one database (page views, 缴费 with cashier confirms and notifications, 审验学习 heartbeats,
+//!   guest lookups), then checks no decision was charged twice and every confirmed payment was applied. Samples the
+//!   instances' memory when `SOAK_PIDS` lists their process ids.
 
 use std::time::{Duration, Instant};
 
@@ -483,9 +487,19 @@ async fn main() -> std::process::ExitCode {
         }),
         Some("pay") => pay(&db, &signer, &args[1], number(2), number(3)).await,
         Some("queries") => queries(&db, &signer).await.map(|_| true).map_err(Into::into),
+        Some("soak") => {
+            let bases: Vec<String> = args[1].split(',').map(str::to_string).collect();
+            let pids: Vec<u32> = std::env::var("SOAK_PIDS")
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|p| p.trim().parse().ok())
+                .collect();
+            soak::run(&db, &signer, &bases, number(2), number(3), &pids).await
+        }
         _ => {
             eprintln!(
-                "usage: bench generate DRIVERS VEHICLES VIOLATIONS | sessions COUNT | pay BASE PAYERS EACH | queries"
+                "usage: bench generate DRIVERS VEHICLES VIOLATIONS | sessions COUNT | pay BASE PAYERS EACH | queries \
+                 | soak BASE,BASE SECONDS RATE"
             );
             return std::process::ExitCode::from(2);
         }
@@ -499,6 +513,9 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[path = "bench/soak.rs"]
+mod soak;
 
 #[cfg(test)]
 mod tests {

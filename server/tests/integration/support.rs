@@ -69,7 +69,9 @@ impl TestApp {
         let state = server::state::assemble(config, db.clone(), leptos_options, gateway, &lookup)
             .expect("the test state assembles");
         server::serve_sandbox(&state, sandbox).await;
-        server::spawn_sms_dispatch(&state);
+        let mut background = server::Background::default();
+        background.sms_dispatch(&state);
+        background.gateway_probe(&state);
         let router = server::router(state);
         tokio::spawn(async move {
             let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
