@@ -44,7 +44,7 @@ pub enum BackupError {
 
 /// The database `DATABASE_URL` names.
 enum Target {
-    Sqlite(SqliteConnectOptions),
+    Sqlite(Box<SqliteConnectOptions>),
     Postgres(PgUrl),
 }
 
@@ -54,7 +54,7 @@ impl Target {
             if database_url.contains(":memory:") || database_url.contains("mode=memory") {
                 return Err(BackupError::Url("an in-memory database has nothing to back up".into()));
             }
-            Ok(Target::Sqlite(SqliteConnectOptions::from_str(database_url)?))
+            Ok(Target::Sqlite(Box::new(SqliteConnectOptions::from_str(database_url)?)))
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             PgUrl::parse(database_url).map(Target::Postgres)
         } else {
@@ -100,7 +100,7 @@ pub async fn backup(database_url: &str, file: &Path) -> Result<(), BackupError> 
     let partial = with_suffix(file, ".partial");
     remove_if_present(&partial)?;
     let written = match Target::parse(database_url)? {
-        Target::Sqlite(options) => vacuum_into(options, &partial).await,
+        Target::Sqlite(options) => vacuum_into(*options, &partial).await,
         Target::Postgres(pg) => {
             let mut dump = pg.command("pg_dump");
             dump.arg("--format=custom").arg(format!("--file={}", partial.display()));
@@ -132,7 +132,7 @@ pub async fn restore(database_url: &str, file: &Path, force: bool) -> Result<(),
         return Err(io(format!("cannot read {}", file.display()), std::io::ErrorKind::NotFound.into()));
     }
     match Target::parse(database_url)? {
-        Target::Sqlite(options) => restore_sqlite(options, file, force).await?,
+        Target::Sqlite(options) => restore_sqlite(*options, file, force).await?,
         Target::Postgres(pg) => restore_postgres(database_url, &pg, file, force).await?,
     }
     let db = Db::connect_existing(database_url).await?;

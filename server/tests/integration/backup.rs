@@ -90,9 +90,11 @@ async fn wait_for(done: &Done, count: usize, writers: &[tokio::task::JoinHandle<
 struct Rows {
     /// record_no, decision_no, party, paid.
     decisions: BTreeSet<(String, String, String, i64)>,
-    /// order_no, decision_no, amount_fen, state, txn_id, receipt_no.
-    orders: BTreeSet<(String, String, i64, String, Option<String>, Option<String>)>,
+    orders: BTreeSet<Order>,
 }
+
+/// order_no, decision_no, amount_fen, state, txn_id, receipt_no.
+type Order = (String, String, i64, String, Option<String>, Option<String>);
 
 async fn rows(db: &Db) -> Rows {
     let decisions = sqlx::query(
