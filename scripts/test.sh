@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, domain unit tests, server integration tests on SQLite and PostgreSQL, then the
 # Playwright specs against the release build on SQLite and on PostgreSQL, and the production smoke test (the release
-# binary in production mode against the vendors' loopback fakes). Installs what is missing first.
+# binary in production mode against the vendors' loopback fakes), and the container image where docker runs.
+# Installs what is missing first.
 # Closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -109,6 +110,39 @@ say "the production smoke test: the release binary in production mode against th
 rm -f end2end/test-results/results.json
 if timeout 900 bash scripts/smoke-production.sh; then :; else status=1; fi
 count_playwright
+
+# The container image (Dockerfile) is built only where docker runs; nothing else in the suite needs it. Two tests:
+# the image builds, and a container of it (development settings, demo data) runs as a non-root user and turns
+# healthy by its own HEALTHCHECK.
+container_healthy() {
+  local image=$1 container health=starting user=unknown
+  container=$(docker run -d -e APP_ENV=development -e DEMO_DATA=true "$image") || return 1
+  for _ in $(seq 60); do
+    health=$(docker inspect --format '{{.State.Health.Status}}' "$container") || break
+    [ "$health" = starting ] || break
+    sleep 2
+  done
+  user=$(docker exec "$container" id -u) || true
+  if [ "$health" = healthy ] && [ "$user" != 0 ] && [ "$user" != unknown ]; then
+    docker rm -f "$container" >/dev/null
+  else
+    say "the container is $health, running as uid $user (want healthy, not root); its log:"
+    docker logs --tail 30 "$container" || true
+    docker rm -f "$container" >/dev/null || true
+    return 1
+  fi
+}
+if docker info >/dev/null 2>&1; then
+  say "the container image: docker build, then a container of it turning healthy"
+  if timeout 3600 docker build -t dalian-traffic:test .; then
+    passed=$((passed + 1))
+    if container_healthy dalian-traffic:test; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  else
+    failed=$((failed + 1))
+  fi
+else
+  say "docker is not available here (docker info failed): the container image build is skipped"
+fi
 
 [ "$failed" -gt 0 ] && status=1
 echo "$passed passed, $failed failed"

@@ -21,6 +21,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub mod backup;
 pub mod routes;
 pub mod state;
 

@@ -1,5 +1,6 @@
 //! `server` runs the web app; `server import KIND FILE` loads operators' CSV files and `server import evidence DIR`
-//! their evidence photos; `server staff add` creates console accounts.
+//! their evidence photos; `server staff add` creates console accounts; `server backup FILE` and `server restore
+//! FILE` copy the database out and back.
 
 use std::future::IntoFuture;
 use std::process::ExitCode;
@@ -15,7 +16,7 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server import evidence DIR  copy the police's photos (RECORD_NO.jpg) from DIR into EVIDENCE_DIR\n  server precompress          write .br and .gz beside the built wasm, JS and CSS (after cargo leptos build)\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
+const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server import evidence DIR  copy the police's photos (RECORD_NO.jpg) from DIR into EVIDENCE_DIR\n  server backup FILE          write a consistent copy of the database to FILE while the app runs\n  server restore FILE [--force]\n                              restore a backup into an empty database (--force: replace what it holds)\n  server precompress          write .br and .gz beside the built wasm, JS and CSS (after cargo leptos build)\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -36,6 +37,9 @@ async fn main() -> ExitCode {
         ["import", "evidence", dir] => import_evidence(&config, dir).await,
         ["import", kind, file] => import(&config, kind, file).await,
         ["staff", "add", name, role] => add_staff(&config, name, role).await,
+        ["backup", file] => backup(&config, file).await,
+        ["restore", file] => restore(&config, file, false).await,
+        ["restore", "--force", file] | ["restore", file, "--force"] => restore(&config, file, true).await,
         ["precompress"] => precompress(),
         _ => {
             eprintln!("{USAGE}");
@@ -255,6 +259,33 @@ async fn import_evidence(config: &Config, dir: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{dir}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn backup(config: &Config, file: &str) -> ExitCode {
+    match server::backup::backup(&config.database_url, std::path::Path::new(file)).await {
+        Ok(()) => {
+            let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            println!("{file}: backup written ({size} bytes)");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("backup failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn restore(config: &Config, file: &str, force: bool) -> ExitCode {
+    match server::backup::restore(&config.database_url, std::path::Path::new(file), force).await {
+        Ok(()) => {
+            println!("{file}: restored; the database carries every migration of this build");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("restore failed: {e}");
             ExitCode::FAILURE
         }
     }

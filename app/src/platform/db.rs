@@ -219,6 +219,21 @@ impl Db {
 
     /// As `connect`, lending at most `readers` connections to reads at once (`DEFAULT_READERS` when `None`).
     pub async fn connect_with(url: &str, readers: Option<usize>) -> Result<Self, sqlx::Error> {
+        let db = Self::open(url, readers).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connects to a database that must already exist, and changes nothing in it: no file is created and no
+    /// migration applied, so a restored backup can be checked as it was restored.
+    pub async fn connect_existing(url: &str) -> Result<Self, sqlx::Error> {
+        match url.strip_prefix("sqlite:") {
+            Some(_) if !url.contains('?') => Self::open(&format!("{url}?mode=rw"), Some(1)).await,
+            _ => Self::open(url, Some(1)).await,
+        }
+    }
+
+    async fn open(url: &str, readers: Option<usize>) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -259,9 +274,7 @@ impl Db {
             }
         };
         let readers = Readers::new(&url, backend, readers.unwrap_or(DEFAULT_READERS))?;
-        let db = Db { pool, backend, readers: Arc::new(readers) };
-        db.migrate().await?;
-        Ok(db)
+        Ok(Db { pool, backend, readers: Arc::new(readers) })
     }
 
     /// Runs a single-statement read on a reader and returns its first row, if any.

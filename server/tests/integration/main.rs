@@ -1,6 +1,7 @@
 //! Server integration tests: the real router on port 0, against SQLite and PostgreSQL.
 
 mod abuse;
+mod backup;
 mod cards;
 mod cli;
 mod console;
