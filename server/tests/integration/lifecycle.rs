@@ -19,6 +19,7 @@ fn sigterm_stops_accepting_finishes_and_exits_0() {
         .env("PAYMENT_SANDBOX_ADDR", format!("127.0.0.1:{sandbox}"))
         .env("DATABASE_URL", format!("sqlite://{}/sigterm.db", dir.display()))
         .env("SHUTDOWN_DRAIN_SECS", "5")
+        .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
