@@ -3,7 +3,17 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PERSONAL_DATA } from './playwright.config';
-import { applicant, APPLICANTS, cardsCsv, driversCsv, person, PEOPLE, STAFF_PASSWORD, vehiclesCsv, violationsCsv } from './people';
+import {
+  applicant,
+  APPLICANTS,
+  cardsCsv,
+  driversCsv,
+  person,
+  PEOPLE,
+  STAFF_PASSWORD,
+  vehiclesCsv,
+  violationsCsv,
+} from './people';
 
 const ID_COLUMNS = ['id_number', 'owner_id_number', 'party_id_number', 'phone'];
 

@@ -24,7 +24,8 @@ done
 # The search finds a value inside a JSON log line, written as a leak would be.
 sample=$(printf '{"level":"INFO","message":"sent","phone":"%s"}' "$(sed -n '1p' "$list")")
 grep -qF -f "$list" <<<"$sample" || fail "the search misses a sample leak"
-grep -qF -f "$list" <<<'{"level":"INFO","message":"sent","phone":"1380411"}' && fail "the search matches a partial value"
+partial='{"level":"INFO","message":"sent","phone":"1380411"}'
+grep -qF -f "$list" <<<"$partial" && fail "the search matches a partial value: $list has a short or empty line"
 
 [ -s "$log" ] || fail "no server log at $log"
 head -1 "$log" | grep -q '^{"timestamp":' || fail "$log is not the server's JSON log (LOG_FORMAT=json)"

@@ -1,6 +1,6 @@
 //! The HTTP server around the Leptos app: the route table (one router per area, `routes`), the state's assembly
-//! (which provider serves each outside system, `state`), middleware, the metrics listener and start-up. It sits on top: it may import
-//! every part of `app`, and nothing in `app` imports it.
+//! (which provider serves each outside system, `state`), middleware, the metrics listener and start-up. It sits on
+//! top: it may import every part of `app`, and nothing in `app` imports it.
 
 use app::app::{shell, App};
 use app::platform::config::Config;
