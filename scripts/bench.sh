@@ -81,7 +81,7 @@ start_server() {
     exit 1
   fi
   LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD DATABASE_URL="$url" \
-    APP_BASE_URL="$BASE" PAYMENT_SANDBOX_ADDR="127.0.0.1:$((PORT + 1))" RUST_LOG=error \
+    APP_BASE_URL="$BASE" PAYMENT_SANDBOX_ADDR="127.0.0.1:$((PORT + 1))" RUST_LOG=error METRICS_ADDR= \
     ./target/release/server >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
@@ -125,7 +125,7 @@ run_soak() {
     fi
     LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD DATABASE_URL="$url" \
       APP_BASE_URL="http://127.0.0.1:$port" PAYMENT_SANDBOX_ADDR="127.0.0.1:$((port + 1))" RUST_LOG=error \
-      TRUSTED_PROXIES=127.0.0.1 ./target/release/server >"$WORK/soak-$i.log" 2>&1 &
+      TRUSTED_PROXIES=127.0.0.1 METRICS_ADDR="127.0.0.1:$((PORT + 10 + i))" ./target/release/server >"$WORK/soak-$i.log" 2>&1 &
     SOAK_PIDS+="${SOAK_PIDS:+,}$!"
     bases+="${bases:+,}http://127.0.0.1:$port"
   done

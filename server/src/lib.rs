@@ -1,6 +1,6 @@
 //! The HTTP server around the Leptos app: the route table (one router per area, `routes`), the state's assembly
-//! (which provider serves each outside system, `state`), middleware and start-up. It sits on top: it may import
-//! every part of `app`, and nothing in `app` imports it.
+//! (which provider serves each outside system, `state`), middleware, the metrics listener and start-up. It sits on
+//! top: it may import every part of `app`, and nothing in `app` imports it.
 
 use app::app::{shell, App};
 use app::platform::config::Config;
@@ -8,10 +8,11 @@ use app::platform::db::Db;
 use app::platform::edge;
 use app::platform::http::same_origin_guard;
 use app::platform::state::AppState;
+use app::platform::{metrics, request_id};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
 use axum::http::HeaderValue;
 use axum::middleware;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -181,6 +182,8 @@ pub fn router(state: AppState) -> Router {
     // Videos are already compressed, and a compressed body could not answer the player's range requests.
     let compression =
         CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/")));
+    let pkg_dir = format!("/{}", state.leptos_options.site_pkg_dir);
+    let static_folders: metrics::StaticFolders = vec![pkg_dir, "/videos".to_string()].into();
     Router::new()
         .leptos_routes_with_context(
             &state,
@@ -205,7 +208,35 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(middleware::from_fn(cache_policy))
+        .layer(middleware::from_fn_with_state(static_folders, metrics::track_requests))
+        .layer(middleware::from_fn(request_id::trace_requests))
         .with_state(state)
+}
+
+/// The metrics router, for its own listener (`METRICS_ADDR`): `GET /metrics` in Prometheus' text format. The
+/// database's figures (pools, payments, the reconciliation lag) are read at each scrape.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", axum::routing::get(scrape)).with_state(state)
+}
+
+async fn scrape(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    metrics::record_pools(&state.db);
+    if let Err(e) = app::payments::repo::gauges::record(&state.db, app::platform::now()).await {
+        tracing::error!(error = %e, "the payments' metrics could not be read");
+    }
+    let text = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+    ([(CONTENT_TYPE, text), (CACHE_CONTROL, HeaderValue::from_static("no-store"))], metrics::render()).into_response()
+}
+
+/// Serves the metrics on their own listener (installing the process's recorder first, if it is not yet).
+pub async fn serve_metrics(state: &AppState, listener: tokio::net::TcpListener) {
+    metrics::install();
+    let router = metrics_router(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
 }
 
 /// Whether a file name carries a content hash, as cargo-leptos writes them: `name.<hash>.ext`.

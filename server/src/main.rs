@@ -20,9 +20,10 @@ const USAGE: &str = "usage:\n  server                      run the web app\n  se
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
-        .init();
+    if let Err(e) = init_logs(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -64,7 +65,7 @@ async fn serve(config: Config) -> ExitCode {
     // The sandbox gateway listens only when it takes the payments (never in production).
     let sandbox_on = cfg!(feature = "sandbox") && config.payment_provider == PaymentProvider::Sandbox;
     let sandbox_addr = config.sandbox_addr.parse::<std::net::SocketAddr>().ok().filter(|_| sandbox_on);
-    for listen in std::iter::once(addr).chain(sandbox_addr) {
+    for listen in std::iter::once(addr).chain(sandbox_addr).chain(config.metrics_addr) {
         if let Err(e) = config.check_listen(listen) {
             eprintln!("{e}");
             return ExitCode::FAILURE;
@@ -95,6 +96,16 @@ async fn serve(config: Config) -> ExitCode {
             }
         };
         server::serve_sandbox(&state, sandbox).await;
+    }
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        match tokio::net::TcpListener::bind(metrics_addr).await {
+            Ok(listener) => server::serve_metrics(&state, listener).await,
+            Err(e) => {
+                eprintln!("cannot listen on {metrics_addr} for the metrics: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        tracing::info!("metrics at http://{metrics_addr}/metrics");
     }
     let background = server::Background::start(&state);
     if sandbox_on {
@@ -148,6 +159,19 @@ async fn serve(config: Config) -> ExitCode {
     }
     tracing::info!("stopped");
     exit(served)
+}
+
+/// Logs as plain text, or as one JSON object a line with `LOG_FORMAT=json` (each line carries its request's span,
+/// and so its request id); `RUST_LOG` filters them.
+fn init_logs(format: Option<&str>) -> Result<(), String> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match format.unwrap_or("") {
+        "" | "text" => logs.init(),
+        "json" => logs.json().flatten_event(true).init(),
+        other => return Err(format!("LOG_FORMAT must be text or json, not {other}")),
+    }
+    Ok(())
 }
 
 fn exit(served: std::io::Result<()>) -> ExitCode {

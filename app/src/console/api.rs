@@ -38,11 +38,13 @@ pub async fn staff_login(username: String, password: String) -> Result<(), AppEr
     let client = crate::platform::http::client_key();
     let limit = LoginLimit::count_attempt(&state.db, username, &client).await?;
     if !limit.allowed() {
-        tracing::warn!(username, "console sign-in refused: too many attempts");
+        // What was typed as a user name stays out of the log: it can be a person's name, or a password typed in
+        // the wrong field; the rate-limit rows keep the counts per name.
+        tracing::warn!("console sign-in refused: too many attempts");
         return refuse();
     }
     let Some((staff_id, _)) = super::auth::check_password(&state.db, username, &password).await? else {
-        tracing::warn!(username, "console sign-in refused");
+        tracing::warn!("console sign-in refused");
         return refuse();
     };
     limit.forgive(&state.db).await?;

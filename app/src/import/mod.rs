@@ -27,6 +27,7 @@ use sqlx::{Any, Transaction};
 use crate::domain::{CivilDate, IdNumber, Plate, PlateType};
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::{Backend, Db};
+use crate::platform::metrics;
 
 /// Which file is being imported; each kind has its own columns and natural key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -201,6 +202,16 @@ pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Re
 
 /// Imports one file all or nothing and records `actor` in the audit log.
 pub async fn import_csv_by(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
+    let imported = import_file(db, kind, bytes, actor).await;
+    if let Err(ImportError::Rows(errors)) = &imported {
+        let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        lines.dedup();
+        metrics::import_rows(kind.name(), "refused", lines.len());
+    }
+    imported
+}
+
+async fn import_file(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
     let (columns, records) = read_records(kind, bytes)?;
     let today = CivilDate::shanghai_today_from_epoch(crate::platform::now());
     let rows = Rows::parse(kind, columns, &records, today)?;
@@ -216,6 +227,8 @@ pub async fn import_csv_by(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) 
                 ImportError::Interrupted { written: start, next_line: rows.line(start), source }
             }
         })?;
+        metrics::import_rows(kind.name(), "inserted", written.inserted);
+        metrics::import_rows(kind.name(), "updated", written.updated);
         report.add(written);
         if db.backend() == Backend::Sqlite && batch.end < total {
             tokio::time::sleep(SQLITE_TURN).await;

@@ -8,8 +8,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::repo::{Applied, RefundApplied};
 use crate::domain::Channel;
-use crate::platform::gateway::{NotifyAnswer, PaymentGateway};
+use crate::platform::gateway::{NotifyAnswer, NotifyError, PaymentGateway};
+use crate::platform::metrics::{self, Notice};
 use crate::platform::state::AppState;
 
 /// Verifies and applies one payment notification.
@@ -25,6 +27,7 @@ pub async fn payment_notify(
         Ok(notification) => notification,
         Err(e) => {
             tracing::warn!(error = %e, channel = channel.code(), "payment notification refused");
+            metrics::notification_refused(Notice::Payment, channel.code(), refusal(e));
             return answer(gateway, &body, StatusCode::UNAUTHORIZED);
         }
     };
@@ -32,7 +35,7 @@ pub async fn payment_notify(
     if let Ok(applied) = &applied {
         tracing::info!(order_no = %notification.order_no, ?applied, "payment notification");
     }
-    stored(gateway, &body, applied.map(drop))
+    stored(gateway, &body, Notice::Payment, channel, applied.map(|applied| payment_outcome(&applied)))
 }
 
 /// Verifies and applies one refund notification; a replayed one changes nothing.
@@ -48,6 +51,7 @@ pub async fn refund_notify(
         Ok(notification) => notification,
         Err(e) => {
             tracing::warn!(error = %e, channel = channel.code(), "refund notification refused");
+            metrics::notification_refused(Notice::Refund, channel.code(), refusal(e));
             return answer(gateway, &body, StatusCode::UNAUTHORIZED);
         }
     };
@@ -55,18 +59,59 @@ pub async fn refund_notify(
     if let Ok(applied) = &applied {
         tracing::info!(refund_no = %notification.refund_no, ?applied, "refund notification");
     }
-    stored(gateway, &body, applied.map(drop))
+    stored(gateway, &body, Notice::Refund, channel, applied.map(|applied| refund_outcome(&applied)))
 }
 
 /// The answer once a verified notification was stored (2xx: the gateway stops resending) or could not be (503:
-/// it sends it again later).
-fn stored(gateway: &dyn PaymentGateway, body: &[u8], outcome: Result<(), sqlx::Error>) -> Response {
+/// it sends it again later), counted under what storing it did.
+fn stored(
+    gateway: &dyn PaymentGateway,
+    body: &[u8],
+    kind: Notice,
+    channel: Channel,
+    outcome: Result<&'static str, sqlx::Error>,
+) -> Response {
     match outcome {
-        Ok(()) => answer(gateway, body, StatusCode::OK),
+        Ok(reason) => {
+            metrics::notification_accepted(kind, channel.code(), reason);
+            answer(gateway, body, StatusCode::OK)
+        }
         Err(e) => {
             tracing::error!(error = %e, "a gateway notification could not be stored");
+            metrics::notification_refused(kind, channel.code(), "store_failed");
             answer(gateway, body, StatusCode::SERVICE_UNAVAILABLE)
         }
+    }
+}
+
+/// The metrics reason of a refused signature check.
+fn refusal(error: NotifyError) -> &'static str {
+    match error {
+        NotifyError::Unsigned => "unsigned",
+        NotifyError::BadSignature => "bad_signature",
+        NotifyError::Stale => "stale",
+        NotifyError::Malformed => "malformed",
+    }
+}
+
+/// The metrics reason of a stored payment notification: what it did to the order.
+fn payment_outcome(applied: &Applied) -> &'static str {
+    match applied {
+        Applied::Paid => "paid",
+        Applied::AlreadyApplied => "already_applied",
+        Applied::Closed => "closed",
+        Applied::Replayed => "replayed",
+        Applied::Exception(_) => "exception",
+    }
+}
+
+/// The metrics reason of a stored refund notification.
+fn refund_outcome(applied: &RefundApplied) -> &'static str {
+    match applied {
+        RefundApplied::Ended(_) => "ended",
+        RefundApplied::NoChange => "no_change",
+        RefundApplied::Unknown => "unknown_refund",
+        RefundApplied::Replayed => "replayed",
     }
 }
 

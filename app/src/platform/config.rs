@@ -73,6 +73,9 @@ pub struct Config {
     pub db_readers: Option<usize>,
     /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`); none by default.
     pub trusted_proxies: super::client::TrustedProxies,
+    /// Where the Prometheus metrics are served (`METRICS_ADDR`, by default 127.0.0.1:9464; empty turns them off).
+    /// Its own listener, never the public one: it shows the traffic and the payments' totals.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Whether `APP_ENV` was set at all: a server left on the development default must not face a network.
     pub mode_explicit: bool,
 }
@@ -132,6 +135,7 @@ impl std::fmt::Debug for Config {
             .field("card_number_prefix", &self.card_number_prefix)
             .field("db_readers", &self.db_readers)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_addr", &self.metrics_addr)
             .finish_non_exhaustive()
     }
 }
@@ -205,6 +209,12 @@ impl Config {
             return Err(ConfigError("CARD_NUMBER_PREFIX must be 6 to 12 digits".into()));
         }
         let db_readers = number_opt("DB_READERS", 1..=64)?.map(|n| n as usize);
+        let metrics_addr = match lookup("METRICS_ADDR").unwrap_or_else(|| "127.0.0.1:9464".into()).trim() {
+            "" => None,
+            addr => Some(addr.parse().map_err(|_| {
+                ConfigError(format!("METRICS_ADDR must be an address and port such as 127.0.0.1:9464, not {addr}"))
+            })?),
+        };
         let sandbox_addr = lookup("PAYMENT_SANDBOX_ADDR").unwrap_or_else(|| "127.0.0.1:3900".into());
         let sandbox_url = lookup("PAYMENT_SANDBOX_URL").unwrap_or_else(|| format!("http://{sandbox_addr}"));
         let base_url: String =
@@ -244,6 +254,7 @@ impl Config {
             card_number_prefix,
             db_readers,
             trusted_proxies,
+            metrics_addr,
             mode_explicit,
         };
         config.check()?;
@@ -414,6 +425,18 @@ mod tests {
             .to_string();
         assert!(err.contains("PUBLIC_ORIGIN is not an https:// origin"), "{err}");
         assert!(!err.contains("STUDY_REQUIRED_MINUTES"), "180 by default: {err}");
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_by_default_and_empty_turns_them_off() {
+        assert_eq!(config(&[]).unwrap().metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(
+            config(&[("METRICS_ADDR", "[::1]:9100")]).unwrap().metrics_addr,
+            Some("[::1]:9100".parse().unwrap())
+        );
+        assert_eq!(config(&[("METRICS_ADDR", "")]).unwrap().metrics_addr, None);
+        let err = config(&[("METRICS_ADDR", "localhost")]).unwrap_err().to_string();
+        assert!(err.contains("METRICS_ADDR"), "{err}");
     }
 
     #[test]

@@ -38,6 +38,7 @@ struct Readers {
     backend: Backend,
     idle: Mutex<Vec<AnyConnection>>,
     permits: Semaphore,
+    size: usize,
 }
 
 impl std::fmt::Debug for Readers {
@@ -63,6 +64,7 @@ impl Readers {
             backend,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(size),
+            size,
         })
     }
 
@@ -91,6 +93,18 @@ impl Readers {
     fn forget_idle(&self) {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
+}
+
+/// One pool's connections at a moment, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `writer` (sqlx's pool: transactions and writes) or `reader` (the page reads' connections).
+    pub name: &'static str,
+    /// Connections open, lent or idle.
+    pub size: usize,
+    pub idle: usize,
+    /// The most it opens.
+    pub max: usize,
 }
 
 /// Whether `error` means the connection itself is gone: the socket failed, or PostgreSQL ended the session (an
@@ -310,6 +324,22 @@ impl Db {
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&self.pool).await?;
         Ok(MIGRATIONS.iter().all(|(version, _, _)| applied.contains(version)))
+    }
+
+    /// How many connections each pool has open and idle now.
+    pub fn pool_use(&self) -> [PoolUse; 2] {
+        let readers = &self.readers;
+        let idle = readers.idle.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let lent = readers.size - readers.permits.available_permits();
+        [
+            PoolUse {
+                name: "writer",
+                size: self.pool.size() as usize,
+                idle: self.pool.num_idle(),
+                max: self.pool.options().get_max_connections() as usize,
+            },
+            PoolUse { name: "reader", size: lent + idle, idle, max: readers.size },
+        ]
     }
 
     /// The dialect behind the pool.

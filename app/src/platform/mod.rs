@@ -1,8 +1,8 @@
 //! Server-only infrastructure under the features: configuration, the database and its migrations, the generic
 //! session store and signed passes, the outside systems behind traits (payment gateway, platform sign-in, SMS, evidence photos),
-//! HTTP guards and the edge's checks, audit, rate limits and housekeeping, and `AppState`, the struct every
-//! handler reaches. Every area may import `platform`; `platform` imports only `domain` and `error`, never an area
-//! (`scripts/imports.sh` checks it).
+//! HTTP guards and the edge's checks, audit, rate limits and housekeeping, the metrics facade and request ids, and
+//! `AppState`, the struct every handler reaches. Every area may import `platform`; `platform` imports only `domain`
+//! and `error`, never an area (`scripts/imports.sh` checks it).
 
 pub mod audit;
 pub mod client;
@@ -14,9 +14,11 @@ pub mod gateway;
 pub mod health;
 pub mod housekeeping;
 pub mod http;
+pub mod metrics;
 pub mod pass;
 pub mod platform_identity;
 pub mod rate_limit;
+pub mod request_id;
 pub mod session;
 pub mod sms;
 pub mod sms_dispatch;

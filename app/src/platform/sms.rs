@@ -76,7 +76,10 @@ impl SmsSender for DevOutbox {
             .bind(&message.text)
             .bind(super::now())
             .execute(&mut **tx)
-            .await?;
+            .await
+            .inspect_err(|_| super::metrics::sms("dev_outbox", "failed"))?;
+        // Counted when written: the outbox is the development phone, so a written message is a sent one.
+        super::metrics::sms("dev_outbox", "sent");
         Ok(())
     }
 }

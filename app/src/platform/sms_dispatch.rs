@@ -18,6 +18,9 @@ use super::db::Db;
 use super::sms::{SmsMessage, SmsSender};
 use crate::domain::Mobile;
 
+/// The `sender` label of the messages the dispatcher sends.
+const SENDER: &str = "vendor";
+
 /// The production sender: the message waits in `sms_dispatch` until a dispatcher sends it after the commit.
 pub struct VendorOutbox;
 
@@ -217,20 +220,24 @@ impl Dispatcher {
         // A holder that died on the last attempt leaves a claim past the limit: give up rather than send forever.
         if attempt > self.pacing.max_attempts {
             tracing::warn!(id, attempt, template, "SMS not sent: its attempts ran out");
+            super::metrics::sms(SENDER, "failed");
             return self.settle(&claim, "failed", None, Some("短信发送失败：重试次数已用完")).await;
         }
         let Some(params) = claim.params.as_deref().and_then(|p| serde_json::from_str::<Vec<String>>(p).ok()) else {
             tracing::error!(id, template, "SMS not sent: its stored parameters are unreadable");
+            super::metrics::sms(SENDER, "failed");
             return self.settle(&claim, "failed", None, Some("短信内容无法读取，未发送")).await;
         };
         match self.vendor.deliver(&claim.phone, template, &params).await {
             Ok(reference) => {
                 tracing::info!(id, attempt, template, reference = %reference, "SMS sent");
+                super::metrics::sms(SENDER, "sent");
                 self.settle(&claim, "sent", Some(&reference), None).await
             }
             Err(failure) if failure.retry && attempt < self.pacing.max_attempts => {
                 let wait = self.pacing.backoff(attempt);
                 tracing::warn!(id, attempt, template, code = %failure.code, wait, "SMS failed, will retry");
+                super::metrics::sms(SENDER, "retried");
                 let done = sqlx::query(
                     "UPDATE sms_dispatch SET due_at = $1, holder = NULL, error = $2 \
                      WHERE id = $3 AND attempts = $4 AND state = 'queued'",
@@ -246,6 +253,7 @@ impl Dispatcher {
             Err(failure) => {
                 tracing::error!(id, attempt, template, code = %failure.code, message = %failure.message,
                     "SMS failed for good");
+                super::metrics::sms(SENDER, "failed");
                 self.settle(&claim, "failed", None, Some(&failure.message)).await
             }
         }

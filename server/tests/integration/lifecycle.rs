@@ -19,6 +19,7 @@ fn sigterm_stops_accepting_finishes_and_exits_0() {
         .env("PAYMENT_SANDBOX_ADDR", format!("127.0.0.1:{sandbox}"))
         .env("DATABASE_URL", format!("sqlite://{}/sigterm.db", dir.display()))
         .env("SHUTDOWN_DRAIN_SECS", "5")
+        .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -82,6 +83,7 @@ impl Instance {
             .env("APP_BASE_URL", &base)
             .env("PAYMENT_SANDBOX_ADDR", format!("127.0.0.1:{sandbox}"))
             .env("DATABASE_URL", database_url)
+            .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -162,7 +164,12 @@ async fn a_payment_confirmed_as_the_server_stops_is_applied_exactly_once() {
         let settings = [("SHUTDOWN_DELAY_SECS", "1"), ("SHUTDOWN_DRAIN_SECS", "5")];
         let mut instance = Instance::spawn(&url, port, &settings);
         instance.ready().await;
-        let test_app = TestApp { base: instance.base.clone(), sandbox: instance.sandbox.clone(), db: db.clone() };
+        let test_app = TestApp {
+            base: instance.base.clone(),
+            sandbox: instance.sandbox.clone(),
+            metrics: String::new(),
+            db: db.clone(),
+        };
         let browser = test_app.linked_browser("wechat", "stopping-payer", &ZHANG_SAN).await;
         let mut charged_in_all = 0;
         // Milliseconds between SIGTERM and 确认支付: well inside the delay, then around the listener closing.
@@ -245,7 +252,8 @@ async fn a_rolling_restart_of_one_of_two_instances_drops_no_request() {
     second.ready().await;
     let bases: Arc<[String; 2]> = Arc::new([first.base.clone(), second.base.clone()]);
     // Sessions live in the database, so a browser signed in through one instance is signed in at both.
-    let test_app = TestApp { base: first.base.clone(), sandbox: first.sandbox.clone(), db: db.clone() };
+    let test_app =
+        TestApp { base: first.base.clone(), sandbox: first.sandbox.clone(), metrics: String::new(), db: db.clone() };
     let cookie = test_app.linked_browser("wechat", "rolling-restart", &ZHANG_SAN).await.cookie_header();
 
     let ready = Arc::new([AtomicBool::new(true), AtomicBool::new(true)]);

@@ -10,6 +10,7 @@ mod edge;
 mod evidence;
 mod health;
 mod lifecycle;
+mod metrics;
 mod payment_finality;
 mod payments;
 mod realname;

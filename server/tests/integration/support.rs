@@ -38,6 +38,8 @@ pub const WANG_WU: Person =
 pub struct TestApp {
     pub base: String,
     pub sandbox: String,
+    /// The metrics listener's base URL (`METRICS_ADDR`'s, apart from the app's).
+    pub metrics: String,
     pub db: Db,
 }
 
@@ -69,6 +71,9 @@ impl TestApp {
         let state = server::state::assemble(config, db.clone(), leptos_options, gateway, &lookup)
             .expect("the test state assembles");
         server::serve_sandbox(&state, sandbox).await;
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_url = format!("http://{}", metrics.local_addr().unwrap());
+        server::serve_metrics(&state, metrics).await;
         let mut background = server::Background::default();
         background.sms_dispatch(&state);
         background.gateway_probe(&state);
@@ -77,7 +82,7 @@ impl TestApp {
             let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, service).await.unwrap()
         });
-        TestApp { base, sandbox: sandbox_url, db }
+        TestApp { base, sandbox: sandbox_url, metrics: metrics_url, db }
     }
 
     /// One app per database (SQLite and PostgreSQL), each with the standard cards loaded.

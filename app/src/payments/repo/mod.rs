@@ -1,7 +1,9 @@
 //! Payments' database side (server only): `orders` opens payment orders and reads orders and receipts; `settle`
 //! reads an order's facts under its decision's lock and applies what `rules::settle` decides, in one transaction;
-//! `refunds` sends the refunds of payment exceptions and applies the gateway's word about them.
+//! `refunds` sends the refunds of payment exceptions and applies the gateway's word about them; `gauges` reads the
+//! payments' metrics at scrape time.
 
+pub mod gauges;
 mod orders;
 mod refunds;
 mod settle;
