@@ -89,9 +89,9 @@ pub async fn console_export_page() -> Result<ExportPageData, AppError> {
     let flash = super::auth::take_flash(&state, &staff, super::export::PATH).await?;
     let mut kinds = Vec::new();
     for kind in super::export::kinds_for(staff.role) {
-        let last = crate::export::watermark(&state.db, kind).await?.map_or(String::new(), |(run, at)| {
-            format!("第{run}次，{}", crate::platform::shanghai_time(at))
-        });
+        let last = crate::export::watermark(&state.db, kind)
+            .await?
+            .map_or(String::new(), |(run, at)| format!("第{run}次，{}", crate::platform::shanghai_time(at)));
         kinds.push(ExportKindView { code: kind.name().into(), label: super::export::label(kind).into(), last });
     }
     Ok(ExportPageData { staff: staff.view(), flash, kinds })

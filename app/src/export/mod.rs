@@ -168,8 +168,14 @@ pub async fn export(
     .execute(&mut *tx)
     .await?;
     let range = since.map_or(String::new(), |s| format!(", since {}", shanghai_second(s)));
-    audit::record(&mut tx, actor, &format!("export.{kind}"), kind.name(), &format!("run {run}, {} rows{range}", rows.len()))
-        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        &format!("export.{kind}"),
+        kind.name(),
+        &format!("run {run}, {} rows{range}", rows.len()),
+    )
+    .await?;
     deliver(&file)?;
     tx.commit().await?;
     tracing::info!(%kind, run, rows = rows.len(), "exported");

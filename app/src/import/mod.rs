@@ -14,6 +14,8 @@ mod tests;
 #[cfg(test)]
 mod tests_app_state;
 #[cfg(test)]
+mod tests_as_of;
+#[cfg(test)]
 mod tests_no_panic;
 mod vehicles;
 mod violations;

@@ -503,7 +503,8 @@ pub async fn unbind_vehicle(
     let actor = Actor::Account { id: account_id, channel: session.channel.code() };
     let vehicle = format!("{plate}/{plate_type}");
     audit::record(&mut tx, actor, "vehicle.unbind", &vehicle, &link.card_no.masked()).await?;
-    crate::export::record(&mut tx, crate::export::Kind::Unbindings, &vehicle, Some(link.card_no.as_str()), None).await?;
+    crate::export::record(&mut tx, crate::export::Kind::Unbindings, &vehicle, Some(link.card_no.as_str()), None)
+        .await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -35,6 +35,11 @@ pub(crate) async fn export_text(app: &TestApp, kind: Kind, since: Option<i64>) -
     String::from_utf8(file).unwrap()
 }
 
+/// Imports a police or bank file as the command line does.
+async fn load(app: &TestApp, kind: ImportKind, file: &str) -> app::import::ImportReport {
+    import_csv(&app.db, kind, file.as_bytes(), "test").await.unwrap()
+}
+
 async fn points(app: &TestApp) -> i64 {
     sqlx::query("SELECT cycle_points FROM drivers WHERE id_number = $1")
         .bind(ZHANG_SAN.id_number)
@@ -57,7 +62,10 @@ async fn card_of(app: &TestApp, plate: &str) -> Option<String> {
 fn police_file(points: i64, as_of: Option<i64>) -> String {
     let row = format!("{},张三,C1,normal,2008-03-20,{points}", ZHANG_SAN.id_number);
     match as_of {
-        Some(at) => format!("id_number,name,licence_class,licence_status,first_issued,cycle_points,as_of\n{row},{}\n", shanghai_second(at)),
+        Some(at) => format!(
+            "id_number,name,licence_class,licence_status,first_issued,cycle_points,as_of\n{row},{}\n",
+            shanghai_second(at)
+        ),
         None => format!("id_number,name,licence_class,licence_status,first_issued,cycle_points\n{row}\n"),
     }
 }
@@ -88,8 +96,8 @@ async fn the_apps_points_stay_on_top_of_the_police_figure_until_the_police_ackno
             .unwrap();
 
         // Before the police could have the decision, their figure is the base and the app's 6 points stay on it.
-        let report = import_csv(&app.db, ImportKind::Drivers, police_file(4, Some(now() - 60)).as_bytes(), "test");
-        assert_eq!(report.await.unwrap().kept, 1, "{db}");
+        let report = load(&app, ImportKind::Drivers, &police_file(4, Some(now() - 60))).await;
+        assert_eq!(report.kept, 1, "{db}");
         assert_eq!(points(&app).await, 10, "{db}: an older police file keeps the app's points");
         import_csv(&app.db, ImportKind::Drivers, police_file(5, None).as_bytes(), "test").await.unwrap();
         assert_eq!(points(&app).await, 11, "{db}: a file without as_of acknowledges nothing: 5 + 6");
@@ -104,8 +112,8 @@ async fn the_apps_points_stay_on_top_of_the_police_figure_until_the_police_ackno
         import_csv(&app.db, ImportKind::Drivers, police_file(4, Some(now() - 60)).as_bytes(), "test").await.unwrap();
         assert_eq!(points(&app).await, 10, "{db}");
         // The police loaded the export and their next file counts the decision: no double count.
-        let report = import_csv(&app.db, ImportKind::Drivers, police_file(10, Some(now())).as_bytes(), "test");
-        assert_eq!(report.await.unwrap().kept, 0, "{db}");
+        let report = load(&app, ImportKind::Drivers, &police_file(10, Some(now()))).await;
+        assert_eq!(report.kept, 0, "{db}");
         assert_eq!(points(&app).await, 10, "{db}: acknowledged, the police figure stands alone");
         // Acknowledged once is acknowledged: a later file of the old format is taken as it is.
         import_csv(&app.db, ImportKind::Drivers, police_file(10, None).as_bytes(), "test").await.unwrap();
@@ -120,8 +128,8 @@ async fn a_drivers_unbinding_is_undone_only_by_a_bank_file_exported_after_the_ba
         browser.submit("/api/unbind_vehicle", &[("plate", PLATE), ("plate_type", "02")]).await;
         assert_eq!(card_of(&app, PLATE).await, None, "{db}");
 
-        let report = import_csv(&app.db, ImportKind::Vehicles, bank_file(Some(now() - 3600)).as_bytes(), "test");
-        assert_eq!(report.await.unwrap().kept, 1, "{db}");
+        let report = load(&app, ImportKind::Vehicles, &bank_file(Some(now() - 3600))).await;
+        assert_eq!(report.kept, 1, "{db}");
         assert_eq!(card_of(&app, PLATE).await, None, "{db}: a bank file older than the unbinding does not re-bind");
         import_csv(&app.db, ImportKind::Vehicles, bank_file(None).as_bytes(), "test").await.unwrap();
         assert_eq!(card_of(&app, PLATE).await, None, "{db}: nor does a file that does not say when it was exported");
@@ -136,8 +144,8 @@ async fn a_drivers_unbinding_is_undone_only_by_a_bank_file_exported_after_the_ba
         import_csv(&app.db, ImportKind::Vehicles, bank_file(Some(now() - 60)).as_bytes(), "test").await.unwrap();
         assert_eq!(card_of(&app, PLATE).await, None, "{db}: exported before the export reached the bank");
         // The bank had the unbinding and still binds the car (the driver re-bound it at the counter): it stands.
-        let report = import_csv(&app.db, ImportKind::Vehicles, bank_file(Some(now())).as_bytes(), "test");
-        assert_eq!(report.await.unwrap().kept, 0, "{db}");
+        let report = load(&app, ImportKind::Vehicles, &bank_file(Some(now()))).await;
+        assert_eq!(report.kept, 0, "{db}");
         assert_eq!(card_of(&app, PLATE).await.as_deref(), Some(ZHANG_SAN.card_no), "{db}: re-bound");
     }
 }
