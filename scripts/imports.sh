@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Draws the `crate::` imports between the top-level folders of app/src (one edge per line, "from -> to") and fails
 # on an import from a lower folder into an area (platform, domain, error or ui importing cards, console, identity,
-# import, payments, study or violations) or on a loop between folders. Run from anywhere: scripts/imports.sh
+# export, import, payments, study or violations) or on a loop between folders. Run from anywhere: scripts/imports.sh
 # (`--quiet` prints only problems). Test modules are included: they are code too.
 set -euo pipefail
 cd "$(dirname "$0")/../app/src"
 quiet=${1:-}
 
-areas="cards console identity import payments study violations"
+areas="cards console export identity import payments study violations"
 lower="platform domain error ui"
 
 # The top-level folder (or root file) a source file belongs to.

@@ -7,7 +7,9 @@ use leptos_router::{path, SsrMode};
 
 use crate::cards::console_pages::{ApplicationDetailPage, ApplicationsPage};
 use crate::cards::pages::{CardApplyPage, CardStatusPage};
-use crate::console::pages::{ConsoleAuditPage, ConsoleHomePage, ConsoleImportPage, ConsoleLoginPage};
+use crate::console::pages::{
+    ConsoleAuditPage, ConsoleExportPage, ConsoleHomePage, ConsoleImportPage, ConsoleLoginPage,
+};
 use crate::home::{HomePage, TrafficHubPage};
 use crate::identity::pages::{RealNamePage, UnbindPage};
 use crate::payments::console::pages::{ConsolePaymentsPage, PaymentExceptionsPage, ReconciliationPage};
@@ -109,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/console") view=ConsoleHomePage ssr=SsrMode::Async/>
                     <Route path=path!("/console/import") view=ConsoleImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/audit") view=ConsoleAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/console/export") view=ConsoleExportPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/applications") view=ApplicationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/applications/detail") view=ApplicationDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/console/payments") view=ConsolePaymentsPage ssr=SsrMode::Async/>

@@ -13,6 +13,8 @@ pub mod ui;
 pub mod violations;
 
 #[cfg(feature = "ssr")]
+pub mod export;
+#[cfg(feature = "ssr")]
 pub mod import;
 #[cfg(feature = "ssr")]
 pub mod platform;

@@ -1,6 +1,7 @@
 //! `server` runs the web app; `server import KIND FILE` loads operators' CSV files and `server import evidence DIR`
-//! their evidence photos; `server staff add` creates console accounts; `server backup FILE` and `server restore
-//! FILE` copy the database out and back.
+//! their evidence photos; `server export KIND FILE` writes the app's events for the police and the bank;
+//! `server staff add` creates console accounts; `server backup FILE` and `server restore FILE` copy the database out
+//! and back.
 
 use std::future::IntoFuture;
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server import evidence DIR  copy the police's photos (RECORD_NO.jpg) from DIR into EVIDENCE_DIR\n  server backup FILE          write a consistent copy of the database to FILE while the app runs\n  server restore FILE [--force]\n                              restore a backup into an empty database (--force: replace what it holds)\n  server precompress          write .br and .gz beside the built wasm, JS and CSS (after cargo leptos build)\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
+const USAGE: &str = "usage:\n  server                      run the web app\n  server import KIND FILE     load a CSV file (KIND: cards, drivers, vehicles, violations, questions, courses)\n  server import demo          load the bundled demo data\n  server import evidence DIR  copy the police's photos (RECORD_NO.jpg) from DIR into EVIDENCE_DIR\n  server export KIND FILE [--since TIME]\n                              write the events not yet exported (KIND: decisions, payments, unbindings, cards);\n                              --since \"YYYY-MM-DD[ HH:MM[:SS]]\" (Asia/Shanghai) also writes those since TIME again\n  server backup FILE          write a consistent copy of the database to FILE while the app runs\n  server restore FILE [--force]\n                              restore a backup into an empty database (--force: replace what it holds)\n  server precompress          write .br and .gz beside the built wasm, JS and CSS (after cargo leptos build)\n  server staff add NAME ROLE  create a console account (ROLE: bank, police, auditor); the password is read\n                              from the first line of standard input (at least 12 characters)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,6 +38,8 @@ async fn main() -> ExitCode {
         ["import", "demo"] => import_demo(&config).await,
         ["import", "evidence", dir] => import_evidence(&config, dir).await,
         ["import", kind, file] => import(&config, kind, file).await,
+        ["export", kind, file] => export(&config, kind, file, None).await,
+        ["export", kind, file, "--since", since] => export(&config, kind, file, Some(since)).await,
         ["staff", "add", name, role] => add_staff(&config, name, role).await,
         ["backup", file] => backup(&config, file).await,
         ["restore", file] => restore(&config, file, false).await,
@@ -246,6 +249,49 @@ async fn import(config: &Config, kind: &str, file: &str) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(e) => {
+            eprintln!("{file}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn export(config: &Config, kind: &str, file: &str, since: Option<&str>) -> ExitCode {
+    let Some(kind) = app::export::Kind::parse(kind) else {
+        eprintln!("unknown kind {kind}\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let since = match since.map(|text| app::export::parse_shanghai_time(text).ok_or(text)).transpose() {
+        Ok(since) => since,
+        Err(text) => {
+            eprintln!("--since {text}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS (Asia/Shanghai)");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(db) = open(config).await else {
+        return ExitCode::FAILURE;
+    };
+    let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    // The file is written whole beside its destination before the run commits and renamed after: a failed write
+    // claims no event, and no reader ever sees half a file.
+    let partial = format!("{file}.partial");
+    let write = |bytes: &[u8]| {
+        use std::io::Write;
+        let mut out = std::fs::File::create(&partial)?;
+        out.write_all(bytes)?;
+        out.sync_all()
+    };
+    let outcome = app::export::export(&db, kind, since, app::platform::audit::Actor::Operator(&operator), write).await;
+    match outcome.map(|done| (std::fs::rename(&partial, file), done)) {
+        Ok((Ok(()), done)) => {
+            println!("{file}: 导出 {} 条（第 {} 次导出）", done.rows, done.run);
+            ExitCode::SUCCESS
+        }
+        Ok((Err(e), done)) => {
+            eprintln!("{file}: 导出已记录（第 {} 次），但文件无法改名，内容在 {partial}：{e}", done.run);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
             eprintln!("{file}: {e}");
             ExitCode::FAILURE
         }

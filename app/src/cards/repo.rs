@@ -415,6 +415,8 @@ async fn issue_card(
         .bind(&application.application_no)
         .execute(&mut **tx)
         .await?;
+    let (related, status) = (Some(application.application_no.as_str()), Some(CardStatus::PendingPickup.code()));
+    crate::export::record(tx, crate::export::Kind::Cards, &card_no, related, status).await?;
     Ok(card_no)
 }
 
@@ -438,6 +440,8 @@ async fn activate_card(
     if activated == 0 {
         return Err(StepError::NotPending);
     }
+    let (related, status) = (Some(application.application_no.as_str()), Some(CardStatus::Active.code()));
+    crate::export::record(tx, crate::export::Kind::Cards, card_no, related, status).await?;
     for plate in &application.plates {
         let linked = sqlx::query(
             "UPDATE vehicles SET card_no = $1, bound_at = $2, updated_at = $2 WHERE plate = $3 AND owner_id_number = $4",

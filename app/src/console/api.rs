@@ -5,7 +5,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::console::auth::StaffCaller;
 
-use super::model::{AuditPageData, AuditQuery, ImportPageData, LoginPageData, StaffView};
+use super::model::{AuditPageData, AuditQuery, ExportPageData, ImportPageData, LoginPageData, StaffView};
 use crate::error::AppError;
 
 /// `/console/login`: who is signed in, and a failed attempt's message.
@@ -80,6 +80,23 @@ pub async fn console_import_page() -> Result<ImportPageData, AppError> {
     let StaffCaller { state, staff } = super::auth::staff_caller(&[Role::Police]).await?;
     let flash = super::auth::take_flash(&state, &staff, super::upload::PATH).await?;
     Ok(ImportPageData { staff: staff.view(), flash })
+}
+
+/// `/console/export`: 数据导出 for police operators (decisions) and bank operators (payments, unbindings, cards),
+/// with the last run of each and the last download's error, if any.
+#[server(prefix = "/api", endpoint = "console_export_page")]
+pub async fn console_export_page() -> Result<ExportPageData, AppError> {
+    use super::model::{ExportKindView, Role};
+    let StaffCaller { state, staff } = super::auth::staff_caller(&[Role::Police, Role::Bank]).await?;
+    let flash = super::auth::take_flash(&state, &staff, super::export::PATH).await?;
+    let mut kinds = Vec::new();
+    for kind in super::export::kinds_for(staff.role) {
+        let last = crate::export::watermark(&state.db, kind)
+            .await?
+            .map_or(String::new(), |(run, at)| format!("第{run}次，{}", crate::platform::shanghai_time(at)));
+        kinds.push(ExportKindView { code: kind.name().into(), label: super::export::label(kind).into(), last });
+    }
+    Ok(ExportPageData { staff: staff.view(), flash, kinds })
 }
 
 /// The most rows one audit search shows.

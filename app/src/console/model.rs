@@ -64,6 +64,24 @@ pub struct ImportPageData {
     pub flash: Flash,
 }
 
+/// `/console/export`: the files the staff member's role may take, each with its last export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportPageData {
+    pub staff: StaffView,
+    pub flash: Flash,
+    pub kinds: Vec<ExportKindView>,
+}
+
+/// One export file on the 数据导出 page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportKindView {
+    /// `decisions`, `payments`, `unbindings` or `cards`.
+    pub code: String,
+    pub label: String,
+    /// The last run, e.g. `第3次，2026-12-03 10:15`; empty before the first.
+    pub last: String,
+}
+
 /// One row of the audit log, times in Asia/Shanghai.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

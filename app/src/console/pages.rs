@@ -3,8 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{console_audit, console_home, console_import_page, console_login_page, StaffLogin, StaffLogout};
-use super::model::{AuditPageData, AuditQuery, ImportPageData, LoginPageData, Role, StaffView};
+use super::api::{
+    console_audit, console_export_page, console_home, console_import_page, console_login_page, StaffLogin, StaffLogout,
+};
+use super::model::{AuditPageData, AuditQuery, ExportPageData, ImportPageData, LoginPageData, Role, StaffView};
 use crate::ui::{loaded, FlashMessage};
 
 /// The console's frame: a plain header with the staff member and the way out.
@@ -79,6 +81,9 @@ pub fn ConsoleHomePage() -> impl IntoView {
                     {matches!(role, Role::Police).then(|| view! {
                         <a class="weui-cell weui-cell_access" href="/console/import"><div class="weui-cell__bd"><p>"数据导入"</p></div></a>
                     })}
+                    {matches!(role, Role::Police | Role::Bank).then(|| view! {
+                        <a class="weui-cell weui-cell_access" href="/console/export"><div class="weui-cell__bd"><p>"数据导出"</p></div></a>
+                    })}
                     {matches!(role, Role::Bank | Role::Auditor).then(|| view! {
                         <a class="weui-cell weui-cell_access" href="/console/payments"><div class="weui-cell__bd"><p>"缴款订单与对账"</p></div></a>
                     })}
@@ -127,6 +132,39 @@ pub fn ConsoleImportPage() -> impl IntoView {
                     </div>
                     <button type="submit" class="weui-btn weui-btn_primary">"上传并导入"</button>
                 </form>
+            </ConsoleScreen>
+        }
+    })
+}
+
+/// `/console/export`: 数据导出, one plain POST form per file, so the file downloads with or without JavaScript; a
+/// POST, since each download moves the watermark.
+#[component]
+pub fn ConsoleExportPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| console_export_page());
+    loaded(page, |data: ExportPageData| {
+        view! {
+            <ConsoleScreen title="数据导出" staff=data.staff>
+                <FlashMessage flash=data.flash/>
+                <p class="screen__lead">"导出本应用内产生、尚未导出的记录（UTF-8 CSV，格式见说明文档）。再次导出只包含新的记录；填写起始时间可重新导出自该时间起的全部记录。每次导出均记入审计日志。"</p>
+                {data.kinds.into_iter().map(|kind| {
+                    let last = if kind.last.is_empty() { "尚未导出".to_string() } else { format!("上次导出：{}", kind.last) };
+                    let since_id = format!("since-{}", kind.code);
+                    view! {
+                        <form method="post" action="/console/export/download" class="export-form">
+                            <input type="hidden" name="kind" value=kind.code.clone()/>
+                            <div class="weui-cells__title">{kind.label}</div>
+                            <div class="weui-cells weui-cells_form">
+                                <div class="weui-cell"><div class="weui-cell__bd"><p class="export-form__last">{last}</p></div></div>
+                                <div class="weui-cell weui-cell_active">
+                                    <div class="weui-cell__hd"><label class="weui-label" for=since_id.clone()>"起始时间（可选）"</label></div>
+                                    <div class="weui-cell__bd"><input id=since_id class="weui-input" type="datetime-local" name="since"/></div>
+                                </div>
+                            </div>
+                            <button type="submit" class="weui-btn weui-btn_primary" data-kind=kind.code>"导出CSV"</button>
+                        </form>
+                    }
+                }).collect_view()}
             </ConsoleScreen>
         }
     })

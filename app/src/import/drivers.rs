@@ -2,12 +2,14 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{parse_date, Fields, ImportReport, Parsed};
+use super::{parse_as_of, parse_date, Fields, ImportReport, Parsed};
 use crate::domain::{IdNumber, LicenceClass, LicenceStatus, PersonName};
 use crate::platform::now;
 
 pub(super) const COLUMNS: &[&str] =
-    &["id_number", "name", "licence_class", "licence_status", "first_issued", "cycle_points"];
+    &["id_number", "name", "licence_class", "licence_status", "first_issued", "cycle_points", "as_of"];
+/// `as_of` may be left out: files written before it existed still import, acknowledging none of the app's points.
+pub(super) const OPTIONAL_COLUMNS: usize = 1;
 
 /// One licence holder.
 pub(super) struct Driver {
@@ -17,6 +19,8 @@ pub(super) struct Driver {
     licence_status: LicenceStatus,
     first_issued: String,
     cycle_points: i64,
+    /// When the police exported the row: it reflects the app's decisions exported before then.
+    as_of: Option<i64>,
 }
 
 pub(super) fn parse(fields: &mut Fields) -> Option<Driver> {
@@ -33,6 +37,7 @@ pub(super) fn parse(fields: &mut Fields) -> Option<Driver> {
             .filter(|points| text.bytes().all(|b| b.is_ascii_digit()) && (0..=99).contains(points))
             .ok_or("应为0至99的整数")
     });
+    let as_of = fields.parse("as_of", parse_as_of);
     Some(Driver {
         id_number: id_number?,
         name: name?,
@@ -40,6 +45,7 @@ pub(super) fn parse(fields: &mut Fields) -> Option<Driver> {
         licence_status: licence_status?,
         first_issued: first_issued?.format("%Y-%m-%d").to_string(),
         cycle_points: cycle_points?,
+        as_of: as_of?,
     })
 }
 
@@ -47,6 +53,9 @@ pub(super) fn key(driver: &Driver) -> String {
     driver.id_number.to_string()
 }
 
+/// Upserts the rows. The police file is authoritative for the licence and its points as of its `as_of`; the points
+/// of the app's own decisions it does not yet acknowledge are kept on top of its figure
+/// ([`crate::export::pending_points`]), so they are neither lost nor, once acknowledged, counted twice.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Driver>],
@@ -58,6 +67,7 @@ pub(super) async fn write(
             .fetch_optional(&mut **tx)
             .await?
             .is_some();
+        let pending = crate::export::pending_points(tx, driver.id_number.as_str(), driver.as_of).await?;
         sqlx::query(
             "INSERT INTO drivers (id_number, name, licence_class, licence_status, first_issued, cycle_points, \
              updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -70,11 +80,14 @@ pub(super) async fn write(
         .bind(driver.licence_class.code())
         .bind(driver.licence_status.code())
         .bind(driver.first_issued.as_str())
-        .bind(driver.cycle_points)
+        .bind(driver.cycle_points + pending)
         .bind(now())
         .execute(&mut **tx)
         .await?;
         report.count(existed);
+        if pending > 0 {
+            report.kept += 1;
+        }
     }
     Ok(report)
 }

@@ -14,6 +14,8 @@ mod tests;
 #[cfg(test)]
 mod tests_app_state;
 #[cfg(test)]
+mod tests_as_of;
+#[cfg(test)]
 mod tests_no_panic;
 mod vehicles;
 mod violations;
@@ -82,6 +84,7 @@ impl Kind {
     /// How many of the last `columns` a file may leave out.
     fn optional_columns(self) -> usize {
         match self {
+            Kind::Drivers => drivers::OPTIONAL_COLUMNS,
             Kind::Vehicles => vehicles::OPTIONAL_COLUMNS,
             _ => 0,
         }
@@ -572,6 +575,21 @@ fn in_app_years(date: NaiveDate) -> Result<NaiveDate, &'static str> {
         Some(_) => Ok(date),
         None => Err("日期应在1900-01-01至2199-12-31之间"),
     }
+}
+
+/// The optional `as_of` column: when the system of record exported the row, `YYYY-MM-DD HH:MM:SS` (or to the
+/// minute) in Asia/Shanghai, not later than now; empty when the file does not say.
+fn parse_as_of(text: &str) -> Result<Option<i64>, &'static str> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let at = crate::export::parse_shanghai_time(text)
+        .filter(|_| text.len() > 10)
+        .ok_or("应为 YYYY-MM-DD HH:MM:SS 格式的北京时间（文件的导出时刻）")?;
+    if at > crate::platform::now() {
+        return Err("不能晚于当前时间");
+    }
+    Ok(Some(at))
 }
 
 /// A `0` or `1` flag.

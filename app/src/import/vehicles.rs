@@ -2,14 +2,15 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Fields, ImportError, ImportReport, Parsed, RowError};
+use super::{parse_as_of, Fields, ImportError, ImportReport, Parsed, RowError};
 use crate::domain::{CardNo, CivilDate, IdNumber, Plate, PlateType};
 use crate::platform::db::Db;
 use crate::platform::now;
 
-pub(super) const COLUMNS: &[&str] = &["plate", "plate_type", "vehicle_type", "owner_id_number", "card_no", "bound_on"];
-/// `bound_on` may be left out: files written before it existed still import.
-pub(super) const OPTIONAL_COLUMNS: usize = 1;
+pub(super) const COLUMNS: &[&str] =
+    &["plate", "plate_type", "vehicle_type", "owner_id_number", "card_no", "bound_on", "as_of"];
+/// `bound_on` and `as_of` may be left out: files written before they existed still import.
+pub(super) const OPTIONAL_COLUMNS: usize = 2;
 
 /// Longest vehicle type description accepted, in characters (e.g. `小型纯电动轿车`).
 const VEHICLE_TYPE_MAX_CHARS: usize = 20;
@@ -23,6 +24,8 @@ pub(super) struct Vehicle {
     card_no: Option<CardNo>,
     /// When the bank bound the vehicle to the card, if the file says: the start of that day in Asia/Shanghai.
     bound_at: Option<i64>,
+    /// When the bank exported the row: it reflects the drivers' unbindings the app exported before then.
+    as_of: Option<i64>,
 }
 
 pub(super) fn parse(fields: &mut Fields) -> Option<Vehicle> {
@@ -40,8 +43,9 @@ pub(super) fn parse(fields: &mut Fields) -> Option<Vehicle> {
         fields.parse("card_no", |text| if text.is_empty() { Ok(None) } else { CardNo::parse(text).map(Some) });
     let bound_at =
         fields.parse("bound_on", |text| if text.is_empty() { Ok(None) } else { binding_day(text).map(Some) });
+    let as_of = fields.parse("as_of", parse_as_of);
     let (plate, plate_type) = vehicle?;
-    let (card_no, bound_at) = (card_no?, bound_at?);
+    let (card_no, bound_at, as_of) = (card_no?, bound_at?, as_of?);
     if bound_at.is_some() && card_no.is_none() {
         fields.reject("bound_on", "只能在填写了 card_no 时填写");
         return None;
@@ -53,6 +57,7 @@ pub(super) fn parse(fields: &mut Fields) -> Option<Vehicle> {
         owner_id_number: owner_id_number?,
         card_no,
         bound_at,
+        as_of,
     })
 }
 
@@ -101,6 +106,9 @@ struct Binding {
     bound_at: Option<i64>,
 }
 
+/// Upserts the rows. The bank's file is authoritative for bindings as of its `as_of`: while a driver's unbinding in
+/// the app is not yet acknowledged ([`crate::export::unbinding_stands`]), the row's card is not applied and the
+/// vehicle keeps the card (or none) the app holds.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
     rows: &[Parsed<Vehicle>],
@@ -114,10 +122,16 @@ pub(super) async fn write(
                 .bind(vehicle.plate_type.code())
                 .fetch_optional(&mut **tx)
                 .await?;
-        let card_no = vehicle.card_no.as_ref().map(CardNo::as_str);
+        let key = format!("{}/{}", vehicle.plate, vehicle.plate_type.code());
+        let unbound_in_app = crate::export::unbinding_stands(tx, &key, vehicle.as_of).await?;
+        let file_card = vehicle.card_no.as_ref().map(CardNo::as_str);
+        let stored_card = stored.as_ref().and_then(|s| s.card_no.as_deref());
+        let kept = unbound_in_app && stored_card != file_card;
+        let card_no = if kept { stored_card } else { file_card };
         // The binding date is when the vehicle joined its current card: the file's, or else the import's that
         // first put it there, so it survives re-imports.
         let bound_at = match (&stored, card_no) {
+            (Some(stored), _) if kept => stored.bound_at,
             (_, None) => None,
             (_, Some(_)) if vehicle.bound_at.is_some() => vehicle.bound_at,
             (Some(Binding { card_no: Some(stored_card), bound_at }), Some(card)) if stored_card == card => {
@@ -142,6 +156,9 @@ pub(super) async fn write(
         .execute(&mut **tx)
         .await?;
         report.count(stored.is_some());
+        if kept {
+            report.kept += 1;
+        }
     }
     Ok(report)
 }

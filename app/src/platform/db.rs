@@ -212,6 +212,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0016_wechat_sign_in.sql"),
         include_str!("../../migrations/postgres/0016_wechat_sign_in.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/sqlite/0017_exports.sql"),
+        include_str!("../../migrations/postgres/0017_exports.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

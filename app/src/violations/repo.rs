@@ -369,6 +369,7 @@ pub async fn process(
     let actor = Actor::Account { id: account_id, channel: session.channel.code() };
     let detail = format!("decision {decision_no}, {} points, fine {}", record.points, record.fine);
     audit::record(&mut tx, actor, "violation.process", record_no, &detail).await?;
+    crate::export::record(&mut tx, crate::export::Kind::Decisions, &decision_no, None, None).await?;
     tx.commit().await?;
     Ok(decision_no)
 }
@@ -500,7 +501,10 @@ pub async fn unbind_vehicle(
         return Ok(false);
     }
     let actor = Actor::Account { id: account_id, channel: session.channel.code() };
-    audit::record(&mut tx, actor, "vehicle.unbind", &format!("{plate}/{plate_type}"), &link.card_no.masked()).await?;
+    let vehicle = format!("{plate}/{plate_type}");
+    audit::record(&mut tx, actor, "vehicle.unbind", &vehicle, &link.card_no.masked()).await?;
+    crate::export::record(&mut tx, crate::export::Kind::Unbindings, &vehicle, Some(link.card_no.as_str()), None)
+        .await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -241,6 +241,14 @@ async fn an_application_goes_from_submitted_to_collected_with_an_sms_and_an_audi
         let driver = app.linked_browser("icbc", "new-card-holder", &holder).await;
         let vehicles = driver.get("/vehicles").await;
         assert!(vehicles.contains(OWN_PLATE) && !vehicles.contains(OTHERS_PLATE), "{db}: {vehicles}");
+
+        // The bank's export carries the card twice: issued waiting for pickup, then handed over.
+        let file = crate::exports::export_text(&app, app::export::Kind::Cards, None).await;
+        let rows: Vec<&str> = file.lines().collect();
+        assert_eq!(rows[0], "card_no,id_number,name,phone,status,application_no,changed_at", "{db}");
+        let issued = format!("{card_no},{},孙七,{},pending_pickup,{no},", APPLICANT.id_number, APPLICANT.phone);
+        let handed = format!("{card_no},{},孙七,{},active,{no},", APPLICANT.id_number, APPLICANT.phone);
+        assert!(rows.len() == 3 && rows[1].starts_with(&issued) && rows[2].starts_with(&handed), "{db}: {file}");
     }
 }
 

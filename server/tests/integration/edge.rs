@@ -28,6 +28,7 @@ const SERVER_FNS: &[(&str, &[&str], bool)] = &[
     ("staff_logout", &[], true),
     ("console_home", &[], false),
     ("console_import_page", &[], false),
+    ("console_export_page", &[], false),
     (
         "console_audit",
         &["query[actor]", "query[action]", "query[subject]", "query[from]", "query[to]", "actor", "from"],
@@ -80,6 +81,7 @@ const PLAIN_ROUTES: &[(&str, &[&str], &str)] = &[
     ("/dev/sms", &["phone"], "GET"),
     ("/evidence/{}", &[], "GET"),
     ("/console/import/upload", &["kind"], "POST"),
+    ("/console/export/download", &["kind", "since"], "POST"),
     ("/console/payments.csv", &["state", "channel", "from", "to"], "GET"),
     ("/pay/notify/wechat", &["order_no", "txn_id", "signature"], "POST"),
     ("/videos/{}", &[], "GET"),

@@ -8,6 +8,7 @@ mod console;
 mod console_payments;
 mod edge;
 mod evidence;
+mod exports;
 mod health;
 mod lifecycle;
 mod metrics;

@@ -257,6 +257,7 @@ async fn pay_fine(
     };
     let detail = format!("order {order_no}, {amount_fen} fen, txn {txn_id}");
     audit::record(tx, actor, "payment.paid", &order.decision_no, &detail).await?;
+    crate::export::record(tx, crate::export::Kind::Payments, order_no, None, None).await?;
     Ok(Applied::Paid)
 }
 
