@@ -183,6 +183,14 @@ async fn a_payment_confirmed_as_the_server_stops_is_applied_exactly_once() {
             let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
             let _ = no_redirects.post(format!("{cashier}/pay")).send().await;
             assert_eq!(instance.exited().await, Some(0), "{name}: exit status after SIGTERM");
+            // Reconciliation asks about orders open for over a minute, at start and every minute: a minute passes.
+            sqlx::query(
+                "UPDATE payment_orders SET created_at = created_at - 120 WHERE decision_no = $1 AND state = 'open'",
+            )
+            .bind(decision_no)
+            .execute(db.pool())
+            .await
+            .unwrap();
             instance = Instance::spawn(&url, port, &settings);
             instance.ready().await;
             let charged = one(
