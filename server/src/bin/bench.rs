@@ -294,6 +294,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// Decisions paid twice: by the app's orders, and at the sandbox gateway.
+async fn double_charges(db: &Db) -> Result<(i64, i64), sqlx::Error> {
+    let app: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT decision_no FROM payment_orders WHERE state = 'paid' \
+         GROUP BY decision_no HAVING COUNT(*) > 1) t",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let gateway: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT o.decision_no FROM sandbox_orders s JOIN payment_orders o \
+         ON o.order_no = s.order_no WHERE s.state = 'paid' GROUP BY o.decision_no HAVING COUNT(*) > 1) t",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok((app, gateway))
+}
+
 /// Pays `each` fresh decisions for each of `payers` people concurrently, over HTTP, through the sandbox cashier.
 async fn pay(
     db: &Db,
@@ -380,19 +397,7 @@ async fn pay(
     }
     let elapsed = started.elapsed();
     latencies.sort();
-    let charged_twice: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT decision_no FROM payment_orders WHERE state = 'paid' \
-         GROUP BY decision_no HAVING COUNT(*) > 1) t",
-    )
-    .fetch_one(db.pool())
-    .await?;
-    let gateway_twice: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT o.decision_no FROM sandbox_orders s JOIN payment_orders o ON o.order_no = s.order_no \
-         WHERE s.state = 'paid' GROUP BY o.decision_no HAVING COUNT(*) > 1) t",
-    )
-    .fetch_one(db.pool())
-    .await
-    .unwrap_or(0);
+    let (charged_twice, gateway_twice) = double_charges(db).await?;
     let expected = (payers * each) as usize;
     println!("payments completed: {} of {expected}", latencies.len());
     if !latencies.is_empty() {

@@ -109,12 +109,7 @@ async fn call(browser: &Browser, endpoint: &str, fields: &[(&str, &str)]) -> (u1
 }
 
 async fn state_of(app: &TestApp, no: &str) -> String {
-    sqlx::query("SELECT state FROM card_applications WHERE application_no = $1")
-        .bind(no)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0)
+    app.value("SELECT state FROM card_applications WHERE application_no = $1", no).await
 }
 
 /// The application notices (not the codes) `phone` received, oldest first.

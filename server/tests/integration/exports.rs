@@ -41,21 +41,11 @@ async fn load(app: &TestApp, kind: ImportKind, file: &str) -> app::import::Impor
 }
 
 async fn points(app: &TestApp) -> i64 {
-    sqlx::query("SELECT cycle_points FROM drivers WHERE id_number = $1")
-        .bind(ZHANG_SAN.id_number)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0)
+    app.value("SELECT cycle_points FROM drivers WHERE id_number = $1", ZHANG_SAN.id_number).await
 }
 
 async fn card_of(app: &TestApp, plate: &str) -> Option<String> {
-    sqlx::query("SELECT card_no FROM vehicles WHERE plate = $1")
-        .bind(plate)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0)
+    app.value("SELECT card_no FROM vehicles WHERE plate = $1", plate).await
 }
 
 /// A police `drivers.csv` row for 张三 with `points`, exported at `as_of` (or a file of the old format).

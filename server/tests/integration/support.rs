@@ -163,6 +163,15 @@ impl TestApp {
         use sqlx::Row;
         sqlx::query(sql).fetch_one(self.db.pool()).await.unwrap().get(0)
     }
+
+    /// The value a one-column query finds for `key` (its one parameter); the row must exist.
+    pub async fn value<T>(&self, sql: &'static str, key: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        use sqlx::Row;
+        sqlx::query(sql).bind(key.to_string()).fetch_one(self.db.pool()).await.unwrap().get(0)
+    }
 }
 
 /// A client that behaves like a phone's webview: keeps cookies and follows redirects.

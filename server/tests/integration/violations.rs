@@ -3,7 +3,6 @@
 use app::domain::{CivilDate, Fen};
 use app::import::{import_csv, Kind};
 use app::violations::rules;
-use sqlx::Row;
 
 use crate::support::{Person, TestApp, LI_SI, WANG_WU, ZHANG_SAN};
 
@@ -13,21 +12,11 @@ const OVERLOAD: &str = "210200202611050004";
 const DRUNK: &str = "210200202611120005";
 
 async fn points(app: &TestApp, id_number: &str) -> i64 {
-    sqlx::query("SELECT cycle_points FROM drivers WHERE id_number = $1")
-        .bind(id_number)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0)
+    app.value("SELECT cycle_points FROM drivers WHERE id_number = $1", id_number).await
 }
 
 async fn decision_of(app: &TestApp, record_no: &str) -> Option<String> {
-    sqlx::query("SELECT decision_no FROM violations WHERE record_no = $1")
-        .bind(record_no)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0)
+    app.value("SELECT decision_no FROM violations WHERE record_no = $1", record_no).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

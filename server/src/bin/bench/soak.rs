@@ -461,18 +461,7 @@ pub async fn run(
         tokio::time::sleep(Duration::from_secs(2)).await;
         unapplied = sqlx::query_scalar(unapplied_sql).fetch_one(db.pool()).await?;
     }
-    let charged_twice: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT decision_no FROM payment_orders WHERE state = 'paid' \
-         GROUP BY decision_no HAVING COUNT(*) > 1) t",
-    )
-    .fetch_one(db.pool())
-    .await?;
-    let gateway_twice: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT o.decision_no FROM sandbox_orders s JOIN payment_orders o \
-         ON o.order_no = s.order_no WHERE s.state = 'paid' GROUP BY o.decision_no HAVING COUNT(*) > 1) t",
-    )
-    .fetch_one(db.pool())
-    .await?;
+    let (charged_twice, gateway_twice) = super::double_charges(db).await?;
     let applied: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM payment_orders WHERE state = 'paid' AND decision_no LIKE '2108%' AND paid_at >= $1",
     )
