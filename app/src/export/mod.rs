@@ -221,6 +221,16 @@ pub async fn pending_points(
     .await
 }
 
+/// Whether any event of `kind` (`decisions`, `unbindings`) is not yet acknowledged by a file from the system of
+/// record. While none is, no driver has points pending and no unbinding stands, so an import asks nothing per row.
+pub async fn any_unacknowledged(tx: &mut Transaction<'static, Any>, kind: &str) -> Result<bool, sqlx::Error> {
+    let any = sqlx::query("SELECT 1 FROM exchange_events WHERE kind = $1 AND acknowledged_at IS NULL LIMIT 1")
+        .bind(kind)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(any.is_some())
+}
+
 /// Whether a driver's unbinding of the vehicle still stands against a bank row exported at `as_of`, after
 /// acknowledging the unbindings that row reflects (exported in runs at or before it). While one stands, the bank's
 /// row does not put the vehicle back on a card.

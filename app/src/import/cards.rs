@@ -2,9 +2,10 @@
 
 use sqlx::{Any, Transaction};
 
+use super::sql::{Planned, Table, Ty, Value};
 use super::{Fields, ImportReport, Parsed};
 use crate::domain::{CardNo, IdNumber, Mobile, PersonName};
-use crate::platform::now;
+use crate::platform::db::Backend;
 
 pub(super) const COLUMNS: &[&str] = &["card_no", "id_number", "name", "phone", "status"];
 
@@ -34,32 +35,33 @@ pub(super) fn key(card: &Card) -> String {
     card.card_no.to_string()
 }
 
+/// The cards table as an import writes it.
+const TABLE: Table = Table {
+    name: "cards",
+    key: &["card_no"],
+    columns: &[("card_no", Ty::Text), ("id_number", Ty::Text), ("name", Ty::Text), ("phone", Ty::Text), ("status", Ty::Text)],
+    on_conflict: None,
+};
+
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     rows: &[Parsed<Card>],
 ) -> Result<ImportReport, sqlx::Error> {
-    let mut report = ImportReport::default();
-    for Parsed { row: card, .. } in rows {
-        let existed = sqlx::query("SELECT 1 FROM cards WHERE card_no = $1")
-            .bind(card.card_no.as_str())
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some();
-        sqlx::query(
-            "INSERT INTO cards (card_no, id_number, name, phone, status, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (card_no) DO UPDATE SET id_number = excluded.id_number, name = excluded.name, \
-             phone = excluded.phone, status = excluded.status, updated_at = excluded.updated_at",
-        )
-        .bind(card.card_no.as_str())
-        .bind(card.id_number.as_str())
-        .bind(card.name.as_str())
-        .bind(card.phone.as_str())
-        .bind(card.status)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
-        report.count(existed);
-    }
-    Ok(report)
+    let keys: Vec<&str> = rows.iter().map(|p| p.row.card_no.as_str()).collect();
+    let stored = TABLE.stored(tx, backend, &keys).await?;
+    let planned = rows
+        .iter()
+        .map(|Parsed { row: card, .. }| Planned {
+            values: vec![
+                Value::text(card.card_no.as_str()),
+                Value::text(card.id_number.as_str()),
+                Value::text(card.name.as_str()),
+                Value::text(card.phone.as_str()),
+                Value::text(card.status),
+            ],
+            kept: false,
+        })
+        .collect();
+    TABLE.apply(tx, &stored, planned).await
 }

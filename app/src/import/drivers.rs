@@ -2,9 +2,10 @@
 
 use sqlx::{Any, Transaction};
 
+use super::sql::{Planned, Table, Ty, Value};
 use super::{parse_as_of, parse_date, Fields, ImportReport, Parsed};
 use crate::domain::{IdNumber, LicenceClass, LicenceStatus, PersonName};
-use crate::platform::now;
+use crate::platform::db::Backend;
 
 pub(super) const COLUMNS: &[&str] =
     &["id_number", "name", "licence_class", "licence_status", "first_issued", "cycle_points", "as_of"];
@@ -53,41 +54,51 @@ pub(super) fn key(driver: &Driver) -> String {
     driver.id_number.to_string()
 }
 
+/// The drivers table as an import writes it.
+const TABLE: Table = Table {
+    name: "drivers",
+    key: &["id_number"],
+    columns: &[
+        ("id_number", Ty::Text),
+        ("name", Ty::Text),
+        ("licence_class", Ty::Text),
+        ("licence_status", Ty::Text),
+        ("first_issued", Ty::Text),
+        ("cycle_points", Ty::Int),
+    ],
+    on_conflict: None,
+};
+
 /// Upserts the rows. The police file is authoritative for the licence and its points as of its `as_of`; the points
 /// of the app's own decisions it does not yet acknowledge are kept on top of its figure
 /// ([`crate::export::pending_points`]), so they are neither lost nor, once acknowledged, counted twice.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     rows: &[Parsed<Driver>],
 ) -> Result<ImportReport, sqlx::Error> {
-    let mut report = ImportReport::default();
+    let keys: Vec<&str> = rows.iter().map(|p| p.row.id_number.as_str()).collect();
+    let stored = TABLE.stored(tx, backend, &keys).await?;
+    // Only while some decision is not yet acknowledged can a driver have points pending, or a file acknowledge any.
+    let any_pending = crate::export::any_unacknowledged(tx, "decisions").await?;
+    let mut planned = Vec::with_capacity(rows.len());
     for Parsed { row: driver, .. } in rows {
-        let existed = sqlx::query("SELECT 1 FROM drivers WHERE id_number = $1")
-            .bind(driver.id_number.as_str())
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some();
-        let pending = crate::export::pending_points(tx, driver.id_number.as_str(), driver.as_of).await?;
-        sqlx::query(
-            "INSERT INTO drivers (id_number, name, licence_class, licence_status, first_issued, cycle_points, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, licence_class = excluded.licence_class, \
-             licence_status = excluded.licence_status, first_issued = excluded.first_issued, \
-             cycle_points = excluded.cycle_points, updated_at = excluded.updated_at",
-        )
-        .bind(driver.id_number.as_str())
-        .bind(driver.name.as_str())
-        .bind(driver.licence_class.code())
-        .bind(driver.licence_status.code())
-        .bind(driver.first_issued.as_str())
-        .bind(driver.cycle_points + pending)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
-        report.count(existed);
-        if pending > 0 {
-            report.kept += 1;
-        }
+        let pending = if any_pending {
+            crate::export::pending_points(tx, driver.id_number.as_str(), driver.as_of).await?
+        } else {
+            0
+        };
+        planned.push(Planned {
+            values: vec![
+                Value::text(driver.id_number.as_str()),
+                Value::text(driver.name.as_str()),
+                Value::text(driver.licence_class.code()),
+                Value::text(driver.licence_status.code()),
+                Value::text(driver.first_issued.as_str()),
+                Value::Int(Some(driver.cycle_points + pending)),
+            ],
+            kept: pending > 0,
+        });
     }
-    Ok(report)
+    TABLE.apply(tx, &stored, planned).await
 }

@@ -1,13 +1,16 @@
-//! The operators' import of traffic-police and bank data from UTF-8 CSV files (SPEC §5): the whole file is
-//! parsed and checked against the database first, and only a file without a single bad row is written, upserting
-//! by natural key in transactions of at most [`BATCH_ROWS`] rows so the app's own writers are never held up for
-//! the length of a large file.
+//! The operators' import of traffic-police and bank data from UTF-8 CSV files (SPEC §5), at city scale: the file
+//! is streamed twice through a fixed buffer. The first pass checks every row, by itself and against the database
+//! (a batch of lookups at a time), and only a file without a single bad row reaches the second, which upserts by
+//! natural key in transactions of [`BATCH_ROWS`] rows, writing only the rows that change, so the app's own
+//! writers are never held up for the length of a large file and an unchanged file writes nothing.
 //! Server only. It writes the tables of `violations`, `study`, `identity` and cards through `platform`'s database;
 //! the console's 数据导入 and `server import` call it. `evidence` copies the police's photos into the evidence store.
 
 mod cards;
 mod drivers;
 pub mod evidence;
+mod read;
+mod sql;
 mod study;
 #[cfg(test)]
 mod tests;
@@ -22,6 +25,7 @@ mod violations;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
 
 use chrono::NaiveDate;
 use sqlx::{Any, Transaction};
@@ -30,6 +34,7 @@ use crate::domain::{CivilDate, IdNumber, Plate, PlateType};
 use crate::platform::audit::{self, Actor};
 use crate::platform::db::{Backend, Db};
 use crate::platform::metrics;
+use read::{Record, RecordReader};
 
 /// Which file is being imported; each kind has its own columns and natural key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,13 +129,20 @@ impl fmt::Display for RowError {
     }
 }
 
-/// Why a file was not imported; in every case nothing was written.
+/// The most bad rows a refusal lists; beyond them it only counts, so a file of a million bad rows is refused in
+/// bounded memory.
+pub const MAX_REPORTED_ROWS: usize = 100;
+
+/// Why a file was not imported; in every case but `Interrupted` and `Changed` nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// Every bad row of the file, in line order.
     #[error("{}", rows_message(.0))]
     Rows(Vec<RowError>),
-    /// The file as a whole is unusable: not UTF-8, empty, or a header that is not the expected one.
+    /// More than [`MAX_REPORTED_ROWS`] rows are bad: the first of them, and how many there are in all.
+    #[error("共{bad_rows}行数据有误，未导入任何数据；以下是前{}行：\n{}", MAX_REPORTED_ROWS, list(.first))]
+    TooManyRows { first: Vec<RowError>, bad_rows: usize },
+    /// The file as a whole is unusable: not CSV, not UTF-8, empty, or a header that is not the expected one.
     #[error("文件格式不正确：{0}")]
     Header(String),
     /// The database failed before anything was written.
@@ -140,23 +152,88 @@ pub enum ImportError {
     /// it, since every row upserts by its natural key.
     #[error("数据库写入中断：前{written}条已导入，第{next_line}行起未导入，请重新导入同一文件：{source}")]
     Interrupted { written: usize, next_line: usize, source: sqlx::Error },
+    /// The file changed on disk between the check and the writing, after `written` rows had been committed.
+    #[error("文件在校验之后被修改，已停止导入：前{written}条已导入；请在文件不再变动后重新导入")]
+    Changed { written: usize },
+}
+
+impl ImportError {
+    /// How many rows a refusal found bad (0 when the refusal is not about rows).
+    pub fn bad_rows(&self) -> usize {
+        match self {
+            ImportError::Rows(errors) => distinct_lines(errors),
+            ImportError::TooManyRows { bad_rows, .. } => *bad_rows,
+            _ => 0,
+        }
+    }
+
+    /// The listed row errors of a refusal about rows.
+    pub fn row_errors(&self) -> &[RowError] {
+        match self {
+            ImportError::Rows(errors) | ImportError::TooManyRows { first: errors, .. } => errors,
+            _ => &[],
+        }
+    }
+}
+
+fn distinct_lines(errors: &[RowError]) -> usize {
+    let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    lines.dedup();
+    lines.len()
+}
+
+fn list(errors: &[RowError]) -> String {
+    errors.iter().map(RowError::to_string).collect::<Vec<_>>().join("\n")
 }
 
 fn rows_message(errors: &[RowError]) -> String {
-    let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
-    lines.dedup();
-    let list: Vec<String> = errors.iter().map(RowError::to_string).collect();
-    format!("{}行数据有误，未导入任何数据：\n{}", lines.len(), list.join("\n"))
+    format!("{}行数据有误，未导入任何数据：\n{}", distinct_lines(errors), list(errors))
 }
 
-/// How many rows of a successful import were new, how many replaced a stored row, and how many of those kept a
-/// decision or payment the app had recorded where the file said otherwise.
+/// The row errors of one pass, in line order: every error of the first [`MAX_REPORTED_ROWS`] bad lines, and a
+/// count of the rest.
+#[derive(Default)]
+struct Errors {
+    shown: Vec<RowError>,
+    bad_lines: usize,
+    last_line: usize,
+}
+
+impl Errors {
+    fn push(&mut self, error: RowError) {
+        if error.line != self.last_line {
+            self.bad_lines += 1;
+            self.last_line = error.line;
+        }
+        if self.bad_lines <= MAX_REPORTED_ROWS {
+            self.shown.push(error);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bad_lines == 0
+    }
+
+    fn into_result(self) -> Result<(), ImportError> {
+        match self.bad_lines {
+            0 => Ok(()),
+            n if n <= MAX_REPORTED_ROWS => Err(ImportError::Rows(self.shown)),
+            bad_rows => Err(ImportError::TooManyRows { first: self.shown, bad_rows }),
+        }
+    }
+}
+
+/// How many rows of a successful import were new, how many replaced a stored row, how many of those kept a
+/// decision or payment the app had recorded where the file said otherwise, and how many were already stored
+/// exactly as the file has them (and so were not written).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportReport {
     pub inserted: usize,
     pub updated: usize,
     /// Updated rows whose stored decision or paid flag won over the file's.
     pub kept: usize,
+    /// Updated rows that already held what the import would write: nothing was written for them.
+    pub unchanged: usize,
 }
 
 impl ImportReport {
@@ -172,17 +249,27 @@ impl ImportReport {
         self.inserted += batch.inserted;
         self.updated += batch.updated;
         self.kept += batch.kept;
+        self.unchanged += batch.unchanged;
     }
 
-    /// The counts for the audit log, e.g. `inserted 9, updated 0, kept 2`.
+    /// Whether the file held nothing the database did not: no row was written.
+    pub fn nothing_changed(&self) -> bool {
+        self.inserted == 0 && self.kept == 0 && self.unchanged == self.updated
+    }
+
+    /// The counts for the audit log, e.g. `inserted 9, updated 0, kept 2, unchanged 7`.
     fn detail(&self) -> String {
         let kept = if self.kept > 0 { format!(", kept {}", self.kept) } else { String::new() };
-        format!("inserted {}, updated {}{kept}", self.inserted, self.updated)
+        let unchanged = if self.unchanged > 0 { format!(", unchanged {}", self.unchanged) } else { String::new() };
+        format!("inserted {}, updated {}{kept}{unchanged}", self.inserted, self.updated)
     }
 }
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.updated > 0 && self.nothing_changed() {
+            return write!(f, "数据无变化：{}条均与已有数据相同，未写入任何数据", self.updated);
+        }
         write!(f, "新增{}条，更新{}条", self.inserted, self.updated)?;
         if self.kept > 0 {
             write!(f, "，其中{}条保留了应用内已有的处理或缴款结果", self.kept)?;
@@ -191,9 +278,58 @@ impl fmt::Display for ImportReport {
     }
 }
 
-/// Rows written per transaction. SQLite has one write lock for the whole database, so an import holds up
+/// What an import tells its caller while it runs: progress for long files, and the rows where the file
+/// contradicts a decision the app made (the app's stands; each is also counted in [`ImportReport::kept`]).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The check has read `rows` data rows, `bytes` of the file's `total_bytes`.
+    Checked { rows: usize, bytes: u64, total_bytes: u64 },
+    /// `rows` of the file's `total` rows are written.
+    Written { rows: usize, total: usize },
+    /// A row whose decision differs from the one the app made, which was kept.
+    Contradiction(&'a RowError),
+}
+
+/// Where an import reads its file from. It is read twice: once to check every row, once to write them.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A file in memory, e.g. a size-capped console upload.
+    Bytes(&'a [u8]),
+    /// A file on disk, streamed through a fixed buffer.
+    File(&'a std::path::Path),
+}
+
+/// A file's size and modification time, to notice it changing between the passes.
+type Stamp = Option<(u64, std::time::SystemTime)>;
+
+impl Source<'_> {
+    fn open(&self) -> Result<Box<dyn Read + Send + '_>, ImportError> {
+        match self {
+            Source::Bytes(bytes) => Ok(Box::new(*bytes)),
+            Source::File(path) => std::fs::File::open(path)
+                .map(|file| Box::new(file) as Box<dyn Read + Send>)
+                .map_err(|e| ImportError::Header(format!("文件无法打开：{e}"))),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            Source::Bytes(bytes) => bytes.len() as u64,
+            Source::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+        }
+    }
+
+    fn stamp(&self) -> Stamp {
+        match self {
+            Source::Bytes(_) => None,
+            Source::File(path) => std::fs::metadata(path).ok().and_then(|m| Some((m.len(), m.modified().ok()?))),
+        }
+    }
+}
+
+/// Rows checked or written at a time. SQLite has one write lock for the whole database, so an import holds up
 /// 接受处理 and payments for one batch at a time, never for a whole file.
-pub const BATCH_ROWS: usize = 500;
+pub const BATCH_ROWS: usize = 5_000;
 /// The pause after each batch on SQLite. A writer waiting on the busy timeout retries at most 100 ms apart, so
 /// a longer pause lets it in before the next batch takes the lock again; PostgreSQL locks rows and needs none.
 const SQLITE_TURN: std::time::Duration = std::time::Duration::from_millis(110);
@@ -205,60 +341,157 @@ pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Re
 
 /// Imports one file all or nothing and records `actor` in the audit log.
 pub async fn import_csv_by(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
-    let imported = import_file(db, kind, bytes, actor).await;
-    if let Err(ImportError::Rows(errors)) = &imported {
-        let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
-        lines.dedup();
-        metrics::import_rows(kind.name(), "refused", lines.len());
+    import_from(db, kind, Source::Bytes(bytes), actor, &mut |_| {}).await
+}
+
+/// Imports one file all or nothing, records `actor` in the audit log and tells `on_event` how it goes.
+pub async fn import_from(
+    db: &Db,
+    kind: Kind,
+    source: Source<'_>,
+    actor: Actor<'_>,
+    on_event: &mut (dyn FnMut(Event<'_>) + Send),
+) -> Result<ImportReport, ImportError> {
+    let imported = import_file(db, kind, source, actor, on_event).await;
+    if let Err(refused) = &imported {
+        metrics::import_rows(kind.name(), "refused", refused.bad_rows());
     }
     imported
 }
 
-async fn import_file(db: &Db, kind: Kind, bytes: &[u8], actor: Actor<'_>) -> Result<ImportReport, ImportError> {
-    let (columns, records) = read_records(kind, bytes)?;
+async fn import_file(
+    db: &Db,
+    kind: Kind,
+    source: Source<'_>,
+    actor: Actor<'_>,
+    on_event: &mut (dyn FnMut(Event<'_>) + Send),
+) -> Result<ImportReport, ImportError> {
     let today = CivilDate::shanghai_today_from_epoch(crate::platform::now());
-    let rows = Rows::parse(kind, columns, &records, today)?;
-    rows.check(db).await?;
-    let total = rows.len();
-    let mut report = ImportReport::default();
-    for start in (0..total).step_by(BATCH_ROWS) {
-        let batch = start..total.min(start + BATCH_ROWS);
-        let written = write_batch(db, kind, &rows, batch.clone(), total, actor).await.map_err(|source| {
-            if start == 0 {
-                ImportError::Database(source)
-            } else {
-                ImportError::Interrupted { written: start, next_line: rows.line(start), source }
-            }
-        })?;
-        metrics::import_rows(kind.name(), "inserted", written.inserted);
-        metrics::import_rows(kind.name(), "updated", written.updated);
-        report.add(written);
-        if db.backend() == Backend::Sqlite && batch.end < total {
-            tokio::time::sleep(SQLITE_TURN).await;
-        }
+    let stamp = source.stamp();
+    let total = check_file(db, kind, source.open()?, source.len(), today, on_event).await?;
+    if source.stamp() != stamp {
+        return Err(ImportError::Changed { written: 0 });
     }
-    tracing::info!(%kind, inserted = report.inserted, updated = report.updated, kept = report.kept, "imported");
+    let report = write_file(db, kind, source, total, today, actor, on_event).await?;
+    tracing::info!(%kind, inserted = report.inserted, updated = report.updated, kept = report.kept,
+        unchanged = report.unchanged, "imported");
     Ok(report)
 }
 
-/// Writes rows `batch` of the file in one transaction with its own audit row, so whatever was committed is
-/// accounted for even if a later batch fails.
+/// The first pass: reads the file once through, checks every row by itself, against the rows before it and
+/// against the database (a batch at a time), and returns how many data rows it has. Memory stays bounded by a
+/// batch and a fingerprint of each key seen, whatever the file's size.
+async fn check_file(
+    db: &Db,
+    kind: Kind,
+    input: impl Read,
+    total_bytes: u64,
+    today: CivilDate,
+    on_event: &mut (dyn FnMut(Event<'_>) + Send),
+) -> Result<usize, ImportError> {
+    let mut reader = RecordReader::open(kind, input)?;
+    let mut seen = Seen::default();
+    let mut file_errors = Errors::default();
+    // Rows contradicting the database are reported only for a file without errors of its own, as before batching.
+    let mut db_errors = Errors::default();
+    let mut rows = 0;
+    loop {
+        let records = read_batch(&mut reader)?;
+        if records.is_empty() {
+            break;
+        }
+        rows += records.len();
+        let batch = Rows::parse(kind, reader.columns, &records, today, Some(&mut seen), &mut file_errors);
+        if file_errors.is_empty() {
+            batch.check(db, &mut db_errors).await?;
+        }
+        on_event(Event::Checked { rows, bytes: reader.bytes_read().min(total_bytes), total_bytes });
+    }
+    file_errors.into_result()?;
+    db_errors.into_result()?;
+    Ok(rows)
+}
+
+/// The second pass: reads the file again and writes it a batch per transaction, each with its own audit row, so
+/// whatever was committed is accounted for even if a later batch fails.
+async fn write_file(
+    db: &Db,
+    kind: Kind,
+    source: Source<'_>,
+    total: usize,
+    today: CivilDate,
+    actor: Actor<'_>,
+    on_event: &mut (dyn FnMut(Event<'_>) + Send),
+) -> Result<ImportReport, ImportError> {
+    let mut reader = RecordReader::open(kind, source.open()?)?;
+    let mut report = ImportReport::default();
+    let mut written = 0;
+    loop {
+        let records = read_batch(&mut reader).map_err(|_| ImportError::Changed { written })?;
+        let Some(first_line) = records.first().map(|r| r.line) else { break };
+        let mut errors = Errors::default();
+        let batch = Rows::parse(kind, reader.columns, &records, today, None, &mut errors);
+        if !errors.is_empty() || written + records.len() > total {
+            return Err(ImportError::Changed { written });
+        }
+        if db.backend() == Backend::Sqlite && written > 0 {
+            tokio::time::sleep(SQLITE_TURN).await;
+        }
+        let mut contradictions = Vec::new();
+        let range = written..written + records.len();
+        let done = write_batch(db, kind, &batch, range, total, actor, &mut contradictions).await.map_err(|source| {
+            if written == 0 {
+                ImportError::Database(source)
+            } else {
+                ImportError::Interrupted { written, next_line: first_line, source }
+            }
+        })?;
+        for contradiction in &contradictions {
+            on_event(Event::Contradiction(contradiction));
+        }
+        metrics::import_rows(kind.name(), "inserted", done.inserted);
+        metrics::import_rows(kind.name(), "updated", done.updated - done.unchanged);
+        metrics::import_rows(kind.name(), "unchanged", done.unchanged);
+        report.add(done);
+        written += records.len();
+        on_event(Event::Written { rows: written, total });
+    }
+    if written != total {
+        return Err(ImportError::Changed { written });
+    }
+    Ok(report)
+}
+
+/// The next [`BATCH_ROWS`] records of the file (fewer at its end, none after it).
+fn read_batch<R: Read>(reader: &mut RecordReader<R>) -> Result<Vec<Record>, ImportError> {
+    let mut records = Vec::with_capacity(BATCH_ROWS);
+    while records.len() < BATCH_ROWS {
+        match reader.next()? {
+            Some(record) => records.push(record),
+            None => break,
+        }
+    }
+    Ok(records)
+}
+
+/// Writes the rows of file rows `range` in one transaction with its own audit row.
 async fn write_batch(
     db: &Db,
     kind: Kind,
     rows: &Rows,
-    batch: std::ops::Range<usize>,
+    range: std::ops::Range<usize>,
     total: usize,
     actor: Actor<'_>,
+    contradictions: &mut Vec<RowError>,
 ) -> Result<ImportReport, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     // Two imports at once on PostgreSQL would otherwise both count a new key as inserted.
     db.lock(&mut tx, "import").await?;
-    let report = rows.write(&mut tx, batch.clone()).await?;
-    let detail = if batch.len() == total {
+    let report = rows.write(&mut tx, db.backend(), contradictions).await?;
+    let detail = if range.len() == total {
         report.detail()
     } else {
-        format!("rows {}-{} of {total}: {}", batch.start + 1, batch.end, report.detail())
+        format!("rows {}-{} of {total}: {}", range.start + 1, range.end, report.detail())
     };
     audit::record(&mut tx, actor, &format!("import.{kind}"), kind.name(), &detail).await?;
     tx.commit().await?;
@@ -285,7 +518,7 @@ pub async fn load_demo(db: &Db) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// A file's parsed rows, one variant per kind.
+/// One batch of a file's parsed rows, one variant per kind.
 enum Rows {
     Cards(Vec<Parsed<cards::Card>>),
     Drivers(Vec<Parsed<drivers::Driver>>),
@@ -296,77 +529,54 @@ enum Rows {
 }
 
 impl Rows {
-    /// Parses every record; `today` (Asia/Shanghai) bounds birth dates in ID numbers.
-    fn parse(kind: Kind, columns: Columns, records: &[Record], today: CivilDate) -> Result<Self, ImportError> {
-        let file = (kind, columns, records, today);
-        let rows = match kind {
-            Kind::Cards => Rows::Cards(parse_rows(file, cards::parse, cards::key)?),
-            Kind::Drivers => Rows::Drivers(parse_rows(file, drivers::parse, drivers::key)?),
-            Kind::Vehicles => Rows::Vehicles(parse_rows(file, vehicles::parse, vehicles::key)?),
+    /// Parses a batch of records; `today` (Asia/Shanghai) bounds birth dates in ID numbers. With `seen`, a natural
+    /// key (or decision number) met on an earlier line is refused.
+    fn parse(
+        kind: Kind,
+        columns: Columns,
+        records: &[Record],
+        today: CivilDate,
+        seen: Option<&mut Seen>,
+        errors: &mut Errors,
+    ) -> Self {
+        let file = File { kind, columns, records, today, seen, errors };
+        match kind {
+            Kind::Cards => Rows::Cards(parse_rows(file, cards::parse, cards::key, no_second_key)),
+            Kind::Drivers => Rows::Drivers(parse_rows(file, drivers::parse, drivers::key, no_second_key)),
+            Kind::Vehicles => Rows::Vehicles(parse_rows(file, vehicles::parse, vehicles::key, no_second_key)),
             Kind::Violations => {
-                let rows = parse_rows(file, violations::parse, violations::key)?;
-                violations::check_decisions_unique(&rows)?;
-                Rows::Violations(rows)
+                Rows::Violations(parse_rows(file, violations::parse, violations::key, violations::decision_key))
             }
-            Kind::Questions => Rows::Questions(parse_rows(file, study::parse_question, study::question_key)?),
-            Kind::Courses => Rows::Courses(parse_rows(file, study::parse_course, study::course_key)?),
-        };
-        Ok(rows)
+            Kind::Questions => Rows::Questions(parse_rows(file, study::parse_question, study::question_key, no_second_key)),
+            Kind::Courses => Rows::Courses(parse_rows(file, study::parse_course, study::course_key, no_second_key)),
+        }
     }
 
     /// Checks the rows against what the database holds (a vehicle's card, a decision number's record), before
     /// anything is written.
-    async fn check(&self, db: &Db) -> Result<(), ImportError> {
+    async fn check(&self, db: &Db, errors: &mut Errors) -> Result<(), sqlx::Error> {
         match self {
-            Rows::Vehicles(rows) => vehicles::check(db, rows).await,
-            Rows::Violations(rows) => violations::check(db, rows).await,
+            Rows::Vehicles(rows) => vehicles::check(db, rows, errors).await,
+            Rows::Violations(rows) => violations::check(db, rows, errors).await,
             Rows::Cards(_) | Rows::Drivers(_) | Rows::Questions(_) | Rows::Courses(_) => Ok(()),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Rows::Cards(rows) => rows.len(),
-            Rows::Drivers(rows) => rows.len(),
-            Rows::Vehicles(rows) => rows.len(),
-            Rows::Violations(rows) => rows.len(),
-            Rows::Questions(rows) => rows.len(),
-            Rows::Courses(rows) => rows.len(),
-        }
-    }
-
-    /// The file line of row `index`.
-    fn line(&self, index: usize) -> usize {
-        match self {
-            Rows::Cards(rows) => rows[index].line,
-            Rows::Drivers(rows) => rows[index].line,
-            Rows::Vehicles(rows) => rows[index].line,
-            Rows::Violations(rows) => rows[index].line,
-            Rows::Questions(rows) => rows[index].line,
-            Rows::Courses(rows) => rows[index].line,
         }
     }
 
     async fn write(
         &self,
         tx: &mut Transaction<'static, Any>,
-        batch: std::ops::Range<usize>,
+        backend: Backend,
+        contradictions: &mut Vec<RowError>,
     ) -> Result<ImportReport, sqlx::Error> {
         match self {
-            Rows::Cards(rows) => cards::write(tx, &rows[batch]).await,
-            Rows::Drivers(rows) => drivers::write(tx, &rows[batch]).await,
-            Rows::Vehicles(rows) => vehicles::write(tx, &rows[batch]).await,
-            Rows::Violations(rows) => violations::write(tx, &rows[batch]).await,
-            Rows::Questions(rows) => study::write_questions(tx, &rows[batch]).await,
-            Rows::Courses(rows) => study::write_courses(tx, &rows[batch]).await,
+            Rows::Cards(rows) => cards::write(tx, backend, rows).await,
+            Rows::Drivers(rows) => drivers::write(tx, backend, rows).await,
+            Rows::Vehicles(rows) => vehicles::write(tx, backend, rows).await,
+            Rows::Violations(rows) => violations::write(tx, backend, rows, contradictions).await,
+            Rows::Questions(rows) => study::write_questions(tx, backend, rows).await,
+            Rows::Courses(rows) => study::write_courses(tx, backend, rows).await,
         }
     }
-}
-
-/// A data row of the file: its physical line and its fields, trimmed, in header order.
-struct Record {
-    line: usize,
-    fields: Vec<String>,
 }
 
 /// A row that parsed, with the line it came from for errors found later against the database.
@@ -378,57 +588,31 @@ struct Parsed<T> {
 /// The columns a file carries, in order: its kind's, or those without the optional last ones.
 type Columns = &'static [&'static str];
 
-/// Decodes the file and checks its header; returns its columns and the data rows, blank ones dropped.
-fn read_records(kind: Kind, bytes: &[u8]) -> Result<(Columns, Vec<Record>), ImportError> {
-    // Excel and Notepad put a byte-order mark in front of UTF-8 files.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = 1 + line_breaks(&bytes[..e.valid_up_to()]);
-        ImportError::Header(format!("第{line}行不是UTF-8编码；用Excel编辑的文件请另存为“CSV UTF-8（逗号分隔）”"))
-    })?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
-    let mut lines = LineCounter::default();
-    let mut records = Vec::new();
-    for result in reader.records() {
-        let record = result.map_err(|e| ImportError::Header(format!("无法按CSV格式读取：{e}")))?;
-        let fields: Vec<String> = record.iter().map(|f| f.trim().to_owned()).collect();
-        if fields.iter().all(String::is_empty) {
-            continue;
-        }
-        // csv's own line numbers drift on blank lines and CRLF; count from the record's byte offset instead.
-        let offset = record.position().map_or(0, |p| p.byte() as usize);
-        let line = lines.line_of_record_at(text.as_bytes(), offset);
-        records.push(Record { line, fields });
-    }
-    if records.is_empty() {
-        return Err(ImportError::Header("文件为空，缺少表头行".into()));
-    }
-    let header = records.remove(0);
-    let columns = check_header(kind, &header.fields)?;
-    Ok((columns, records))
-}
-
-/// Turns byte offsets into physical line numbers, reading the file once from front to back.
+/// The first line of each natural key (and decision number) met so far, by a 64-bit fingerprint of the key:
+/// 16 bytes a row instead of the key itself, for a file of millions of rows.
 #[derive(Default)]
-struct LineCounter {
-    offset: usize,
-    breaks: usize,
+struct Seen {
+    keys: HashMap<u64, u32>,
+    decisions: HashMap<u64, u32>,
 }
 
-impl LineCounter {
-    /// The line of the record csv reports at `offset`, which may point at the line breaks before it.
-    fn line_of_record_at(&mut self, text: &[u8], offset: usize) -> usize {
-        let skipped = text[offset..].iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
-        let start = (offset + skipped).max(self.offset);
-        self.breaks += line_breaks(&text[self.offset..start]);
-        self.offset = start;
-        1 + self.breaks
+fn fingerprint(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // The default hasher with its fixed keys: the same key always has the same fingerprint.
+    let mut hasher = std::hash::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Every data record of a file in memory, for tests of the reader.
+#[cfg(test)]
+fn read_records(kind: Kind, bytes: &[u8]) -> Result<(Columns, Vec<Record>), ImportError> {
+    let mut reader = RecordReader::open(kind, bytes)?;
+    let mut records = Vec::new();
+    while let Some(record) = reader.next()? {
+        records.push(record);
     }
-}
-
-/// Line breaks in `bytes`, where CRLF, LF and a lone CR each end one line.
-fn line_breaks(bytes: &[u8]) -> usize {
-    bytes.iter().enumerate().filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))).count()
+    Ok((reader.columns, records))
 }
 
 fn check_header(kind: Kind, header: &[String]) -> Result<Columns, ImportError> {
@@ -467,15 +651,26 @@ fn check_header(kind: Kind, header: &[String]) -> Result<Columns, ImportError> {
     )))
 }
 
-/// Parses every record and refuses a natural key seen on an earlier line, collecting every problem.
+/// A batch of records to parse, and what parsing it needs and adds to.
+struct File<'a> {
+    kind: Kind,
+    columns: Columns,
+    records: &'a [Record],
+    today: CivilDate,
+    seen: Option<&'a mut Seen>,
+    errors: &'a mut Errors,
+}
+
+/// Parses every record of a batch and refuses a natural key (or a second key such as a decision number) seen on
+/// an earlier line, collecting every problem.
 fn parse_rows<T>(
-    (kind, columns, records, today): (Kind, Columns, &[Record], CivilDate),
+    File { kind, columns, records, today, mut seen, errors }: File<'_>,
     parse: impl Fn(&mut Fields) -> Option<T>,
     key: impl Fn(&T) -> String,
-) -> Result<Vec<Parsed<T>>, ImportError> {
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut first_line_of_key: HashMap<String, usize> = HashMap::new();
+    second_key: impl Fn(&T) -> Option<(&'static str, &str)>,
+) -> Vec<Parsed<T>> {
+    let mut rows = Vec::with_capacity(records.len());
+    let mut found = Vec::new();
     for record in records {
         if record.fields.len() != columns.len() {
             errors.push(RowError {
@@ -484,23 +679,44 @@ fn parse_rows<T>(
             });
             continue;
         }
-        let mut fields = Fields { record, columns, today, errors: &mut errors };
-        let Some(row) = parse(&mut fields) else { continue };
-        let key = key(&row);
-        if let Some(first) = first_line_of_key.get(&key) {
-            errors.push(RowError {
-                line: record.line,
-                reason: format!("{} {key} 与第{first}行重复", kind.key_columns()),
-            });
-            continue;
+        let mut fields = Fields { record, columns, today, errors: &mut found };
+        let parsed = parse(&mut fields);
+        for error in found.drain(..) {
+            errors.push(error);
         }
-        first_line_of_key.insert(key, record.line);
+        let Some(row) = parsed else { continue };
+        if let Some(seen) = seen.as_deref_mut() {
+            let line = record.line as u32;
+            let key = key(&row);
+            if let Some(first) = first_or_insert(&mut seen.keys, &key, line) {
+                errors.push(RowError { line: record.line, reason: format!("{} {key} 与第{first}行重复", kind.key_columns()) });
+                continue;
+            }
+            if let Some((column, second)) = second_key(&row) {
+                if let Some(first) = first_or_insert(&mut seen.decisions, second, line) {
+                    errors.push(RowError { line: record.line, reason: format!("{column} {second} 与第{first}行重复") });
+                    continue;
+                }
+            }
+        }
         rows.push(Parsed { line: record.line, row });
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(ImportError::Rows(errors))
+    rows
+}
+
+/// For kinds whose rows have no key but the natural one.
+fn no_second_key<T>(_: &T) -> Option<(&'static str, &str)> {
+    None
+}
+
+/// The line `key` was first seen on, or `None` after noting `line` as its first.
+fn first_or_insert(seen: &mut HashMap<u64, u32>, key: &str, line: u32) -> Option<u32> {
+    match seen.entry(fingerprint(key)) {
+        std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(line);
+            None
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 
 use sqlx::{Any, Transaction};
 
+use super::sql::{Planned, Table, Ty, Value};
 use super::{Fields, ImportReport, Parsed};
-use crate::platform::now;
+use crate::platform::db::Backend;
 
 pub(super) const QUESTION_COLUMNS: &[&str] =
     &["code", "kind", "stem", "option_a", "option_b", "option_c", "option_d", "answer", "explanation"];
@@ -74,35 +75,42 @@ pub(super) fn question_key(question: &Question) -> String {
     question.code.clone()
 }
 
+const QUESTIONS: Table = Table {
+    name: "study_questions",
+    key: &["code"],
+    columns: &[
+        ("code", Ty::Text),
+        ("kind", Ty::Text),
+        ("stem", Ty::Text),
+        ("options", Ty::Text),
+        ("answer", Ty::Text),
+        ("explanation", Ty::Text),
+    ],
+    on_conflict: None,
+};
+
 pub(super) async fn write_questions(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     rows: &[Parsed<Question>],
 ) -> Result<ImportReport, sqlx::Error> {
-    let mut report = ImportReport::default();
-    for Parsed { row: q, .. } in rows {
-        let existed = sqlx::query("SELECT 1 FROM study_questions WHERE code = $1")
-            .bind(&q.code)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some();
-        sqlx::query(
-            "INSERT INTO study_questions (code, kind, stem, options, answer, explanation, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, \
-             stem = excluded.stem, options = excluded.options, answer = excluded.answer, \
-             explanation = excluded.explanation, updated_at = excluded.updated_at",
-        )
-        .bind(&q.code)
-        .bind(q.kind)
-        .bind(&q.stem)
-        .bind(q.options.join("\n"))
-        .bind(&q.answer)
-        .bind(&q.explanation)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
-        report.count(existed);
-    }
-    Ok(report)
+    let keys: Vec<&str> = rows.iter().map(|p| p.row.code.as_str()).collect();
+    let stored = QUESTIONS.stored(tx, backend, &keys).await?;
+    let planned = rows
+        .iter()
+        .map(|Parsed { row: q, .. }| Planned {
+            values: vec![
+                Value::text(&q.code),
+                Value::text(q.kind),
+                Value::text(&q.stem),
+                Value::text(q.options.join("\n")),
+                Value::text(&q.answer),
+                Value::text(&q.explanation),
+            ],
+            kept: false,
+        })
+        .collect();
+    QUESTIONS.apply(tx, &stored, planned).await
 }
 
 /// A video lesson of the catalogue.
@@ -169,35 +177,42 @@ pub(super) fn course_key(course: &Course) -> String {
     course.code.clone()
 }
 
+const COURSES: Table = Table {
+    name: "study_courses",
+    key: &["code"],
+    columns: &[
+        ("code", Ty::Text),
+        ("position", Ty::Int),
+        ("title", Ty::Text),
+        ("summary", Ty::Text),
+        ("video", Ty::Text),
+        ("required_seconds", Ty::Int),
+    ],
+    on_conflict: None,
+};
+
 pub(super) async fn write_courses(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     rows: &[Parsed<Course>],
 ) -> Result<ImportReport, sqlx::Error> {
-    let mut report = ImportReport::default();
-    for Parsed { row: c, .. } in rows {
-        let existed = sqlx::query("SELECT 1 FROM study_courses WHERE code = $1")
-            .bind(&c.code)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some();
-        sqlx::query(
-            "INSERT INTO study_courses (code, position, title, summary, video, required_seconds, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO UPDATE SET position = excluded.position, \
-             title = excluded.title, summary = excluded.summary, video = excluded.video, \
-             required_seconds = excluded.required_seconds, updated_at = excluded.updated_at",
-        )
-        .bind(&c.code)
-        .bind(c.position)
-        .bind(&c.title)
-        .bind(&c.summary)
-        .bind(&c.video)
-        .bind(c.required_seconds)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
-        report.count(existed);
-    }
-    Ok(report)
+    let keys: Vec<&str> = rows.iter().map(|p| p.row.code.as_str()).collect();
+    let stored = COURSES.stored(tx, backend, &keys).await?;
+    let planned = rows
+        .iter()
+        .map(|Parsed { row: c, .. }| Planned {
+            values: vec![
+                Value::text(&c.code),
+                Value::Int(Some(c.position)),
+                Value::text(&c.title),
+                Value::text(&c.summary),
+                Value::text(&c.video),
+                Value::Int(Some(c.required_seconds)),
+            ],
+            kept: false,
+        })
+        .collect();
+    COURSES.apply(tx, &stored, planned).await
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ fn errors_read_as_chinese_sentences_with_line_numbers() {
         "2行数据有误，未导入任何数据：\n第3行：id_number 身份证号校验位不正确\n\
          第3行：status 应为 active（正常）或 cancelled（已注销）\n第5行：phone 手机号格式不正确"
     );
-    assert_eq!(ImportReport { inserted: 2, updated: 1, kept: 0 }.to_string(), "新增2条，更新1条");
+    assert_eq!(ImportReport { inserted: 2, updated: 1, kept: 0, unchanged: 0 }.to_string(), "新增2条，更新1条");
 }
 
 #[tokio::test]
@@ -164,7 +164,7 @@ async fn demo_set_loads_and_reloads_as_updates() {
         assert_eq!(audit[3].3, "inserted 9, updated 0", "{backend}");
 
         let again = import_csv(&db, Kind::Violations, demo_file(Kind::Violations), "ops").await.unwrap();
-        assert_eq!(again, ImportReport { inserted: 0, updated: 9, kept: 0 }, "{backend}");
+        assert_eq!(again, ImportReport { inserted: 0, updated: 9, kept: 0, unchanged: 9 }, "{backend}");
         assert_eq!(count(&db, "violations").await, 9, "{backend}");
     }
 }
@@ -230,7 +230,7 @@ async fn reimport_updates_by_natural_key() {
              6222023400001021,210203197809062312,李四,13804110002,active\n"
         );
         let report = import_csv(&db, Kind::Cards, first.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 2, updated: 0, kept: 0 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 2, updated: 0, kept: 0, unchanged: 0 }, "{backend}");
 
         let second = format!(
             "{CARDS_HEADER}\
@@ -238,7 +238,7 @@ async fn reimport_updates_by_natural_key() {
              6222023400001039,210204199201273459,王五,13804110003,active\n"
         );
         let report = import_csv(&db, Kind::Cards, second.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 1, updated: 1, kept: 0 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 1, updated: 1, kept: 0, unchanged: 0 }, "{backend}");
         assert_eq!(count(&db, "cards").await, 3, "{backend}");
 
         let li = sqlx::query("SELECT phone, status FROM cards WHERE card_no = $1")
@@ -298,7 +298,7 @@ async fn a_vehicle_naming_an_unknown_card_is_refused_with_its_line() {
 
         let fixed = file.replace("6222023400009990", "");
         let report = import_csv(&db, Kind::Vehicles, fixed.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 3, updated: 0, kept: 0 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 3, updated: 0, kept: 0, unchanged: 0 }, "{backend}");
         let unbound = sqlx::query("SELECT card_no, bound_at FROM vehicles WHERE plate = $1")
             .bind("辽B54321")
             .fetch_one(db.pool())
@@ -491,7 +491,7 @@ async fn reimport_does_not_undo_a_decision_or_payment_made_in_the_app() {
             .unwrap()
             .replace("中山路与五四路交叉口", "中山路与五五路交叉口");
         let report = import_csv(&db, Kind::Violations, export.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 0, updated: 9, kept: 2 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 0, updated: 9, kept: 2, unchanged: 8 }, "{backend}");
 
         assert_eq!(
             decision_of(&db, RED_LIGHT).await,
@@ -539,7 +539,7 @@ async fn bom_crlf_quotes_and_blank_trailing_lines_parse() {
                     ,,,,\r\n\
                     \r\n";
         let report = import_csv(&db, Kind::Cards, file.as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: 2, updated: 0, kept: 0 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 2, updated: 0, kept: 0, unchanged: 0 }, "{backend}");
         let id: String = sqlx::query_scalar("SELECT id_number FROM cards WHERE card_no = $1")
             .bind(ZHANG_CARD)
             .fetch_one(db.pool())
@@ -574,7 +574,8 @@ async fn a_wrong_header_or_encoding_refuses_the_whole_file() {
             ),
             (
                 b"card_no,id_number,name,phone,status\n6222023400001013,210202198503121234,\xd5\xc5\xc8\xfd,13804110001,active\n",
-                "第2行不是UTF-8编码；用Excel编辑的文件请另存为“CSV UTF-8（逗号分隔）”",
+                "文件不是 UTF-8 编码（第2行起无法按 UTF-8 读取，看起来是中文 Windows 系统常用的 GBK 编码）；请转换为 \
+                 UTF-8 后再导入：用 Excel 另存为“CSV UTF-8（逗号分隔）”，或执行 iconv -f GBK -t UTF-8 原文件 > 新文件",
             ),
         ];
         for (bytes, expected) in cases {

@@ -85,11 +85,11 @@ async fn a_decision_and_a_payment_committed_during_an_import_survive_it() {
 
         assert_eq!(decision_of(&db, RED_LIGHT).await, (Some("2102021000099991".into()), 0), "{backend}");
         assert_eq!(decision_of(&db, PARKING).await, (Some("2102021000099992".into()), 1), "{backend}");
-        assert_eq!(report, ImportReport { inserted: 0, updated: 9, kept: 2 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: 0, updated: 9, kept: 2, unchanged: 9 }, "{backend}");
         assert_eq!(report.to_string(), "新增0条，更新9条，其中2条保留了应用内已有的处理或缴款结果", "{backend}");
         let detail: String =
             sqlx::query_scalar("SELECT detail FROM audit_log ORDER BY id DESC").fetch_one(db.pool()).await.unwrap();
-        assert_eq!(detail, "inserted 0, updated 9, kept 2", "{backend}");
+        assert_eq!(detail, "inserted 0, updated 9, kept 2, unchanged 9", "{backend}");
     }
 }
 
@@ -107,15 +107,16 @@ async fn a_large_file_is_written_in_bounded_transactions_each_audited() {
     for (backend, db) in fresh_databases().await {
         let rows = 2 * BATCH_ROWS + 1;
         let report = import_csv(&db, Kind::Questions, questions(rows).as_bytes(), "ops").await.unwrap();
-        assert_eq!(report, ImportReport { inserted: rows, updated: 0, kept: 0 }, "{backend}");
+        assert_eq!(report, ImportReport { inserted: rows, updated: 0, kept: 0, unchanged: 0 }, "{backend}");
         let details: Vec<String> =
             sqlx::query_scalar("SELECT detail FROM audit_log ORDER BY id").fetch_all(db.pool()).await.unwrap();
+        let (b, r) = (BATCH_ROWS, rows);
         assert_eq!(
             details,
             [
-                "rows 1-500 of 1001: inserted 500, updated 0",
-                "rows 501-1000 of 1001: inserted 500, updated 0",
-                "rows 1001-1001 of 1001: inserted 1, updated 0",
+                format!("rows 1-{b} of {r}: inserted {b}, updated 0"),
+                format!("rows {}-{} of {r}: inserted {b}, updated 0", b + 1, 2 * b),
+                format!("rows {r}-{r} of {r}: inserted 1, updated 0"),
             ],
             "{backend}"
         );

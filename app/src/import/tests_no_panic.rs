@@ -11,9 +11,17 @@ fn today() -> CivilDate {
 
 /// Reads and parses `bytes` as a file of `kind`; only whether it returns matters.
 fn parse_file(kind: Kind, bytes: &[u8]) -> bool {
-    match read_records(kind, bytes) {
-        Ok((columns, records)) => Rows::parse(kind, columns, &records, today()).is_ok(),
-        Err(_) => false,
+    let Ok(mut reader) = RecordReader::open(kind, bytes) else { return false };
+    let mut seen = Seen::default();
+    let mut errors = Errors::default();
+    loop {
+        match read_batch(&mut reader) {
+            Ok(records) if records.is_empty() => return errors.is_empty(),
+            Ok(records) => {
+                Rows::parse(kind, reader.columns, &records, today(), Some(&mut seen), &mut errors);
+            }
+            Err(_) => return false,
+        }
     }
 }
 

@@ -1,10 +1,13 @@
 //! `vehicles.csv`: registered vehicles and the service card each is bound to, if any, and since when.
 
-use sqlx::{Any, Transaction};
+use std::collections::HashSet;
 
-use super::{parse_as_of, Fields, ImportError, ImportReport, Parsed, RowError};
+use sqlx::{Any, Row, Transaction};
+
+use super::sql::{fetch_in, Planned, Table, Ty, Value};
+use super::{parse_as_of, Errors, Fields, ImportReport, Parsed, RowError};
 use crate::domain::{CardNo, CivilDate, IdNumber, Plate, PlateType};
-use crate::platform::db::Db;
+use crate::platform::db::{Backend, Db};
 use crate::platform::now;
 
 pub(super) const COLUMNS: &[&str] =
@@ -76,89 +79,108 @@ pub(super) fn key(vehicle: &Vehicle) -> String {
 }
 
 /// Every card the file names must exist; cards are never deleted, so the check holds while the file is written.
-pub(super) async fn check(db: &Db, rows: &[Parsed<Vehicle>]) -> Result<(), ImportError> {
-    let mut unknown_cards = Vec::new();
+pub(super) async fn check(db: &Db, rows: &[Parsed<Vehicle>], errors: &mut Errors) -> Result<(), sqlx::Error> {
+    let named: Vec<&str> = rows.iter().filter_map(|p| p.row.card_no.as_ref().map(CardNo::as_str)).collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let mut conn = db.pool().acquire().await?;
+    let known: HashSet<String> = fetch_in(&mut conn, "SELECT card_no FROM cards WHERE card_no IN", &named, "")
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?;
     for Parsed { line, row: vehicle } in rows {
         let Some(card_no) = &vehicle.card_no else { continue };
-        let known = sqlx::query("SELECT 1 FROM cards WHERE card_no = $1")
-            .bind(card_no.as_str())
-            .fetch_optional(db.pool())
-            .await?
-            .is_some();
-        if !known {
-            unknown_cards.push(RowError {
+        if !known.contains(card_no.as_str()) {
+            errors.push(RowError {
                 line: *line,
                 reason: format!("card_no 交通服务卡 {card_no} 不存在，请先导入 cards.csv"),
             });
         }
     }
-    if unknown_cards.is_empty() {
-        Ok(())
-    } else {
-        Err(ImportError::Rows(unknown_cards))
-    }
+    Ok(())
 }
 
-/// A stored vehicle's card and the time it joined that card.
-#[derive(sqlx::FromRow)]
-struct Binding {
-    card_no: Option<String>,
-    bound_at: Option<i64>,
-}
+/// The vehicles table as an import writes it.
+const TABLE: Table = Table {
+    name: "vehicles",
+    key: &["plate", "plate_type"],
+    columns: &[
+        ("plate", Ty::Text),
+        ("plate_type", Ty::Text),
+        ("vehicle_type", Ty::Text),
+        ("owner_id_number", Ty::Text),
+        ("card_no", Ty::Text),
+        ("bound_at", Ty::Int),
+    ],
+    on_conflict: None,
+};
 
 /// Upserts the rows. The bank's file is authoritative for bindings as of its `as_of`: while a driver's unbinding in
 /// the app is not yet acknowledged ([`crate::export::unbinding_stands`]), the row's card is not applied and the
 /// vehicle keeps the card (or none) the app holds.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     rows: &[Parsed<Vehicle>],
 ) -> Result<ImportReport, sqlx::Error> {
-    let mut report = ImportReport::default();
+    let plates: Vec<&str> = rows.iter().map(|p| p.row.plate.as_str()).collect();
+    let stored = TABLE.stored(tx, backend, &plates).await?;
+    let any_unbinding = crate::export::any_unacknowledged(tx, "unbindings").await?;
     let now = now();
+    let mut planned = Vec::with_capacity(rows.len());
     for Parsed { row: vehicle, .. } in rows {
-        let stored: Option<Binding> =
-            sqlx::query_as("SELECT card_no, bound_at FROM vehicles WHERE plate = $1 AND plate_type = $2")
-                .bind(vehicle.plate.as_str())
-                .bind(vehicle.plate_type.code())
-                .fetch_optional(&mut **tx)
-                .await?;
         let key = format!("{}/{}", vehicle.plate, vehicle.plate_type.code());
-        let unbound_in_app = crate::export::unbinding_stands(tx, &key, vehicle.as_of).await?;
+        let before = stored.get(&key).map(|values| Binding::of(values));
+        let unbound_in_app = any_unbinding && crate::export::unbinding_stands(tx, &key, vehicle.as_of).await?;
         let file_card = vehicle.card_no.as_ref().map(CardNo::as_str);
-        let stored_card = stored.as_ref().and_then(|s| s.card_no.as_deref());
+        let stored_card = before.as_ref().and_then(|s| s.card_no);
         let kept = unbound_in_app && stored_card != file_card;
         let card_no = if kept { stored_card } else { file_card };
         // The binding date is when the vehicle joined its current card: the file's, or else the import's that
         // first put it there, so it survives re-imports.
-        let bound_at = match (&stored, card_no) {
-            (Some(stored), _) if kept => stored.bound_at,
+        let bound_at = match (&before, card_no) {
+            (Some(before), _) if kept => before.bound_at,
             (_, None) => None,
             (_, Some(_)) if vehicle.bound_at.is_some() => vehicle.bound_at,
-            (Some(Binding { card_no: Some(stored_card), bound_at }), Some(card)) if stored_card == card => {
+            (Some(Binding { card_no: Some(stored_card), bound_at }), Some(card)) if *stored_card == card => {
                 bound_at.or(Some(now))
             }
             (_, Some(_)) => Some(now),
         };
-        sqlx::query(
-            "INSERT INTO vehicles (plate, plate_type, vehicle_type, owner_id_number, card_no, bound_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (plate, plate_type) DO UPDATE SET vehicle_type = excluded.vehicle_type, \
-             owner_id_number = excluded.owner_id_number, card_no = excluded.card_no, \
-             bound_at = excluded.bound_at, updated_at = excluded.updated_at",
-        )
-        .bind(vehicle.plate.as_str())
-        .bind(vehicle.plate_type.code())
-        .bind(vehicle.vehicle_type.as_str())
-        .bind(vehicle.owner_id_number.as_str())
-        .bind(card_no)
-        .bind(bound_at)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        report.count(stored.is_some());
-        if kept {
-            report.kept += 1;
-        }
+        planned.push(Planned {
+            values: vec![
+                Value::text(vehicle.plate.as_str()),
+                Value::text(vehicle.plate_type.code()),
+                Value::text(vehicle.vehicle_type.as_str()),
+                Value::text(vehicle.owner_id_number.as_str()),
+                Value::Text(card_no.map(str::to_owned)),
+                Value::Int(bound_at),
+            ],
+            kept,
+        });
     }
-    Ok(report)
+    TABLE.apply(tx, &stored, planned).await
+}
+
+/// A stored vehicle's card and the time it joined that card.
+struct Binding<'a> {
+    card_no: Option<&'a str>,
+    bound_at: Option<i64>,
+}
+
+impl<'a> Binding<'a> {
+    /// Reads them from the stored values, in `TABLE.columns` order.
+    fn of(values: &'a [Value]) -> Self {
+        let card_no = match &values[4] {
+            Value::Text(card) => card.as_deref(),
+            Value::Int(_) => None,
+        };
+        let bound_at = match values[5] {
+            Value::Int(at) => at,
+            Value::Text(_) => None,
+        };
+        Binding { card_no, bound_at }
+    }
 }

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use sqlx::{Any, Row, Transaction};
 
-use super::{has_shape, in_app_years, parse_date, parse_flag, Fields, ImportError, ImportReport, Parsed, RowError};
+use super::sql::{fetch_in, Planned, Table, Ty, Value};
+use super::{has_shape, in_app_years, parse_date, parse_flag, Errors, Fields, ImportReport, Parsed, RowError};
 use crate::domain::{CivilDate, DecisionNo, Fen, Plate, PlateType};
-use crate::platform::db::Db;
-use crate::platform::now;
+use crate::platform::db::{Backend, Db};
 use crate::violations::rules;
 
 pub(super) const COLUMNS: &[&str] = &[
@@ -159,107 +159,127 @@ pub(super) fn key(violation: &Violation) -> String {
 }
 
 /// A decision number belongs to one record, so two rows of one file cannot share it.
-pub(super) fn check_decisions_unique(rows: &[Parsed<Violation>]) -> Result<(), ImportError> {
-    let mut first_line: HashMap<&str, usize> = HashMap::new();
-    let mut errors = Vec::new();
-    for Parsed { line, row } in rows {
-        let Some(decision) = &row.decision else { continue };
-        match first_line.get(decision.decision_no.as_str()) {
-            Some(first) => errors.push(RowError {
-                line: *line,
-                reason: format!("decision_no {} 与第{first}行重复", decision.decision_no),
-            }),
-            None => {
-                first_line.insert(&decision.decision_no, *line);
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ImportError::Rows(errors))
-    }
+pub(super) fn decision_key(violation: &Violation) -> Option<(&'static str, &str)> {
+    violation.decision.as_ref().map(|d| ("decision_no", d.decision_no.as_str()))
 }
 
 /// A decision number the file brings must not belong to another record already.
-pub(super) async fn check(db: &Db, rows: &[Parsed<Violation>]) -> Result<(), ImportError> {
-    let mut taken = Vec::new();
+pub(super) async fn check(db: &Db, rows: &[Parsed<Violation>], errors: &mut Errors) -> Result<(), sqlx::Error> {
+    let numbers: Vec<&str> = rows.iter().filter_map(|p| p.row.decision.as_ref().map(|d| d.decision_no.as_str())).collect();
+    if numbers.is_empty() {
+        return Ok(());
+    }
+    let mut conn = db.pool().acquire().await?;
+    let holders: HashMap<String, String> =
+        fetch_in(&mut conn, "SELECT decision_no, record_no FROM violations WHERE decision_no IN", &numbers, "")
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
     for Parsed { line, row } in rows {
         let Some(decision) = &row.decision else { continue };
-        let holder: Option<String> = sqlx::query_scalar("SELECT record_no FROM violations WHERE decision_no = $1")
-            .bind(decision.decision_no.as_str())
-            .fetch_optional(db.pool())
-            .await?;
-        if let Some(holder) = holder.filter(|holder| *holder != row.record_no) {
-            taken.push(RowError {
+        if let Some(holder) = holders.get(&decision.decision_no).filter(|holder| **holder != row.record_no) {
+            errors.push(RowError {
                 line: *line,
                 reason: format!("decision_no {} 已属于违法记录 {holder}", decision.decision_no),
             });
         }
     }
-    if taken.is_empty() {
-        Ok(())
-    } else {
-        Err(ImportError::Rows(taken))
-    }
+    Ok(())
 }
 
+/// The violations table as an import writes it. The conflict clause repeats the rule the rows were planned by
+/// (a stored decision stays, a paid record stays paid) against the row as the upsert finds it.
+const TABLE: Table = Table {
+    name: "violations",
+    key: &["record_no"],
+    columns: &[
+        ("record_no", Ty::Text),
+        ("plate", Ty::Text),
+        ("plate_type", Ty::Text),
+        ("occurred_at", Ty::Int),
+        ("location", Ty::Text),
+        ("code", Ty::Text),
+        ("behaviour", Ty::Text),
+        ("points", Ty::Int),
+        ("fine_fen", Ty::Int),
+        ("counter_only", Ty::Int),
+        ("decision_no", Ty::Text),
+        ("decided_on", Ty::Text),
+        ("party_id_number", Ty::Text),
+        ("paid", Ty::Int),
+    ],
+    on_conflict: Some(
+        "plate = excluded.plate, plate_type = excluded.plate_type, \
+         occurred_at = excluded.occurred_at, location = excluded.location, code = excluded.code, \
+         behaviour = excluded.behaviour, points = excluded.points, fine_fen = excluded.fine_fen, \
+         counter_only = excluded.counter_only, \
+         decision_no = COALESCE(violations.decision_no, excluded.decision_no), \
+         decided_on = CASE WHEN violations.decision_no IS NULL THEN excluded.decided_on \
+         ELSE violations.decided_on END, \
+         party_id_number = CASE WHEN violations.decision_no IS NULL THEN excluded.party_id_number \
+         ELSE violations.party_id_number END, \
+         paid = CASE WHEN violations.paid = 1 OR excluded.paid = 1 THEN 1 ELSE 0 END, \
+         updated_at = excluded.updated_at",
+    ),
+};
+
+/// Index of `decision_no` in `TABLE.columns`; the decision's three columns and `paid` follow it.
+const DECISION: usize = 10;
+
 /// Upserts the rows. Re-import never undoes the app's work: a stored decision stays and a paid record stays paid,
-/// decided in the statement itself against the row as it is when the upsert locks it, so a 接受处理 or a payment
-/// committed while the file is being written is never overwritten.
+/// decided against the stored rows as this transaction holds them (locked on PostgreSQL, under the write lock on
+/// SQLite), so a 接受处理 or a payment committed while the file is being written is never overwritten. A file
+/// that brings a different decision for a record the app decided is reported in `contradictions`.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     rows: &[Parsed<Violation>],
+    contradictions: &mut Vec<RowError>,
 ) -> Result<ImportReport, sqlx::Error> {
-    let mut report = ImportReport::default();
-    for Parsed { row, .. } in rows {
-        let existed = sqlx::query("SELECT 1 FROM violations WHERE record_no = $1")
-            .bind(row.record_no.as_str())
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some();
+    let keys: Vec<&str> = rows.iter().map(|p| p.row.record_no.as_str()).collect();
+    let stored = TABLE.stored(tx, backend, &keys).await?;
+    let mut planned = Vec::with_capacity(rows.len());
+    for Parsed { line, row } in rows {
         let decision = row.decision.as_ref();
-        let stored = sqlx::query(
-            "INSERT INTO violations (record_no, plate, plate_type, occurred_at, location, code, behaviour, points, \
-             fine_fen, counter_only, decision_no, decided_on, party_id_number, paid, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (record_no) DO UPDATE SET plate = excluded.plate, plate_type = excluded.plate_type, \
-             occurred_at = excluded.occurred_at, location = excluded.location, code = excluded.code, \
-             behaviour = excluded.behaviour, points = excluded.points, fine_fen = excluded.fine_fen, \
-             counter_only = excluded.counter_only, \
-             decision_no = COALESCE(violations.decision_no, excluded.decision_no), \
-             decided_on = CASE WHEN violations.decision_no IS NULL THEN excluded.decided_on \
-             ELSE violations.decided_on END, \
-             party_id_number = CASE WHEN violations.decision_no IS NULL THEN excluded.party_id_number \
-             ELSE violations.party_id_number END, \
-             paid = CASE WHEN violations.paid = 1 OR excluded.paid = 1 THEN 1 ELSE 0 END, \
-             updated_at = excluded.updated_at \
-             RETURNING decision_no, paid",
-        )
-        .bind(row.record_no.as_str())
-        .bind(row.plate.as_str())
-        .bind(row.plate_type.code())
-        .bind(row.occurred_at)
-        .bind(row.location.as_str())
-        .bind(row.code.as_str())
-        .bind(row.behaviour.as_str())
-        .bind(row.points)
-        .bind(row.fine.fen())
-        .bind(i64::from(row.counter_only))
-        .bind(decision.map(|d| d.decision_no.clone()))
-        .bind(decision.map(|d| d.decided_on.clone()))
-        .bind(decision.map(|d| d.party_id_number.clone()))
-        .bind(i64::from(row.paid))
-        .bind(now())
-        .fetch_one(&mut **tx)
-        .await?;
-        let kept_decision =
-            stored.try_get::<Option<String>, _>("decision_no")? != decision.map(|d| d.decision_no.clone());
-        let kept_payment = (stored.try_get::<i64, _>("paid")? == 1) != row.paid;
-        report.count(existed);
-        if kept_decision || kept_payment {
-            report.kept += 1;
+        let mut values = vec![
+            Value::text(row.record_no.as_str()),
+            Value::text(row.plate.as_str()),
+            Value::text(row.plate_type.code()),
+            Value::Int(Some(row.occurred_at)),
+            Value::text(row.location.as_str()),
+            Value::text(row.code.as_str()),
+            Value::text(row.behaviour.as_str()),
+            Value::Int(Some(row.points)),
+            Value::Int(Some(row.fine.fen())),
+            Value::Int(Some(i64::from(row.counter_only))),
+            Value::Text(decision.map(|d| d.decision_no.clone())),
+            Value::Text(decision.map(|d| d.decided_on.clone())),
+            Value::Text(decision.map(|d| d.party_id_number.clone())),
+            Value::Int(Some(i64::from(row.paid))),
+        ];
+        let mut kept = false;
+        if let Some(before) = stored.get(&row.record_no) {
+            if let Value::Text(Some(stored_no)) = &before[DECISION] {
+                if let Some(file) = decision.filter(|d| d.decision_no != *stored_no) {
+                    contradictions.push(RowError {
+                        line: *line,
+                        reason: format!(
+                            "违法记录 {} 在应用内已由决定书 {stored_no} 处理，文件中的决定书 {} 与之不符，\
+                             保留应用内的处理结果",
+                            row.record_no, file.decision_no
+                        ),
+                    });
+                }
+                kept |= decision.is_none_or(|d| d.decision_no != *stored_no);
+                values[DECISION..DECISION + 3].clone_from_slice(&before[DECISION..DECISION + 3]);
+            }
+            if before[DECISION + 3] == Value::Int(Some(1)) && !row.paid {
+                kept = true;
+                values[DECISION + 3] = Value::Int(Some(1));
+            }
         }
+        planned.push(Planned { values, kept });
     }
-    Ok(report)
+    TABLE.apply(tx, &stored, planned).await
 }
