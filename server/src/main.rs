@@ -7,7 +7,9 @@ use std::future::IntoFuture;
 use std::process::ExitCode;
 
 use app::import::evidence::import_photos;
-use app::import::{import_csv, ImportError, Kind};
+use app::import::progress::Progress;
+use app::import::{import_from, Event, ImportError, Kind, Source};
+use app::platform::audit::Actor;
 use app::platform::config::{Config, PaymentProvider};
 use app::platform::db::Db;
 use app::platform::evidence::DirectoryStore;
@@ -221,31 +223,53 @@ async fn import(config: &Config, kind: &str, file: &str) -> ExitCode {
         eprintln!("unknown kind {kind}\n{USAGE}");
         return ExitCode::from(2);
     };
-    let bytes = match std::fs::read(file) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!("cannot read {file}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let path = std::path::Path::new(file);
+    if let Err(e) = std::fs::metadata(path) {
+        eprintln!("cannot read {file}: {e}");
+        return ExitCode::FAILURE;
+    }
     let Some(db) = open(config).await else {
         return ExitCode::FAILURE;
     };
     let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    match import_csv(&db, kind, &bytes, &operator).await {
+    let name = path.file_name().map_or_else(|| file.to_owned(), |n| n.to_string_lossy().into_owned());
+    let mut progress = Progress::new(&name);
+    // The file is streamed from disk, checked in full and then written in batches, whatever its size.
+    let imported = import_from(&db, kind, Source::File(path), Actor::Operator(&operator), &mut |event| {
+        if let Event::Contradiction(row) = &event {
+            eprintln!("{file}: {row}");
+        } else if let Some(line) = progress.line(&event) {
+            eprintln!("{line}");
+        }
+    })
+    .await;
+    match imported {
+        Ok(report) if report.updated > 0 && report.nothing_changed() => {
+            println!("{file}: 数据无变化，{} 条均与已有数据相同，未写入任何数据", report.updated);
+            ExitCode::SUCCESS
+        }
         Ok(report) => {
             let kept = match report.kept {
                 0 => String::new(),
                 kept => format!("，其中 {kept} 条保留了应用内已有的处理或缴款结果"),
             };
-            println!("{file}: 新增 {} 条，更新 {} 条{kept}", report.inserted, report.updated);
+            let unchanged = match report.unchanged {
+                0 => String::new(),
+                n => format!("（{n} 条与已有数据相同，未改写）"),
+            };
+            println!("{file}: 新增 {} 条，更新 {} 条{kept}{unchanged}", report.inserted, report.updated);
             ExitCode::SUCCESS
         }
-        Err(ImportError::Rows(rows)) => {
-            for row in &rows {
+        Err(refused @ (ImportError::Rows(_) | ImportError::TooManyRows { .. })) => {
+            for row in refused.row_errors() {
                 eprintln!("{file}: {row}");
             }
-            eprintln!("{file}: {} 行有误，未导入任何数据", rows.len());
+            let shown = if matches!(refused, ImportError::TooManyRows { .. }) {
+                format!("（以上只列出前 {} 行）", app::import::MAX_REPORTED_ROWS)
+            } else {
+                String::new()
+            };
+            eprintln!("{file}: {} 行有误，未导入任何数据{shown}", refused.bad_rows());
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::auth::{request_staff, Staff};
 use super::model::Role;
 use crate::identity::model::Flash;
-use crate::import::{import_csv_by, ImportError, Kind};
+use crate::import::{import_from, Event, ImportError, Kind, Source, MAX_REPORTED_ROWS};
 use crate::platform::state::AppState;
 
 /// The page with the form, which the upload returns to.
@@ -48,8 +48,23 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart
 }
 
 async fn outcome(state: &AppState, staff: &Staff, kind: Kind, name: &str, bytes: &[u8]) -> Flash {
-    match import_csv_by(&state.db, kind, bytes, staff.actor()).await {
-        Ok(report) => Flash { notice: Some(format!("{name}（{kind}）导入成功：{report}")), ..Flash::default() },
+    let mut contradictions = Vec::new();
+    let imported = import_from(&state.db, kind, Source::Bytes(bytes), staff.actor(), &mut |event| {
+        if let Event::Contradiction(row) = event {
+            if contradictions.len() < MAX_REPORTED_ROWS {
+                contradictions.push(row.to_string());
+            }
+        }
+    })
+    .await;
+    match imported {
+        Ok(report) => {
+            let mut notice = format!("{name}（{kind}）导入成功：{report}");
+            for contradiction in &contradictions {
+                notice.push_str(&format!("\n{contradiction}"));
+            }
+            Flash { notice: Some(notice), ..Flash::default() }
+        }
         Err(ImportError::Database(e)) => {
             tracing::error!(error = %e, "console import failed");
             Flash {

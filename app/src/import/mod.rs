@@ -9,6 +9,7 @@
 mod cards;
 mod drivers;
 pub mod evidence;
+pub mod progress;
 mod read;
 mod sql;
 mod study;
