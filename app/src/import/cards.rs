@@ -2,10 +2,9 @@
 
 use sqlx::{Any, Transaction};
 
-use super::sql::{Planned, Table, Ty, Value};
+use super::sql::{Dest, Planned, Table, Ty, Value};
 use super::{Fields, ImportReport, Parsed};
 use crate::domain::{CardNo, IdNumber, Mobile, PersonName};
-use crate::platform::db::Backend;
 
 pub(super) const COLUMNS: &[&str] = &["card_no", "id_number", "name", "phone", "status"];
 
@@ -39,17 +38,23 @@ pub(super) fn key(card: &Card) -> String {
 const TABLE: Table = Table {
     name: "cards",
     key: &["card_no"],
-    columns: &[("card_no", Ty::Text), ("id_number", Ty::Text), ("name", Ty::Text), ("phone", Ty::Text), ("status", Ty::Text)],
+    columns: &[
+        ("card_no", Ty::Text),
+        ("id_number", Ty::Text),
+        ("name", Ty::Text),
+        ("phone", Ty::Text),
+        ("status", Ty::Text),
+    ],
     on_conflict: None,
 };
 
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    dest: &mut Dest,
     rows: &[Parsed<Card>],
 ) -> Result<ImportReport, sqlx::Error> {
     let keys: Vec<&str> = rows.iter().map(|p| p.row.card_no.as_str()).collect();
-    let stored = TABLE.stored(tx, backend, &keys).await?;
+    let stored = TABLE.stored(tx, dest.backend, &keys).await?;
     let planned = rows
         .iter()
         .map(|Parsed { row: card, .. }| Planned {
@@ -63,5 +68,5 @@ pub(super) async fn write(
             kept: false,
         })
         .collect();
-    TABLE.apply(tx, &stored, planned).await
+    TABLE.apply(tx, dest, &stored, planned).await
 }

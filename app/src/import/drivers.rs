@@ -2,10 +2,9 @@
 
 use sqlx::{Any, Transaction};
 
-use super::sql::{Planned, Table, Ty, Value};
+use super::sql::{Dest, Planned, Table, Ty, Value};
 use super::{parse_as_of, parse_date, Fields, ImportReport, Parsed};
 use crate::domain::{IdNumber, LicenceClass, LicenceStatus, PersonName};
-use crate::platform::db::Backend;
 
 pub(super) const COLUMNS: &[&str] =
     &["id_number", "name", "licence_class", "licence_status", "first_issued", "cycle_points", "as_of"];
@@ -74,11 +73,11 @@ const TABLE: Table = Table {
 /// ([`crate::export::pending_points`]), so they are neither lost nor, once acknowledged, counted twice.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    dest: &mut Dest,
     rows: &[Parsed<Driver>],
 ) -> Result<ImportReport, sqlx::Error> {
     let keys: Vec<&str> = rows.iter().map(|p| p.row.id_number.as_str()).collect();
-    let stored = TABLE.stored(tx, backend, &keys).await?;
+    let stored = TABLE.stored(tx, dest.backend, &keys).await?;
     // Only while some decision is not yet acknowledged can a driver have points pending, or a file acknowledge any.
     let any_pending = crate::export::any_unacknowledged(tx, "decisions").await?;
     let mut planned = Vec::with_capacity(rows.len());
@@ -100,5 +99,5 @@ pub(super) async fn write(
             kept: pending > 0,
         });
     }
-    TABLE.apply(tx, &stored, planned).await
+    TABLE.apply(tx, dest, &stored, planned).await
 }

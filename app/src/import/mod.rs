@@ -21,6 +21,8 @@ mod tests_app_state;
 mod tests_as_of;
 #[cfg(test)]
 mod tests_no_panic;
+#[cfg(test)]
+mod tests_stream;
 mod vehicles;
 mod violations;
 
@@ -36,6 +38,7 @@ use crate::platform::audit::{self, Actor};
 use crate::platform::db::{Backend, Db};
 use crate::platform::metrics;
 use read::{Record, RecordReader};
+use sql::Dest;
 
 /// Which file is being imported; each kind has its own columns and natural key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +76,18 @@ impl Kind {
             Kind::Violations => "violations",
             Kind::Questions => "questions",
             Kind::Courses => "courses",
+        }
+    }
+
+    /// The table the rows go into.
+    fn table(self) -> &'static str {
+        match self {
+            Kind::Cards => "cards",
+            Kind::Drivers => "drivers",
+            Kind::Vehicles => "vehicles",
+            Kind::Violations => "violations",
+            Kind::Questions => "study_questions",
+            Kind::Courses => "study_courses",
         }
     }
 
@@ -424,6 +439,23 @@ async fn write_file(
     actor: Actor<'_>,
     on_event: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<ImportReport, ImportError> {
+    let mut dest = Dest::open(db, kind.table()).await?;
+    let written = write_batches(db, kind, source, total, today, actor, &mut dest, on_event).await;
+    dest.close().await;
+    written
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_batches(
+    db: &Db,
+    kind: Kind,
+    source: Source<'_>,
+    total: usize,
+    today: CivilDate,
+    actor: Actor<'_>,
+    dest: &mut Dest,
+    on_event: &mut (dyn FnMut(Event<'_>) + Send),
+) -> Result<ImportReport, ImportError> {
     let mut reader = RecordReader::open(kind, source.open()?)?;
     let mut report = ImportReport::default();
     let mut written = 0;
@@ -440,13 +472,14 @@ async fn write_file(
         }
         let mut contradictions = Vec::new();
         let range = written..written + records.len();
-        let done = write_batch(db, kind, &batch, range, total, actor, &mut contradictions).await.map_err(|source| {
-            if written == 0 {
-                ImportError::Database(source)
-            } else {
-                ImportError::Interrupted { written, next_line: first_line, source }
-            }
-        })?;
+        let done =
+            write_batch(db, kind, &batch, range, total, actor, dest, &mut contradictions).await.map_err(|source| {
+                if written == 0 {
+                    ImportError::Database(source)
+                } else {
+                    ImportError::Interrupted { written, next_line: first_line, source }
+                }
+            })?;
         for contradiction in &contradictions {
             on_event(Event::Contradiction(contradiction));
         }
@@ -483,12 +516,13 @@ async fn write_batch(
     range: std::ops::Range<usize>,
     total: usize,
     actor: Actor<'_>,
+    dest: &mut Dest,
     contradictions: &mut Vec<RowError>,
 ) -> Result<ImportReport, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     // Two imports at once on PostgreSQL would otherwise both count a new key as inserted.
     db.lock(&mut tx, "import").await?;
-    let report = rows.write(&mut tx, db.backend(), contradictions).await?;
+    let report = rows.write(&mut tx, dest, contradictions).await?;
     let detail = if range.len() == total {
         report.detail()
     } else {
@@ -548,7 +582,9 @@ impl Rows {
             Kind::Violations => {
                 Rows::Violations(parse_rows(file, violations::parse, violations::key, violations::decision_key))
             }
-            Kind::Questions => Rows::Questions(parse_rows(file, study::parse_question, study::question_key, no_second_key)),
+            Kind::Questions => {
+                Rows::Questions(parse_rows(file, study::parse_question, study::question_key, no_second_key))
+            }
             Kind::Courses => Rows::Courses(parse_rows(file, study::parse_course, study::course_key, no_second_key)),
         }
     }
@@ -566,16 +602,16 @@ impl Rows {
     async fn write(
         &self,
         tx: &mut Transaction<'static, Any>,
-        backend: Backend,
+        dest: &mut Dest,
         contradictions: &mut Vec<RowError>,
     ) -> Result<ImportReport, sqlx::Error> {
         match self {
-            Rows::Cards(rows) => cards::write(tx, backend, rows).await,
-            Rows::Drivers(rows) => drivers::write(tx, backend, rows).await,
-            Rows::Vehicles(rows) => vehicles::write(tx, backend, rows).await,
-            Rows::Violations(rows) => violations::write(tx, backend, rows, contradictions).await,
-            Rows::Questions(rows) => study::write_questions(tx, backend, rows).await,
-            Rows::Courses(rows) => study::write_courses(tx, backend, rows).await,
+            Rows::Cards(rows) => cards::write(tx, dest, rows).await,
+            Rows::Drivers(rows) => drivers::write(tx, dest, rows).await,
+            Rows::Vehicles(rows) => vehicles::write(tx, dest, rows).await,
+            Rows::Violations(rows) => violations::write(tx, dest, rows, contradictions).await,
+            Rows::Questions(rows) => study::write_questions(tx, dest, rows).await,
+            Rows::Courses(rows) => study::write_courses(tx, dest, rows).await,
         }
     }
 }
@@ -690,12 +726,17 @@ fn parse_rows<T>(
             let line = record.line as u32;
             let key = key(&row);
             if let Some(first) = first_or_insert(&mut seen.keys, &key, line) {
-                errors.push(RowError { line: record.line, reason: format!("{} {key} 与第{first}行重复", kind.key_columns()) });
+                errors.push(RowError {
+                    line: record.line,
+                    reason: format!("{} {key} 与第{first}行重复", kind.key_columns()),
+                });
                 continue;
             }
             if let Some((column, second)) = second_key(&row) {
                 if let Some(first) = first_or_insert(&mut seen.decisions, second, line) {
-                    errors.push(RowError { line: record.line, reason: format!("{column} {second} 与第{first}行重复") });
+                    errors.push(RowError {
+                        line: record.line, reason: format!("{column} {second} 与第{first}行重复")
+                    });
                     continue;
                 }
             }

@@ -14,6 +14,45 @@ use crate::platform::now;
 /// Bound parameters per statement: under SQLite's limit of 32,766 (PostgreSQL allows 65,535).
 const MAX_PARAMS: usize = 30_000;
 
+/// Where a batch's changed rows go on their way into the table. On PostgreSQL they are sent with `COPY` into an
+/// unlogged staging table of this import (over a connection of its own, since `Any` has no `COPY`) and moved into
+/// the table by one set-based upsert inside the batch's transaction; on SQLite they go straight in with multi-row
+/// upserts.
+pub(super) struct Dest {
+    pub(super) backend: Backend,
+    stage: Option<Stage>,
+}
+
+/// An import's staging table on PostgreSQL and the connection that copies into it.
+struct Stage {
+    conn: sqlx::PgConnection,
+    name: String,
+}
+
+impl Dest {
+    /// The destination for an import into `table`: on PostgreSQL it creates the staging table.
+    pub(super) async fn open(db: &crate::platform::db::Db, table: &str) -> Result<Self, sqlx::Error> {
+        use sqlx::Executor as _;
+        let Some(mut conn) = db.postgres_connection().await? else {
+            return Ok(Dest { backend: db.backend(), stage: None });
+        };
+        let name = format!("import_stage_{}_{}", std::process::id(), chrono::Utc::now().timestamp_micros());
+        conn.execute(AssertSqlSafe(format!("CREATE UNLOGGED TABLE {name} (LIKE {table} INCLUDING DEFAULTS)"))).await?;
+        Ok(Dest { backend: db.backend(), stage: Some(Stage { conn, name }) })
+    }
+
+    /// Drops the staging table, if any.
+    pub(super) async fn close(self) {
+        use sqlx::{Connection as _, Executor as _};
+        if let Some(Stage { mut conn, name }) = self.stage {
+            if let Err(e) = conn.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}"))).await {
+                tracing::warn!(error = %e, table = %name, "dropping the import's staging table failed");
+            }
+            let _ = conn.close().await;
+        }
+    }
+}
+
 /// A column value as it is written and as it is read back to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Value {
@@ -101,6 +140,7 @@ impl Table {
     pub(super) async fn apply(
         &self,
         tx: &mut Transaction<'static, Any>,
+        dest: &mut Dest,
         stored: &HashMap<String, Vec<Value>>,
         planned: Vec<Planned>,
     ) -> Result<ImportReport, sqlx::Error> {
@@ -118,8 +158,73 @@ impl Table {
                 changed.push(values);
             }
         }
-        self.upsert(tx, changed).await?;
+        match &mut dest.stage {
+            Some(stage) => self.upsert_staged(tx, stage, changed).await?,
+            None => self.upsert(tx, changed).await?,
+        }
         Ok(report)
+    }
+
+    /// The `DO UPDATE SET …` clause.
+    fn set_clause(&self) -> String {
+        match self.on_conflict {
+            Some(set) => set.to_owned(),
+            None => self.columns[self.key.len()..]
+                .iter()
+                .map(|(name, _)| *name)
+                .chain(["updated_at"])
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// `COPY` of `rows` into the staging table, then one `INSERT … SELECT … ON CONFLICT DO UPDATE` from it in `tx`.
+    async fn upsert_staged(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        stage: &mut Stage,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).chain(["updated_at"]).collect();
+        let names = names.join(", ");
+        let updated_at = now().to_string();
+        let mut csv = Vec::with_capacity(rows.len() * 128);
+        for row in &rows {
+            for value in row {
+                match value {
+                    Value::Text(Some(text)) => {
+                        csv.push(b'"');
+                        csv.extend_from_slice(text.replace('"', "\"\"").as_bytes());
+                        csv.extend_from_slice(b"\",");
+                    }
+                    Value::Int(Some(n)) => {
+                        csv.extend_from_slice(n.to_string().as_bytes());
+                        csv.push(b',');
+                    }
+                    Value::Text(None) | Value::Int(None) => csv.push(b','),
+                }
+            }
+            csv.extend_from_slice(updated_at.as_bytes());
+            csv.push(b'\n');
+        }
+        let mut copy =
+            stage.conn.copy_in_raw(&format!("COPY {} ({names}) FROM STDIN (FORMAT csv)", stage.name)).await?;
+        copy.send(csv).await?;
+        copy.finish().await?;
+        let upsert = format!(
+            "INSERT INTO {} ({names}) SELECT {names} FROM {} ON CONFLICT ({}) DO UPDATE SET {}",
+            self.name,
+            stage.name,
+            self.key.join(", "),
+            self.set_clause()
+        );
+        sqlx::query(AssertSqlSafe(upsert)).execute(&mut **tx).await?;
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", stage.name))).execute(&mut **tx).await?;
+        Ok(())
     }
 
     /// Multi-row `INSERT … ON CONFLICT DO UPDATE` of `rows`, as many rows per statement as the parameters allow.
@@ -127,16 +232,7 @@ impl Table {
         let width = self.columns.len() + 1;
         let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
         let head = format!("INSERT INTO {} ({}, updated_at) VALUES ", self.name, names.join(", "));
-        let set = match self.on_conflict {
-            Some(set) => set.to_owned(),
-            None => names[self.key.len()..]
-                .iter()
-                .chain(["updated_at"].iter())
-                .map(|c| format!("{c} = excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        let tail = format!(" ON CONFLICT ({}) DO UPDATE SET {set}", self.key.join(", "));
+        let tail = format!(" ON CONFLICT ({}) DO UPDATE SET {}", self.key.join(", "), self.set_clause());
         let updated_at = now();
         for chunk in rows.chunks(MAX_PARAMS / width) {
             let mut sql = head.clone();

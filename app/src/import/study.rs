@@ -2,9 +2,8 @@
 
 use sqlx::{Any, Transaction};
 
-use super::sql::{Planned, Table, Ty, Value};
+use super::sql::{Dest, Planned, Table, Ty, Value};
 use super::{Fields, ImportReport, Parsed};
-use crate::platform::db::Backend;
 
 pub(super) const QUESTION_COLUMNS: &[&str] =
     &["code", "kind", "stem", "option_a", "option_b", "option_c", "option_d", "answer", "explanation"];
@@ -91,11 +90,11 @@ const QUESTIONS: Table = Table {
 
 pub(super) async fn write_questions(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    dest: &mut Dest,
     rows: &[Parsed<Question>],
 ) -> Result<ImportReport, sqlx::Error> {
     let keys: Vec<&str> = rows.iter().map(|p| p.row.code.as_str()).collect();
-    let stored = QUESTIONS.stored(tx, backend, &keys).await?;
+    let stored = QUESTIONS.stored(tx, dest.backend, &keys).await?;
     let planned = rows
         .iter()
         .map(|Parsed { row: q, .. }| Planned {
@@ -110,7 +109,7 @@ pub(super) async fn write_questions(
             kept: false,
         })
         .collect();
-    QUESTIONS.apply(tx, &stored, planned).await
+    QUESTIONS.apply(tx, dest, &stored, planned).await
 }
 
 /// A video lesson of the catalogue.
@@ -193,11 +192,11 @@ const COURSES: Table = Table {
 
 pub(super) async fn write_courses(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    dest: &mut Dest,
     rows: &[Parsed<Course>],
 ) -> Result<ImportReport, sqlx::Error> {
     let keys: Vec<&str> = rows.iter().map(|p| p.row.code.as_str()).collect();
-    let stored = COURSES.stored(tx, backend, &keys).await?;
+    let stored = COURSES.stored(tx, dest.backend, &keys).await?;
     let planned = rows
         .iter()
         .map(|Parsed { row: c, .. }| Planned {
@@ -212,7 +211,7 @@ pub(super) async fn write_courses(
             kept: false,
         })
         .collect();
-    COURSES.apply(tx, &stored, planned).await
+    COURSES.apply(tx, dest, &stored, planned).await
 }
 
 #[cfg(test)]

@@ -4,10 +4,10 @@ use std::collections::HashSet;
 
 use sqlx::{Any, Row, Transaction};
 
-use super::sql::{fetch_in, Planned, Table, Ty, Value};
+use super::sql::{fetch_in, Dest, Planned, Table, Ty, Value};
 use super::{parse_as_of, Errors, Fields, ImportReport, Parsed, RowError};
 use crate::domain::{CardNo, CivilDate, IdNumber, Plate, PlateType};
-use crate::platform::db::{Backend, Db};
+use crate::platform::db::Db;
 use crate::platform::now;
 
 pub(super) const COLUMNS: &[&str] =
@@ -122,11 +122,11 @@ const TABLE: Table = Table {
 /// vehicle keeps the card (or none) the app holds.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    dest: &mut Dest,
     rows: &[Parsed<Vehicle>],
 ) -> Result<ImportReport, sqlx::Error> {
     let plates: Vec<&str> = rows.iter().map(|p| p.row.plate.as_str()).collect();
-    let stored = TABLE.stored(tx, backend, &plates).await?;
+    let stored = TABLE.stored(tx, dest.backend, &plates).await?;
     let any_unbinding = crate::export::any_unacknowledged(tx, "unbindings").await?;
     let now = now();
     let mut planned = Vec::with_capacity(rows.len());
@@ -161,7 +161,7 @@ pub(super) async fn write(
             kept,
         });
     }
-    TABLE.apply(tx, &stored, planned).await
+    TABLE.apply(tx, dest, &stored, planned).await
 }
 
 /// A stored vehicle's card and the time it joined that card.

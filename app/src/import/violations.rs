@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use sqlx::{Any, Row, Transaction};
 
-use super::sql::{fetch_in, Planned, Table, Ty, Value};
+use super::sql::{fetch_in, Dest, Planned, Table, Ty, Value};
 use super::{has_shape, in_app_years, parse_date, parse_flag, Errors, Fields, ImportReport, Parsed, RowError};
 use crate::domain::{CivilDate, DecisionNo, Fen, Plate, PlateType};
-use crate::platform::db::{Backend, Db};
+use crate::platform::db::Db;
 use crate::violations::rules;
 
 pub(super) const COLUMNS: &[&str] = &[
@@ -165,7 +165,8 @@ pub(super) fn decision_key(violation: &Violation) -> Option<(&'static str, &str)
 
 /// A decision number the file brings must not belong to another record already.
 pub(super) async fn check(db: &Db, rows: &[Parsed<Violation>], errors: &mut Errors) -> Result<(), sqlx::Error> {
-    let numbers: Vec<&str> = rows.iter().filter_map(|p| p.row.decision.as_ref().map(|d| d.decision_no.as_str())).collect();
+    let numbers: Vec<&str> =
+        rows.iter().filter_map(|p| p.row.decision.as_ref().map(|d| d.decision_no.as_str())).collect();
     if numbers.is_empty() {
         return Ok(());
     }
@@ -233,12 +234,12 @@ const DECISION: usize = 10;
 /// that brings a different decision for a record the app decided is reported in `contradictions`.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    dest: &mut Dest,
     rows: &[Parsed<Violation>],
     contradictions: &mut Vec<RowError>,
 ) -> Result<ImportReport, sqlx::Error> {
     let keys: Vec<&str> = rows.iter().map(|p| p.row.record_no.as_str()).collect();
-    let stored = TABLE.stored(tx, backend, &keys).await?;
+    let stored = TABLE.stored(tx, dest.backend, &keys).await?;
     let mut planned = Vec::with_capacity(rows.len());
     for Parsed { line, row } in rows {
         let decision = row.decision.as_ref();
@@ -281,5 +282,5 @@ pub(super) async fn write(
         }
         planned.push(Planned { values, kept });
     }
-    TABLE.apply(tx, &stored, planned).await
+    TABLE.apply(tx, dest, &stored, planned).await
 }

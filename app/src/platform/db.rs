@@ -347,6 +347,16 @@ impl Db {
         ]
     }
 
+    /// A PostgreSQL connection of its own, outside the pool, for what the `Any` driver cannot do (`COPY`); `None`
+    /// on SQLite.
+    pub async fn postgres_connection(&self) -> Result<Option<sqlx::PgConnection>, sqlx::Error> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(self.readers.options.database_url.as_str()).await.map(Some)
+    }
+
     /// The dialect behind the pool.
     pub fn backend(&self) -> Backend {
         self.backend
