@@ -13,6 +13,8 @@ pub struct Progress {
     name: String,
     pass_started: Instant,
     writing: bool,
+    /// When the last event came: the first write event times its pass from the check's last one.
+    last_event: Instant,
     last: Instant,
 }
 
@@ -20,7 +22,7 @@ impl Progress {
     /// Progress of the file shown as `name`.
     pub fn new(name: &str) -> Self {
         let now = Instant::now();
-        Progress { name: name.to_owned(), pass_started: now, writing: false, last: now }
+        Progress { name: name.to_owned(), pass_started: now, writing: false, last_event: now, last: now }
     }
 
     /// The line to print for `event`, when one is due.
@@ -28,8 +30,9 @@ impl Progress {
         let now = Instant::now();
         if matches!(event, Event::Written { .. }) && !self.writing {
             self.writing = true;
-            self.pass_started = now;
+            self.pass_started = self.last_event;
         }
+        self.last_event = now;
         if now.duration_since(self.last) < EVERY {
             return None;
         }

@@ -13,6 +13,11 @@ use crate::platform::now;
 
 /// Bound parameters per statement: under SQLite's limit of 32,766 (PostgreSQL allows 65,535).
 const MAX_PARAMS: usize = 30_000;
+/// Rows per multi-row upsert. SQLite plans a statement in time that grows faster than its rows (2,000 rows of 15
+/// columns took 1.5 s where 20 statements of 100 take a fraction of that), and one size keeps the statement cached.
+const ROWS_PER_STATEMENT: usize = 100;
+/// Keys per lookup statement.
+const KEYS_PER_STATEMENT: usize = 1_000;
 
 /// Where a batch's changed rows go on their way into the table. On PostgreSQL they are sent with `COPY` into an
 /// unlogged staging table of this import (over a connection of its own, since `Any` has no `COPY`) and moved into
@@ -234,7 +239,7 @@ impl Table {
         let head = format!("INSERT INTO {} ({}, updated_at) VALUES ", self.name, names.join(", "));
         let tail = format!(" ON CONFLICT ({}) DO UPDATE SET {}", self.key.join(", "), self.set_clause());
         let updated_at = now();
-        for chunk in rows.chunks(MAX_PARAMS / width) {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT.min(MAX_PARAMS / width)) {
             let mut sql = head.clone();
             let mut n = 0;
             for (i, _) in chunk.iter().enumerate() {
@@ -273,7 +278,7 @@ pub(super) async fn fetch_in(
     keys.sort_unstable();
     keys.dedup();
     let mut rows = Vec::new();
-    for chunk in keys.chunks(MAX_PARAMS) {
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
         let mut sql = format!("{head} (");
         for n in 1..=chunk.len() {
             let _ = write!(sql, "{}${n}", if n == 1 { "" } else { ", " });
