@@ -29,6 +29,11 @@ DATABASES=${BENCH_DATABASES:-sqlite postgres}
 SOAK_SECONDS=${BENCH_SOAK_SECONDS:-600}
 SOAK_RATE=${BENCH_SOAK_RATE:-100}
 SOAK_ONLY=${BENCH_SOAK_ONLY:-0}
+# The import benchmark: `server import` of the four operator files into a fresh database beside the database's own
+# bulk load of the same file; BENCH_IMPORTS=0 skips it, BENCH_IMPORTS_ONLY=1 runs only it.
+IMPORTS=${BENCH_IMPORTS:-1}
+IMPORTS_ONLY=${BENCH_IMPORTS_ONLY:-0}
+IMPORT_ROWS=$((1000000 / DIVISOR))
 REPORT="$WORK/report.txt"
 
 say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
@@ -141,6 +146,72 @@ run_soak() {
   stop_soak
 }
 
+# The four files, written once per size and kept in $WORK/import.
+import_files() {
+  local dir=$WORK/import want="$IMPORT_ROWS $IMPORT_ROWS $IMPORT_ROWS $VIOLATIONS"
+  if [ "$(cat "$dir/rows" 2>/dev/null)" != "$want" ]; then
+    say "writing the import files ($want rows)"
+    rm -rf "$dir"
+    ./target/release/bench csv "$dir" "$IMPORT_ROWS" "$IMPORT_ROWS" "$VIOLATIONS" >"$WORK/csv-rows.txt"
+    echo "$want" >"$dir/rows"
+  fi
+}
+
+# `server import` of each file into a fresh database (`$2`), and the ceiling into another (`$3`): SQLite's
+# prepared multi-row inserts in one transaction (`bench ceiling`), PostgreSQL's COPY FROM by psql. Wall seconds
+# and peak resident memory by GNU time.
+run_imports() {
+  local label=$1 url=$2 ceiling_url=$3 dir=$WORK/import
+  import_files
+  report "imports into a fresh $label database (server import; the ceiling is $( [ "$label" = SQLite ] && echo "a prepared multi-row insert in one transaction" || echo "COPY FROM" ) of the same file):"
+  report "file          rows      seconds    rows/s   ceiling s  ceiling rows/s  share  peak MB  budgets"
+  local kind rows secs kb csecs share ok notes
+  for kind in cards drivers vehicles violations; do
+    rows=$(($(wc -l <"$dir/$kind.csv") - 1))
+    if ! /usr/bin/time -f '%e %M' -o "$WORK/time.txt" env DATABASE_URL="$url" RUST_LOG=error \
+      ./target/release/server import "$kind" "$dir/$kind.csv" >"$WORK/import-$kind.log" 2>&1; then
+      report "$kind: the import failed: $(tail -3 "$WORK/import-$kind.log")"
+      FAILED=1
+      continue
+    fi
+    read -r secs kb <"$WORK/time.txt"
+    if [ "$label" = SQLite ]; then
+      csecs=$(DATABASE_URL="$ceiling_url" ./target/release/bench ceiling "$kind" "$dir/$kind.csv" | awk '{print $2}')
+    else
+      local columns key
+      columns=$(head -1 "$dir/$kind.csv" | sed 's/,/ TEXT, /g; s/$/ TEXT/')
+      case "$kind" in
+        vehicles) key="plate, plate_type" ;; cards) key=card_no ;; drivers) key=id_number ;; *) key=record_no ;;
+      esac
+      psql "$ceiling_url" -qc "DROP TABLE IF EXISTS ceiling_$kind" -qc "CREATE TABLE ceiling_$kind ($columns, PRIMARY KEY ($key))"
+      local began
+      began=$(date +%s.%N)
+      psql "$ceiling_url" -qc "\\copy ceiling_$kind FROM '$dir/$kind.csv' CSV HEADER" >/dev/null
+      csecs=$(awk -v a="$began" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+    fi
+    share=$(awk -v s="$secs" -v c="$csecs" 'BEGIN { printf "%.2f", (s > 0 ? c / s : 0) }')
+    ok=1
+    notes=""
+    if awk -v v="$share" 'BEGIN { exit !(v < 0.30) }'; then ok=0; notes+=" below 30% of the ceiling"; fi
+    if [ "$kb" -ge $((300 * 1024)) ]; then ok=0; notes+=" 300 MB or more"; fi
+    [ "$ok" = 1 ] || FAILED=1
+    report "$(printf '%-12s %9s  %8s  %8s   %9s  %14s  %5s  %7s  %s%s' "$kind" "$rows" "$secs" \
+      "$(awk -v r="$rows" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')" "$csecs" \
+      "$(awk -v r="$rows" -v s="$csecs" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')" "$share" "$((kb / 1024))" \
+      "$(verdict $ok)" "$notes")"
+  done
+  # A re-import of an unchanged file writes nothing and says so.
+  /usr/bin/time -f '%e %M' -o "$WORK/time.txt" env DATABASE_URL="$url" RUST_LOG=error \
+    ./target/release/server import violations "$dir/violations.csv" >"$WORK/reimport.log" 2>&1 || true
+  read -r secs kb <"$WORK/time.txt"
+  if grep -q "数据无变化" "$WORK/reimport.log"; then
+    report "re-import of the unchanged violations.csv: ${secs} s, $((kb / 1024)) MB peak, \"$(grep -o '数据无变化[^（]*' "$WORK/reimport.log" | head -1)\" PASS"
+  else
+    report "re-import of the unchanged violations.csv did not say 数据无变化: $(tail -2 "$WORK/reimport.log") FAIL"
+    FAILED=1
+  fi
+}
+
 FAILED=0
 run_database() {
   local label=$1 url=$2
@@ -236,8 +307,13 @@ run_database() {
 if [[ " $DATABASES " == *" sqlite "* ]]; then
   fresh=1
   if [ "$KEEP" = 1 ] && [ -f "$WORK/bench.db" ]; then fresh=0; else rm -f "$WORK"/bench.db*; fi
-  run_database SQLite "sqlite://$WORK/bench.db" "$fresh"
+  [ "$IMPORTS_ONLY" = 1 ] || run_database SQLite "sqlite://$WORK/bench.db" "$fresh"
   [ "$KEEP" = 1 ] || rm -f "$WORK"/bench.db*
+  if [ "$IMPORTS" = 1 ] && [ "$SOAK_ONLY" != 1 ]; then
+    rm -f "$WORK"/import.db* "$WORK"/ceiling.db*
+    run_imports SQLite "sqlite://$WORK/import.db" "sqlite://$WORK/ceiling.db"
+    rm -f "$WORK"/import.db* "$WORK"/ceiling.db*
+  fi
 fi
 if [[ " $DATABASES " == *" postgres "* ]]; then
   if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
@@ -254,8 +330,15 @@ if [[ " $DATABASES " == *" postgres "* ]]; then
       local_user=${local_user%%@*}
       url="postgres:///$db?host=$PG_SOCKET&user=${local_user%%:*}"
     fi
-    run_database "PostgreSQL ($url)" "$url" "$fresh"
+    [ "$IMPORTS_ONLY" = 1 ] || run_database "PostgreSQL ($url)" "$url" "$fresh"
     [ "$KEEP" = 1 ] || psql "$PG_ADMIN_URL" -qc "DROP DATABASE $db"
+    if [ "$IMPORTS" = 1 ] && [ "$SOAK_ONLY" != 1 ]; then
+      psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS dlt_import" -qc "CREATE DATABASE dlt_import" \
+        -qc "DROP DATABASE IF EXISTS dlt_ceiling" -qc "CREATE DATABASE dlt_ceiling"
+      report ""
+      run_imports PostgreSQL "${url/\/$db/\/dlt_import}" "${url/\/$db/\/dlt_ceiling}"
+      psql "$PG_ADMIN_URL" -qc "DROP DATABASE dlt_import" -qc "DROP DATABASE dlt_ceiling"
+    fi
   else
     report "PostgreSQL not reachable at $PG_ADMIN_URL: skipped"
     FAILED=1

@@ -179,6 +179,56 @@ pub async fn request_staff(state: &AppState, headers: &HeaderMap) -> Result<Opti
     Ok(Some(Staff { id: row.id, username: row.username, role, token_hash: row.token_hash, flash: row.flash }))
 }
 
+/// Why a plain console handler (a download or an upload, outside any server function) turned a request away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NotSignedIn,
+    Forbidden,
+    Unavailable,
+}
+
+impl Refusal {
+    /// A short page with the refusal's message, its status and the way to sign in.
+    pub fn page(self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let error = match self {
+            Self::NotSignedIn => AppError::StaffNotSignedIn,
+            Self::Forbidden => AppError::Forbidden,
+            Self::Unavailable => AppError::Unavailable,
+        };
+        let status = axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::FORBIDDEN);
+        let page = format!(
+            "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><title>管理后台</title>\
+             <p>{error}</p><p><a href=\"{LOGIN_PAGE}\">登录管理后台</a></p>"
+        );
+        (status, axum::response::Html(page)).into_response()
+    }
+
+    /// For a form: nobody signed in goes to the sign-in page; anything else gets the page.
+    pub fn or_sign_in(self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match self {
+            Self::NotSignedIn => {
+                (axum::http::StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, LOGIN_PAGE)]).into_response()
+            }
+            other => other.page(),
+        }
+    }
+}
+
+/// A plain handler's guard: the signed-in staff member whose role is one of `allowed`, or why not.
+pub async fn handler_staff(state: &AppState, headers: &HeaderMap, allowed: &[Role]) -> Result<Staff, Refusal> {
+    match request_staff(state, headers).await {
+        Ok(Some(staff)) if rules::may(staff.role, allowed) => Ok(staff),
+        Ok(Some(_)) => Err(Refusal::Forbidden),
+        Ok(None) => Err(Refusal::NotSignedIn),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the staff session failed");
+            Err(Refusal::Unavailable)
+        }
+    }
+}
+
 /// A signed-in staff member whose role may use the screen, and the state.
 pub struct StaffCaller {
     pub state: AppState,

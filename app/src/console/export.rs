@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::auth::request_staff;
+use super::auth::{handler_staff, Refusal};
 use super::model::Role;
 use crate::export::{export, parse_shanghai_time, Kind};
 use crate::identity::model::Flash;
@@ -56,19 +56,15 @@ pub struct ExportForm {
 
 /// Exports and answers the CSV as an attachment; a refusal or failure goes back to the page with its message.
 pub async fn download(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ExportForm>) -> Response {
-    let staff = match request_staff(&state, &headers).await {
-        Ok(Some(staff)) => staff,
-        Ok(None) => return (StatusCode::SEE_OTHER, [(LOCATION, super::auth::LOGIN_PAGE)]).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "reading the staff session failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+    let staff = match handler_staff(&state, &headers, &[Role::Police, Role::Bank]).await {
+        Ok(staff) => staff,
+        Err(refusal) => return refusal.or_sign_in(),
     };
     let Some(kind) = Kind::parse(&form.kind) else {
         return back_with(&state, &staff, "请选择要导出的数据").await;
     };
     if !may_export(staff.role, kind) {
-        return (StatusCode::FORBIDDEN, "您的角色无权进行此操作").into_response();
+        return Refusal::Forbidden.page();
     }
     let since = form.since.trim().replace('T', " ");
     let since = match since.as_str() {

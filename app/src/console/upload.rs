@@ -7,7 +7,7 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{request_staff, Staff};
+use super::auth::{handler_staff, Staff};
 use super::model::Role;
 use crate::identity::model::Flash;
 use crate::import::{import_from, Event, ImportError, Kind, Source, MAX_REPORTED_ROWS};
@@ -26,17 +26,10 @@ fn back_to_form() -> Response {
 
 /// Imports the uploaded file and reports the outcome on the import page.
 pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Response {
-    let staff = match request_staff(&state, &headers).await {
-        Ok(Some(staff)) => staff,
-        Ok(None) => return (StatusCode::SEE_OTHER, [(LOCATION, super::auth::LOGIN_PAGE)]).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "reading the staff session failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+    let staff = match handler_staff(&state, &headers, &[Role::Police]).await {
+        Ok(staff) => staff,
+        Err(refusal) => return refusal.or_sign_in(),
     };
-    if staff.role != Role::Police {
-        return (StatusCode::FORBIDDEN, "您的角色无权进行此操作").into_response();
-    }
     let flash = match read_form(multipart).await {
         Err(message) => Flash { error: Some(message), ..Flash::default() },
         Ok((kind, name, bytes)) => outcome(&state, &staff, kind, &name, &bytes).await,

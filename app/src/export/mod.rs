@@ -200,16 +200,8 @@ pub async fn pending_points(
     as_of: Option<i64>,
 ) -> Result<i64, sqlx::Error> {
     if let Some(as_of) = as_of {
-        sqlx::query(
-            "UPDATE exchange_events SET acknowledged_at = $1 WHERE kind = 'decisions' AND acknowledged_at IS NULL \
-             AND export_run IN (SELECT id FROM export_runs WHERE kind = 'decisions' AND at <= $2) \
-             AND subject IN (SELECT decision_no FROM violations WHERE party_id_number = $3)",
-        )
-        .bind(now())
-        .bind(as_of)
-        .bind(id_number)
-        .execute(&mut **tx)
-        .await?;
+        let theirs = "subject IN (SELECT decision_no FROM violations WHERE party_id_number = $5)";
+        acknowledge(tx, "decisions", theirs, id_number, as_of).await?;
     }
     sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(x.points), 0) AS BIGINT) FROM violations x \
@@ -240,16 +232,7 @@ pub async fn unbinding_stands(
     as_of: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
     if let Some(as_of) = as_of {
-        sqlx::query(
-            "UPDATE exchange_events SET acknowledged_at = $1 WHERE kind = 'unbindings' AND subject = $2 \
-             AND acknowledged_at IS NULL \
-             AND export_run IN (SELECT id FROM export_runs WHERE kind = 'unbindings' AND at <= $3)",
-        )
-        .bind(now())
-        .bind(vehicle)
-        .bind(as_of)
-        .execute(&mut **tx)
-        .await?;
+        acknowledge(tx, "unbindings", "subject = $5", vehicle, as_of).await?;
     }
     let standing = sqlx::query(
         "SELECT 1 FROM exchange_events WHERE kind = 'unbindings' AND subject = $1 AND acknowledged_at IS NULL",
@@ -258,6 +241,32 @@ pub async fn unbinding_stands(
     .fetch_optional(&mut **tx)
     .await?;
     Ok(standing.is_some())
+}
+
+/// Marks acknowledged the unacknowledged events of `kind` that a run at or before `as_of` exported and that
+/// `subjects` (a condition on `subject`, with `$5` standing for `key`) picks: the file from the system of record
+/// was made after it had them.
+async fn acknowledge(
+    tx: &mut Transaction<'static, Any>,
+    kind: &str,
+    subjects: &'static str,
+    key: &str,
+    as_of: i64,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE exchange_events SET acknowledged_at = $1 WHERE kind = $2 AND acknowledged_at IS NULL \
+         AND export_run IN (SELECT id FROM export_runs WHERE kind = $3 AND at <= $4) AND {subjects}"
+    );
+    // `subjects` is one of this module's literals; every value is bound.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now())
+        .bind(kind)
+        .bind(kind)
+        .bind(as_of)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// An instant written `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` or `YYYY-MM-DD HH:MM:SS` in Asia/Shanghai, as epoch seconds.

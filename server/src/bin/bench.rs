@@ -11,6 +11,8 @@
 //!   several instances on one database (page views, 缴费 with cashier confirms and notifications, 审验学习 heartbeats,
 //!   guest lookups), then checks no decision was charged twice and every confirmed payment was applied. Samples the
 //!   instances' memory when `SOAK_PIDS` lists their process ids.
+//! - `bench csv DIR DRIVERS VEHICLES VIOLATIONS` and `bench ceiling KIND FILE`: the import benchmark's files and
+//!   SQLite's bulk-load ceiling for them (`bench/imports.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -478,6 +480,20 @@ async fn queries(db: &Db, signer: &CookieSigner) -> Result<(), sqlx::Error> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("csv") {
+        let number = |i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok()).expect("a number argument");
+        let dir = std::path::Path::new(&args[1]);
+        return match imports::write_files(dir, number(2), number(3), number(4)) {
+            Ok(rows) => {
+                println!("{}", rows.map(|n| n.to_string()).join(" "));
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("bench csv failed: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let config = Config::from_env().expect("configuration");
     let db = Db::connect_with(&config.database_url, config.db_readers).await.expect("database");
     let signer = CookieSigner::new(&config.cookie_key);
@@ -492,6 +508,12 @@ async fn main() -> std::process::ExitCode {
         }),
         Some("pay") => pay(&db, &signer, &args[1], number(2), number(3)).await,
         Some("queries") => queries(&db, &signer).await.map(|_| true).map_err(Into::into),
+        Some("ceiling") => {
+            imports::sqlite_ceiling(&db, &args[1], std::path::Path::new(&args[2])).await.map(|(rows, seconds)| {
+                println!("{rows} {seconds:.3}");
+                true
+            })
+        }
         Some("soak") => {
             let bases: Vec<String> = args[1].split(',').map(str::to_string).collect();
             let pids: Vec<u32> = std::env::var("SOAK_PIDS")
@@ -504,7 +526,7 @@ async fn main() -> std::process::ExitCode {
         _ => {
             eprintln!(
                 "usage: bench generate DRIVERS VEHICLES VIOLATIONS | sessions COUNT | pay BASE PAYERS EACH | queries \
-                 | soak BASE,BASE SECONDS RATE"
+                 | soak BASE,BASE SECONDS RATE | csv DIR DRIVERS VEHICLES VIOLATIONS | ceiling KIND FILE"
             );
             return std::process::ExitCode::from(2);
         }
@@ -519,6 +541,8 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+#[path = "bench/imports.rs"]
+mod imports;
 #[path = "bench/soak.rs"]
 mod soak;
 

@@ -2,14 +2,14 @@
 
 use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::model::{channel_label, OrderFilter};
 use super::repo::{self, ListedOrder};
+use crate::console::auth::{handler_staff, Refusal};
 use crate::console::model::Role;
-use crate::error::AppError;
 use crate::platform::state::AppState;
 use crate::platform::{now, shanghai_time};
 
@@ -41,34 +41,19 @@ pub struct ExportQuery {
     to: String,
 }
 
-fn refused(status: StatusCode, error: AppError) -> Response {
-    let page = format!(
-        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><title>管理后台</title>\
-         <p>{error}</p><p><a href=\"/console/login\">登录管理后台</a></p>"
-    );
-    (status, Html(page)).into_response()
-}
-
 /// Checks the staff cookie and role itself (a plain handler has no server-function context), then answers the
 /// CSV with a BOM so Excel reads it as UTF-8.
 pub async fn payments_csv(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ExportQuery>) -> Response {
-    let staff = match crate::console::auth::request_staff(&state, &headers).await {
-        Ok(Some(staff)) => staff,
-        Ok(None) => return refused(StatusCode::UNAUTHORIZED, AppError::StaffNotSignedIn),
-        Err(e) => {
-            tracing::error!(error = %e, "reading the staff session failed");
-            return refused(StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable);
-        }
+    let staff = match handler_staff(&state, &headers, &[Role::Bank, Role::Auditor]).await {
+        Ok(staff) => staff,
+        Err(refusal) => return refusal.page(),
     };
-    if !matches!(staff.role, Role::Bank | Role::Auditor) {
-        return refused(StatusCode::FORBIDDEN, AppError::Forbidden);
-    }
     let filter = OrderFilter::parse(&q.state, &q.channel, &q.from, &q.to);
     let orders = match repo::orders(&state.db, &filter, None).await {
         Ok(orders) => orders,
         Err(e) => {
             tracing::error!(error = %e, "reading orders for the export failed");
-            return refused(StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable);
+            return Refusal::Unavailable.page();
         }
     };
     tracing::info!(staff = %staff.username, rows = orders.len(), filter = %filter.query(), "payments exported");

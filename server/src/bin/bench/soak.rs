@@ -175,20 +175,30 @@ fn url_encode(text: &str) -> String {
         .collect()
 }
 
-/// 缴费 through the instance's sandbox cashier; true when the cashier confirmed (the payment was charged).
-async fn payment(client: &reqwest::Client, base: &str, cookie: &str, decision: &str) -> Result<bool, String> {
-    let started = client
-        .post(format!("{base}/api/start_payment"))
-        .header("cookie", cookie)
+/// Posts a form to a server function as a browser without JavaScript does; answers the status and where the
+/// answer sends the browser.
+async fn submit(
+    request: reqwest::RequestBuilder,
+    base: &str,
+    form: &[(&str, &str)],
+) -> Result<(reqwest::StatusCode, String), String> {
+    let answer = request
         .header("origin", base)
         .header("accept", "text/html")
-        .form(&[("decision_no", decision), ("total_fen", "20000")])
+        .form(form)
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    let cashier = started.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let location = answer.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    Ok((answer.status(), location))
+}
+
+/// 缴费 through the instance's sandbox cashier; true when the cashier confirmed (the payment was charged).
+async fn payment(client: &reqwest::Client, base: &str, cookie: &str, decision: &str) -> Result<bool, String> {
+    let request = client.post(format!("{base}/api/start_payment")).header("cookie", cookie);
+    let (status, cashier) = submit(request, base, &[("decision_no", decision), ("total_fen", "20000")]).await?;
     if !cashier.contains("/cashier/") {
-        return Err(format!("缴费 of {decision} went to {cashier:?} (status {})", started.status()));
+        return Err(format!("缴费 of {decision} went to {cashier:?} (status {status})"));
     }
     let page = client.get(&cashier).send().await.map_err(|e| e.to_string())?;
     if page.status() != 200 {
@@ -213,18 +223,11 @@ async fn payment(client: &reqwest::Client, base: &str, cookie: &str, decision: &
 async fn guest_lookup(client: &reqwest::Client, base: &str, guest: &(String, String), i: usize) -> Result<(), String> {
     let (decision, plate) = guest;
     let client_address = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-    let answer = client
-        .post(format!("{base}/api/guest_lookup"))
-        .header("origin", base)
-        .header("accept", "text/html")
-        .header("x-forwarded-for", client_address)
-        .form(&[("decision_no", decision.as_str()), ("plate", plate.as_str()), ("name", "")])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let location = answer.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let request = client.post(format!("{base}/api/guest_lookup")).header("x-forwarded-for", client_address);
+    let form = [("decision_no", decision.as_str()), ("plate", plate.as_str()), ("name", "")];
+    let (status, location) = submit(request, base, &form).await?;
     if !location.starts_with("/guest-pay/decision") {
-        return Err(format!("the lookup of {decision} went to {location:?} (status {})", answer.status()));
+        return Err(format!("the lookup of {decision} went to {location:?} (status {status})"));
     }
     let page = client.get(format!("{base}{location}")).send().await.map_err(|e| e.to_string())?;
     if page.status() != 200 || !page.text().await.map_err(|e| e.to_string())?.contains("缴费") {
