@@ -78,8 +78,10 @@ pub async fn console_home() -> Result<StaffView, AppError> {
 pub async fn console_import_page() -> Result<ImportPageData, AppError> {
     use super::model::Role;
     let StaffCaller { state, staff } = super::auth::staff_caller(&[Role::Police]).await?;
+    let running = super::repo::running_import(&state.db, staff.session_key(), crate::platform::now()).await?;
+    // A running import stores its outcome before it is marked finished, so the page that stops refreshing has it.
     let flash = super::auth::take_flash(&state, &staff, super::upload::PATH).await?;
-    Ok(ImportPageData { staff: staff.view(), flash })
+    Ok(ImportPageData { staff: staff.view(), flash, running: running.map(|(_, progress)| progress) })
 }
 
 /// `/console/export`: 数据导出 for police operators (decisions) and bank operators (payments, unbindings, cards),

@@ -43,6 +43,11 @@ impl Staff {
         Actor::Staff { username: &self.username, role: self.role.code() }
     }
 
+    /// The session's key (its token's hash), which a running console import is kept under.
+    pub fn session_key(&self) -> &str {
+        &self.token_hash
+    }
+
     /// The staff member as the screen shows them.
     pub fn view(&self) -> StaffView {
         StaffView { username: self.username.clone(), role: self.role }

@@ -62,6 +62,9 @@ pub struct LoginPageData {
 pub struct ImportPageData {
     pub staff: StaffView,
     pub flash: Flash,
+    /// The progress line of the staff member's import still running, e.g.
+    /// `violations.csv: 写入 120,000 / 400,000 行 (30%), 41,000 行/秒, 约 7 秒`.
+    pub running: Option<String>,
 }
 
 /// `/console/export`: the files the staff member's role may take, each with its last export.

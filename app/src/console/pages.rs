@@ -113,6 +113,16 @@ pub fn ConsoleImportPage() -> impl IntoView {
     loaded(page, |data: ImportPageData| {
         view! {
             <ConsoleScreen title="数据导入" staff=data.staff>
+                {data.running.map(|progress| view! {
+                    // The page asks again every 2 seconds, with or without JavaScript, until the outcome is there
+                    // (browsers follow a refresh wherever in the document it stands).
+                    <meta http-equiv="refresh" content="2"/>
+                    <div class="weui-cells__tips import-progress" role="status">
+                        <i class="weui-loading"></i>
+                        <span>"正在导入，完成后本页显示结果："</span>
+                        <span class="import-progress__line">{progress}</span>
+                    </div>
+                })}
                 <div class="import-result"><FlashMessage flash=data.flash/></div>
                 <p class="screen__lead">"上传UTF-8编码、带表头行的CSV文件。整个文件逐行校验：只要有一行有误，就列出每个有误的行号和原因，且不写入任何数据；全部正确时按自然键新增或更新。"</p>
                 <form method="post" action="/console/import/upload" enctype="multipart/form-data">

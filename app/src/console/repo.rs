@@ -121,3 +121,74 @@ pub async fn audit_entries(db: &Db, filter: &AuditFilter, limit: usize) -> Resul
         })
         .collect()
 }
+
+/// A console import left unfinished this long was running on an instance that stopped: its progress row is
+/// written about once a second while it runs.
+pub const IMPORT_RUN_STALE_SECS: i64 = 60;
+
+/// Starts a console import in the staff session `session_hash` and returns its run, or `None` while another of
+/// the session's is running. The session's finished runs go, and so does a run whose instance stopped.
+pub async fn start_import_run(
+    db: &Db,
+    staff_id: i64,
+    session_hash: &str,
+    file_name: &str,
+    progress: &str,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM import_runs WHERE session_hash = $1 AND (finished_at IS NOT NULL OR updated_at < $2)")
+        .bind(session_hash)
+        .bind(now - IMPORT_RUN_STALE_SECS)
+        .execute(&mut *tx)
+        .await?;
+    let run: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO import_runs (staff_id, session_hash, file_name, progress, started_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(staff_id)
+    .bind(session_hash)
+    .bind(file_name)
+    .bind(progress)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(run)
+}
+
+/// The progress line of a running console import.
+pub async fn set_import_progress(db: &Db, run: i64, progress: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE import_runs SET progress = $1, updated_at = $2 WHERE id = $3 AND finished_at IS NULL")
+        .bind(progress)
+        .bind(now)
+        .bind(run)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Marks a console import finished, once its outcome is stored for the staff member.
+pub async fn finish_import_run(db: &Db, run: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE import_runs SET finished_at = $1, updated_at = $2 WHERE id = $3")
+        .bind(now)
+        .bind(now)
+        .bind(run)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The staff session's running console import, if any: its file's name and progress line.
+pub async fn running_import(db: &Db, session_hash: &str, now: i64) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT file_name, progress FROM import_runs \
+         WHERE session_hash = $1 AND finished_at IS NULL AND updated_at >= $2",
+    )
+    .bind(session_hash)
+    .bind(now - IMPORT_RUN_STALE_SECS)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((r.try_get("file_name")?, r.try_get("progress")?))).transpose()
+}

@@ -217,6 +217,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0017_exports.sql"),
         include_str!("../../migrations/postgres/0017_exports.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/sqlite/0018_import_runs.sql"),
+        include_str!("../../migrations/postgres/0018_import_runs.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names the migration lock among PostgreSQL advisory locks.

@@ -169,6 +169,7 @@ pub async fn study_home() -> Result<StudyHomeData, AppError> {
             message: "审验学习需要先完成实名认证，以便核对您的驾驶证信息和记分情况。".into(),
             licence_class: None,
             cycle: None,
+            points: None,
             steps: None,
         });
     };
@@ -180,6 +181,7 @@ pub async fn study_home() -> Result<StudyHomeData, AppError> {
             message: none.message(),
             licence_class: None,
             cycle: None,
+            points: None,
             steps: None,
         });
     };
@@ -188,7 +190,16 @@ pub async fn study_home() -> Result<StudyHomeData, AppError> {
     let (status, message, class) =
         (licence.eligibility.code().to_string(), licence.eligibility.message(), licence.class.code().to_string());
     let steps = if eligible { Some(server::steps(&state, &link, &licence).await?) } else { None };
-    Ok(StudyHomeData { channel, status, message, licence_class: Some(class), cycle: Some(cycle), steps })
+    let points = super::rules::points_line(licence.points, licence.pending_points);
+    Ok(StudyHomeData {
+        channel,
+        status,
+        message,
+        licence_class: Some(class),
+        cycle: Some(cycle),
+        points: Some(points),
+        steps,
+    })
 }
 
 /// `/study/quiz`: this cycle's drawn questions, or the result once answered.

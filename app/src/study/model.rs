@@ -15,6 +15,8 @@ pub struct StudyHomeData {
     pub licence_class: Option<String>,
     /// `2026-05-20 至 2027-05-19`, when the licence is known.
     pub cycle: Option<String>,
+    /// `10分（其中6分为在本应用处理、交警系统尚未确认的记分）`, when the licence is known.
+    pub points: Option<String>,
     /// The steps, only for an eligible driver (or one already holding this cycle's certificate).
     pub steps: Option<StudySteps>,
 }

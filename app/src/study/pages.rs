@@ -31,6 +31,7 @@ pub fn StudyPage() -> impl IntoView {
                     <div class="weui-cells">
                         <InfoRow label="准驾车型" value=data.licence_class.clone().unwrap_or_default()/>
                         <InfoRow label="记分周期" value=data.cycle.clone().unwrap_or_default()/>
+                        <InfoRow label="本周期记分" value=data.points.clone().unwrap_or_default()/>
                     </div>
                 })}
                 {(data.status == "not-authenticated").then(|| view! {

@@ -27,12 +27,20 @@ pub struct Licence {
     pub class: LicenceClass,
     pub cycle: ScoringCycle,
     pub eligibility: Eligibility,
+    /// The cycle's points as held: the police figure and the app's decisions on top of it.
+    pub points: i64,
+    /// Of `points`, those of the app's decisions the police file has not yet acknowledged.
+    pub pending_points: i64,
 }
 
 /// The linked person's licence, or `None` when the police data has none (or it no longer parses).
 pub async fn licence(db: &Db, id_number: &IdNumber) -> Result<Option<Licence>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT licence_class, licence_status, first_issued, cycle_points FROM drivers WHERE id_number = $1",
+        "SELECT d.licence_class, d.licence_status, d.first_issued, d.cycle_points, \
+         (SELECT CAST(COALESCE(SUM(x.points), 0) AS BIGINT) FROM violations x \
+          JOIN exchange_events e ON e.kind = 'decisions' AND e.subject = x.decision_no \
+          WHERE x.party_id_number = d.id_number AND e.acknowledged_at IS NULL) AS pending_points \
+         FROM drivers d WHERE d.id_number = $1",
     )
     .bind(id_number.as_str())
     .fetch_optional(db.pool())
@@ -51,6 +59,8 @@ pub async fn licence(db: &Db, id_number: &IdNumber) -> Result<Option<Licence>, s
         class,
         cycle: rules::scoring_cycle(first_issued, today),
         eligibility: rules::assess(class, status, cycle_points),
+        points: cycle_points,
+        pending_points: row.try_get("pending_points")?,
     }))
 }
 

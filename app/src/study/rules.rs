@@ -217,6 +217,16 @@ pub fn duration_label(seconds: i64) -> String {
     }
 }
 
+/// The cycle's points as the study page shows them: the figure held, and how much of it is the app's own
+/// decisions the police file has not yet acknowledged (kept on top of the police figure until it does).
+pub fn points_line(points: i64, pending: i64) -> String {
+    if pending > 0 {
+        format!("{points}分（其中{pending}分为在本应用处理、交警系统尚未确认的记分）")
+    } else {
+        format!("{points}分")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,5 +396,12 @@ mod tests {
         assert_eq!(duration_label(9), "9秒");
         assert_eq!(duration_label(10_800), "180分钟");
         assert_eq!(duration_label(135), "2分钟15秒");
+    }
+
+    #[test]
+    fn the_points_line_names_the_apps_share_until_the_police_acknowledge_it() {
+        assert_eq!(points_line(10, 6), "10分（其中6分为在本应用处理、交警系统尚未确认的记分）");
+        assert_eq!(points_line(10, 0), "10分");
+        assert_eq!(points_line(0, 0), "0分");
     }
 }

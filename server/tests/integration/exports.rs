@@ -79,6 +79,8 @@ async fn the_apps_points_stay_on_top_of_the_police_figure_until_the_police_ackno
         browser.submit("/api/violations_agree", &[]).await;
         browser.submit("/api/process_record", &[("record_no", RED_LIGHT)]).await;
         assert_eq!(points(&app).await, 10, "{db}: 4 + 6");
+        let study = browser.get("/study").await;
+        assert!(study.contains("10分（其中6分为在本应用处理、交警系统尚未确认的记分）"), "{db}: {study}");
         let decision_no: String = sqlx::query_scalar("SELECT decision_no FROM violations WHERE record_no = $1")
             .bind(RED_LIGHT)
             .fetch_one(app.db.pool())
@@ -105,6 +107,8 @@ async fn the_apps_points_stay_on_top_of_the_police_figure_until_the_police_ackno
         let report = load(&app, ImportKind::Drivers, &police_file(10, Some(now()))).await;
         assert_eq!(report.kept, 0, "{db}");
         assert_eq!(points(&app).await, 10, "{db}: acknowledged, the police figure stands alone");
+        let study = browser.get("/study").await;
+        assert!(study.contains("10分") && !study.contains("尚未确认的记分"), "{db}: {study}");
         // Acknowledged once is acknowledged: a later file of the old format is taken as it is.
         import_csv(&app.db, ImportKind::Drivers, police_file(10, None).as_bytes(), "test").await.unwrap();
         assert_eq!(points(&app).await, 10, "{db}");

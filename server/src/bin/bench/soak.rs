@@ -70,7 +70,12 @@ const PAYERS: u64 = 16;
 
 async fn cast(db: &Db, signer: &CookieSigner, seconds: u64, rate: u64) -> Result<Cast, Box<dyn std::error::Error>> {
     let drivers = driver_count(db).await?;
-    let viewers = sessions(db, signer, 250_000u64.min(drivers / 4), 32).await?;
+    // Viewers whose first vehicle is on their card (the generator leaves every tenth vehicle off one), so that
+    // `/vehicles` lists it.
+    let mut viewers = Vec::new();
+    for n in (250_000u64.min(drivers / 4)..drivers).filter(|n| n % 10 != 9).take(32) {
+        viewers.extend(sessions(db, signer, n, 1).await?);
+    }
     let payer_first = 600_000u64.min(drivers * 3 / 5);
     let payers = sessions(db, signer, payer_first, PAYERS).await?;
     let operations = seconds * rate;
