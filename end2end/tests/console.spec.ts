@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { person } from '../people';
 import { consoleSignIn } from './helpers';
 
@@ -47,4 +48,40 @@ test('each role sees only its own console menus, and the auditor finds the uploa
   await expect(page.getByRole('link', { name: '审计日志' })).toHaveCount(0);
   await page.goto('/console/audit');
   await expect(page.getByText('您的角色无权进行此操作')).toBeVisible();
+});
+
+test('数据导出: the police take decisions.csv, the bank its three files, each a UTF-8 CSV with its header', async ({ page }) => {
+  await consoleSignIn(page, 'police');
+  await page.getByRole('link', { name: '数据导出' }).click();
+  await expect(page.getByRole('heading', { name: '数据导出' })).toBeVisible();
+  await expect(page.locator('form.export-form')).toHaveCount(1);
+  const decisions = page.locator('form.export-form').filter({ hasText: 'decisions.csv' });
+  // 起始时间 re-exports everything since: a day long past, so the file holds every decision made in the app so far.
+  await decisions.getByLabel('起始时间（可选）').fill('2020-01-01T00:00');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    decisions.getByRole('button', { name: '导出CSV' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^decisions-\d{8}-\d{6}-\d+\.csv$/);
+  const text = readFileSync(await download.path(), 'utf8');
+  expect(text.split('\n')[0]).toBe('decision_no,record_no,party_id_number,points,fine_fen,decided_on,decided_at');
+  for (const row of text.trim().split('\n').slice(1)) {
+    expect(row).toMatch(/^\d{15,16},\w+,\d{17}[\dX],\d+,\d+,\d{4}-\d{2}-\d{2},\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+  }
+  await page.goto('/console/export');
+  await expect(page.locator('form.export-form').getByText(/^上次导出：\d{4}-\d{2}-\d{2}/)).toBeVisible();
+
+  await consoleSignIn(page, 'bank');
+  await page.goto('/console/export');
+  await expect(page.locator('form.export-form')).toHaveCount(3);
+  const headers: Record<string, string> = {
+    payments: 'receipt_no,decision_no,fine_fen,late_fee_fen,amount_fen,channel,txn_id,paid_at',
+    unbindings: 'plate,plate_type,card_no,unbound_at',
+    cards: 'card_no,id_number,name,phone,status,application_no,changed_at',
+  };
+  for (const [kind, header] of Object.entries(headers)) {
+    const form = page.locator('form.export-form').filter({ hasText: `${kind}.csv` });
+    const [file] = await Promise.all([page.waitForEvent('download'), form.getByRole('button', { name: '导出CSV' }).click()]);
+    expect(readFileSync(await file.path(), 'utf8').split('\n')[0]).toBe(header);
+  }
 });

@@ -346,9 +346,14 @@ impl Source<'_> {
 /// Rows checked or written at a time. SQLite has one write lock for the whole database, so an import holds up
 /// 接受处理 and payments for one batch at a time, never for a whole file.
 pub const BATCH_ROWS: usize = 5_000;
-/// The pause after each batch on SQLite. A writer waiting on the busy timeout retries at most 100 ms apart, so
-/// a longer pause lets it in before the next batch takes the lock again; PostgreSQL locks rows and needs none.
+/// The pause on SQLite once batches have held the write lock for [`SQLITE_HOLD`]. A writer waiting on the busy
+/// timeout retries at most 100 ms apart, so a longer pause lets it in before the next batch takes the lock again
+/// (the moment between two batches is too short for it to notice); PostgreSQL locks rows and needs none.
 const SQLITE_TURN: std::time::Duration = std::time::Duration::from_millis(110);
+/// How long batches write back to back on SQLite before [`SQLITE_TURN`]: an app writer waits at most about this
+/// plus its retry interval, and the pauses cost the import about a fifth of its time (a pause after every batch
+/// of 5,000 rows was more than half of it: BENCHMARKS.md).
+const SQLITE_HOLD: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// Imports one file all or nothing and records the command-line operator in the audit log.
 pub async fn import_csv(db: &Db, kind: Kind, bytes: &[u8], operator: &str) -> Result<ImportReport, ImportError> {
@@ -368,30 +373,22 @@ pub async fn import_from(
     actor: Actor<'_>,
     on_event: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<ImportReport, ImportError> {
-    let imported = import_file(db, kind, source, actor, on_event).await;
-    if let Err(refused) = &imported {
-        metrics::import_rows(kind.name(), "refused", refused.bad_rows());
+    let imported = async {
+        let today = CivilDate::shanghai_today_from_epoch(crate::platform::now());
+        let stamp = source.stamp();
+        let total = check_file(db, kind, source.open()?, source.len(), today, on_event).await?;
+        if source.stamp() != stamp {
+            return Err(ImportError::Changed { written: 0 });
+        }
+        write_file(db, kind, source, total, today, actor, on_event).await
+    }
+    .await;
+    match &imported {
+        Ok(report) => tracing::info!(%kind, inserted = report.inserted, updated = report.updated,
+            kept = report.kept, unchanged = report.unchanged, "imported"),
+        Err(refused) => metrics::import_rows(kind.name(), "refused", refused.bad_rows()),
     }
     imported
-}
-
-async fn import_file(
-    db: &Db,
-    kind: Kind,
-    source: Source<'_>,
-    actor: Actor<'_>,
-    on_event: &mut (dyn FnMut(Event<'_>) + Send),
-) -> Result<ImportReport, ImportError> {
-    let today = CivilDate::shanghai_today_from_epoch(crate::platform::now());
-    let stamp = source.stamp();
-    let total = check_file(db, kind, source.open()?, source.len(), today, on_event).await?;
-    if source.stamp() != stamp {
-        return Err(ImportError::Changed { written: 0 });
-    }
-    let report = write_file(db, kind, source, total, today, actor, on_event).await?;
-    tracing::info!(%kind, inserted = report.inserted, updated = report.updated, kept = report.kept,
-        unchanged = report.unchanged, "imported");
-    Ok(report)
 }
 
 /// The first pass: reads the file once through, checks every row by itself, against the rows before it and
@@ -459,6 +456,7 @@ async fn write_batches(
     let mut reader = RecordReader::open(kind, source.open()?)?;
     let mut report = ImportReport::default();
     let mut written = 0;
+    let mut holding = std::time::Instant::now();
     loop {
         let records = read_batch(&mut reader).map_err(|_| ImportError::Changed { written })?;
         let Some(first_line) = records.first().map(|r| r.line) else { break };
@@ -467,8 +465,9 @@ async fn write_batches(
         if !errors.is_empty() || written + records.len() > total {
             return Err(ImportError::Changed { written });
         }
-        if db.backend() == Backend::Sqlite && written > 0 {
+        if db.backend() == Backend::Sqlite && written > 0 && holding.elapsed() >= SQLITE_HOLD {
             tokio::time::sleep(SQLITE_TURN).await;
+            holding = std::time::Instant::now();
         }
         let mut contradictions = Vec::new();
         let range = written..written + records.len();

@@ -56,6 +56,18 @@ fn name(i: u64) -> String {
     format!("{}{}", SURNAMES[(i % 16) as usize], GIVEN[((i / 16) % 16) as usize])
 }
 
+/// Driver `i`'s licence: class (mostly C1, one in ten B2), status (one in 97 suspended), first issued, points.
+fn licence(i: u64) -> (&'static str, &'static str, String, u64) {
+    let class = match i % 20 {
+        0 | 1 => "B2",
+        2 => "A2",
+        3 => "C2",
+        _ => "C1",
+    };
+    let status = if i % 97 == 0 { "suspended" } else { "normal" };
+    (class, status, format!("{:04}-{:02}-15", 2000 + i % 24, 1 + i % 12), i % 13)
+}
+
 fn card_no(i: u64) -> String {
     let payload = format!("622202880{i:06}");
     format!("{payload}{}", luhn_check_digit(&payload))
@@ -104,21 +116,8 @@ async fn generate(db: &Db, drivers: u64, vehicles: u64, violations: u64) -> Resu
                 q(&name),
                 q(&format!("139{n:08}"))
             ));
-            let class = match n % 20 {
-                0 | 1 => "B2",
-                2 => "A2",
-                3 => "C2",
-                _ => "C1",
-            };
-            let status = if n % 97 == 0 { "suspended" } else { "normal" };
-            licences.push(format!(
-                "({},{},'{class}','{status}','{:04}-{:02}-15',{},{now})",
-                q(&id),
-                q(&name),
-                2000 + n % 24,
-                1 + n % 12,
-                n % 13
-            ));
+            let (class, status, first_issued, points) = licence(n);
+            licences.push(format!("({},{},'{class}','{status}','{first_issued}',{points},{now})", q(&id), q(&name)));
         }
         insert(&mut tx, "INSERT INTO cards (card_no, id_number, name, phone, status, updated_at)", &cards).await?;
         insert(

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use app::platform::db::Db;
 
-use super::{card_no, id_number, name, plate, EPOCH_2024, OFFENCES};
+use super::{card_no, id_number, licence, name, plate, EPOCH_2024, OFFENCES};
 
 /// Writes the four files into `dir`; returns how many rows each has, in file order.
 pub fn write_files(dir: &Path, drivers: u64, vehicles: u64, violations: u64) -> std::io::Result<[u64; 4]> {
@@ -28,14 +28,8 @@ pub fn write_files(dir: &Path, drivers: u64, vehicles: u64, violations: u64) -> 
     for n in 0..drivers {
         let (id, name) = (id_number(n), name(n));
         writeln!(cards, "{},{id},{name},139{n:08},active", card_no(n))?;
-        let class = match n % 20 {
-            0 | 1 => "B2",
-            2 => "A2",
-            3 => "C2",
-            _ => "C1",
-        };
-        let status = if n % 97 == 0 { "suspended" } else { "normal" };
-        writeln!(licences, "{id},{name},{class},{status},{:04}-{:02}-15,{}", 2000 + n % 24, 1 + n % 12, n % 13)?;
+        let (class, status, first_issued, points) = licence(n);
+        writeln!(licences, "{id},{name},{class},{status},{first_issued},{points}")?;
     }
     cards.flush()?;
     licences.flush()?;

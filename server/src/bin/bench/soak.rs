@@ -454,7 +454,7 @@ pub async fn run(
         let pass = second <= (first / 2.0).max(16.0);
         println!(
             "memory of instance {}: {start:.0} MB at the start, {half:.0} MB half-way, {end:.0} MB at the end \
-             (+{first:.0} MB, then +{second:.0} MB) {}",
+             ({first:+.0} MB, then {second:+.0} MB) {}",
             i + 1,
             verdict(pass)
         );
