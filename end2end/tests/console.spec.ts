@@ -69,7 +69,7 @@ test('数据导出: the police take decisions.csv, the bank its three files, eac
     expect(row).toMatch(/^\d{15,16},\w+,\d{17}[\dX],\d+,\d+,\d{4}-\d{2}-\d{2},\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
   }
   await page.goto('/console/export');
-  await expect(page.locator('form.export-form').getByText(/^上次导出：\d{4}-\d{2}-\d{2}/)).toBeVisible();
+  await expect(page.locator('form.export-form').getByText(/^上次导出：第\d+次，\d{4}-\d{2}-\d{2} \d{2}:\d{2}/)).toBeVisible();
 
   await consoleSignIn(page, 'bank');
   await page.goto('/console/export');
